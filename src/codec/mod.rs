@@ -1,1 +1,25 @@
+//! The sans-IO RFC 6455 codec: no sockets, no clock, no tungstenite code.
+//!
+//! * [`frame`]: streaming frame header parse and encode (valid or deliberately invalid frames).
+//! * [`mask`]: payload masking at any offset.
+//! * [`close`]: close payloads and close code validity.
+//! * [`utf8`]: incremental UTF-8 validation with exact failure offsets.
+//! * [`message`]: the fragmentation state machine and a streaming decoder over raw bytes.
+//! * [`http`]: incremental HTTP head parsing with size limits.
+//! * [`handshake`]: the opening handshake for both roles.
+//! * [`error`]: the typed errors, each named after the rule it enforces.
 
+pub mod close;
+pub mod error;
+pub mod frame;
+pub mod handshake;
+pub mod http;
+pub mod mask;
+pub mod message;
+pub mod utf8;
+
+pub use error::{CapacityError, FrameError, ProtocolError};
+pub use frame::{
+    encode_frame, parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role, Status,
+};
+pub use message::{DecodedFrame, Event, Limits, Message, MessageAssembler, StreamDecoder};
