@@ -4,4 +4,5 @@
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
 
 pub mod codec;
+pub mod peer;
 pub mod report;

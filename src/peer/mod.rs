@@ -1,0 +1,986 @@
+//! The tokio wire peer: a client that sends exactly the bytes a test asks for and records,
+//! with timestamps, everything that comes back.
+//!
+//! The peer is deliberately dumb about policy. It never answers anything on its own unless
+//! told to ([`Peer::set_auto_pong`]); the suite and the scenario engine decide what a
+//! conforming exchange looks like. What it guarantees is safety against hostile servers:
+//!
+//! * reads and writes run in two background tasks, so a large echo can never deadlock
+//!   against a large send, and the caller only ever waits with a deadline ([`Peer::recv`]);
+//! * every buffer is bounded: HTTP heads by [`HeadLimits`], messages by [`Limits`], the
+//!   transcript by [`transcript::MAX_ENTRIES`], the read queue by a small channel;
+//! * after the first protocol violation it keeps framing the stream leniently so that a
+//!   later close frame is still seen, and if framing is lost it only waits for TCP end.
+
+pub mod target;
+pub mod tls;
+pub mod transcript;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::codec::close::parse_close_payload;
+use crate::codec::error::FrameError;
+use crate::codec::frame::{encode_frame, parse_header, FrameHeader, HeaderRules, OpCode, Status};
+use crate::codec::handshake::{Accepted, ClientRequest, HandshakeError};
+use crate::codec::http::{parse_response, HeadLimits, HttpError, ResponseHead};
+use crate::codec::mask::apply_mask;
+use crate::codec::message::{DecodedFrame, Event, Limits, MessageAssembler};
+use crate::report::{Direction, TranscriptEntry};
+
+pub use target::{Target, TargetError};
+pub use transcript::Transcript;
+
+/// How to open a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Subprotocols to offer (`Sec-WebSocket-Protocol`).
+    pub protocols: Vec<String>,
+    /// Extensions to offer (`Sec-WebSocket-Extensions`).
+    pub extensions: Vec<String>,
+    /// Extra request headers.
+    pub headers: Vec<(String, String)>,
+    /// `Origin` header, if any.
+    pub origin: Option<String>,
+    /// Extra query parameters appended to the target's resource (e.g. a token).
+    pub query: Vec<(String, String)>,
+    /// Skip TLS certificate verification (self-signed dev certificates).
+    pub insecure: bool,
+    /// Limit for the TCP (and TLS) connect.
+    pub connect_timeout: Duration,
+    /// Limit for the server's answer to the upgrade request.
+    pub handshake_timeout: Duration,
+    /// Message and frame size limits for what the server sends.
+    pub limits: Limits,
+    /// HTTP head limits for the server's answer.
+    pub head_limits: HeadLimits,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            protocols: Vec::new(),
+            extensions: Vec::new(),
+            headers: Vec::new(),
+            origin: None,
+            query: Vec::new(),
+            insecure: false,
+            connect_timeout: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            limits: Limits {
+                max_message_size: 32 << 20,
+                max_frame_size: 32 << 20,
+            },
+            head_limits: HeadLimits::default(),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The conforming upgrade request these options describe for `target`.
+    pub fn request(&self, target: &Target) -> ClientRequest {
+        let mut r = ClientRequest::new(target.host_header(), target.resource.clone());
+        for p in &self.protocols {
+            r = r.protocol(p.clone());
+        }
+        for e in &self.extensions {
+            r = r.extension(e.clone());
+        }
+        for (k, v) in &self.query {
+            r = r.query(k, v);
+        }
+        if let Some(o) = &self.origin {
+            r = r.origin(o.clone());
+        }
+        for (n, v) in &self.headers {
+            r = r.header(n.clone(), v.clone());
+        }
+        r
+    }
+}
+
+/// Why no connection could be made (the server under test was not reachable at all).
+#[derive(Debug)]
+pub enum PeerError {
+    /// The URL is unusable.
+    Target(TargetError),
+    /// TCP connect failed.
+    Connect(io::Error),
+    /// TCP (or TLS) connect took longer than allowed.
+    ConnectTimeout(Duration),
+    /// TLS handshake failed.
+    Tls(String),
+}
+
+impl fmt::Display for PeerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerError::Target(t) => t.fmt(f),
+            PeerError::Connect(e) => write!(f, "cannot connect: {e}"),
+            PeerError::ConnectTimeout(d) => write!(f, "connect timed out after {d:?}"),
+            PeerError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for PeerError {}
+
+/// The server's answer to the upgrade request.
+#[derive(Debug, Clone)]
+pub enum HandshakeOutcome {
+    /// 101 that passes §4.1.
+    Upgraded {
+        /// The response head.
+        response: ResponseHead,
+        /// What was negotiated.
+        accepted: Accepted,
+    },
+    /// A status other than 101.
+    Rejected {
+        /// The response head.
+        response: ResponseHead,
+    },
+    /// A 101 that violates §4.1 (bad accept key, unoffered protocol or extension, ...).
+    Invalid {
+        /// The response head.
+        response: ResponseHead,
+        /// The rule it broke.
+        error: HandshakeError,
+    },
+    /// TCP closed before a complete head arrived; carries what did arrive.
+    ClosedBeforeResponse {
+        /// Bytes received before the close.
+        received: Vec<u8>,
+    },
+    /// No complete answer within the handshake timeout.
+    Timeout {
+        /// Bytes received so far.
+        received: Vec<u8>,
+    },
+    /// The answer is not HTTP, or exceeds the head limits.
+    Malformed(HttpError),
+}
+
+impl HandshakeOutcome {
+    /// True for a valid upgrade.
+    pub fn is_upgraded(&self) -> bool {
+        matches!(self, HandshakeOutcome::Upgraded { .. })
+    }
+
+    /// Status code, when a head was parsed.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HandshakeOutcome::Upgraded { response, .. }
+            | HandshakeOutcome::Rejected { response }
+            | HandshakeOutcome::Invalid { response, .. } => Some(response.status),
+            _ => None,
+        }
+    }
+
+    /// One line for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            HandshakeOutcome::Upgraded { accepted, .. } => match &accepted.protocol {
+                Some(p) => format!("101, protocol {p}"),
+                None => "101".into(),
+            },
+            HandshakeOutcome::Rejected { response } => {
+                format!("HTTP {} {}", response.status, response.reason)
+            }
+            HandshakeOutcome::Invalid { response, error } => {
+                format!(
+                    "HTTP {} violating RFC 6455 §{}: {error}",
+                    response.status,
+                    error.rfc_section()
+                )
+            }
+            HandshakeOutcome::ClosedBeforeResponse { received } if received.is_empty() => {
+                "TCP closed without any answer".into()
+            }
+            HandshakeOutcome::ClosedBeforeResponse { received } => {
+                format!(
+                    "TCP closed after {} bytes without a complete HTTP head",
+                    received.len()
+                )
+            }
+            HandshakeOutcome::Timeout { received } => {
+                format!(
+                    "no complete answer in time ({} bytes received)",
+                    received.len()
+                )
+            }
+            HandshakeOutcome::Malformed(e) => format!("not an HTTP answer: {e}"),
+        }
+    }
+}
+
+/// Something the peer observed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PeerEvent {
+    /// A complete frame (and the message-level event it completed, if any).
+    Frame {
+        /// Arrival time, ms since the peer was opened.
+        t_ms: f64,
+        /// The frame.
+        frame: DecodedFrame,
+    },
+    /// The server broke a framing rule. Only the first violation is reported; afterwards
+    /// frames are still delivered (data frames without message events) so that a close
+    /// frame can be seen.
+    Violation {
+        /// Detection time.
+        t_ms: f64,
+        /// The rule.
+        error: FrameError,
+    },
+    /// The server closed TCP (or it was reset).
+    Eof {
+        /// Time the end was seen.
+        t_ms: f64,
+        /// An IO error, when the end was not a clean FIN.
+        error: Option<String>,
+    },
+    /// The deadline passed first.
+    Timeout,
+}
+
+enum Chunk {
+    Data(Vec<u8>, Instant),
+    End(Instant, Option<String>),
+}
+
+enum WriteOp {
+    Bytes(Vec<u8>),
+    Chopped(Vec<u8>, usize, Duration),
+    Sleep(Duration),
+    Shutdown,
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+struct OpenFrame {
+    header: FrameHeader,
+    received: u64,
+    lenient: bool,
+    control: Vec<u8>,
+    preview: Vec<u8>,
+}
+
+/// A connection to the server under test.
+pub struct Peer {
+    started: Instant,
+    transcript: Transcript,
+    rx: mpsc::Receiver<Chunk>,
+    wtx: mpsc::UnboundedSender<WriteOp>,
+    reader: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    pause: watch::Sender<bool>,
+    written: Arc<AtomicU64>,
+    rbuf: Vec<u8>,
+    ended: Option<(Instant, Option<String>)>,
+    eof_reported: bool,
+    rules: HeaderRules,
+    asm: MessageAssembler,
+    open: Option<OpenFrame>,
+    failed: bool,
+    opaque: bool,
+    pending: VecDeque<PeerEvent>,
+    auto_pong: bool,
+    close_sent: bool,
+    close_received: bool,
+    last_chunk: Option<Instant>,
+}
+
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Peer")
+            .field("failed", &self.failed)
+            .field("eof", &self.ended.is_some())
+            .finish()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+    }
+}
+
+impl Peer {
+    /// Opens TCP (and TLS for `wss://`) to `target`, refusing any non-loopback address.
+    /// Times in the transcript count from `started`.
+    pub async fn open(
+        target: &Target,
+        opts: &ConnectOptions,
+        conn: &str,
+        started: Instant,
+    ) -> Result<Peer, PeerError> {
+        let addr = target.resolve().map_err(PeerError::Target)?;
+        let tcp = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| PeerError::ConnectTimeout(opts.connect_timeout))?
+            .map_err(PeerError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let transcript = Transcript::new(conn, started);
+        transcript.push(
+            Direction::Event,
+            "tcp-open",
+            format!("connected to {addr}"),
+            None,
+        );
+        let stream: Box<dyn Stream> = if target.tls {
+            let cfg = tls::client_config(opts.insecure);
+            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
+                .map_err(|e| PeerError::Tls(e.to_string()))?;
+            let tls = tokio::time::timeout(
+                opts.connect_timeout,
+                tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
+            )
+            .await
+            .map_err(|_| PeerError::ConnectTimeout(opts.connect_timeout))?
+            .map_err(|e| PeerError::Tls(e.to_string()))?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        Ok(Self::from_stream(stream, transcript, opts.limits, started))
+    }
+
+    fn from_stream(
+        stream: Box<dyn Stream>,
+        transcript: Transcript,
+        limits: Limits,
+        started: Instant,
+    ) -> Peer {
+        let (mut rd, mut wr) = tokio::io::split(stream);
+        let (tx, rx) = mpsc::channel::<Chunk>(8);
+        let (pause, mut paused) = watch::channel(false);
+        let reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                while *paused.borrow() {
+                    if paused.changed().await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    r = rd.read(&mut buf) => {
+                        let chunk = match r {
+                            Ok(0) => Chunk::End(Instant::now(), None),
+                            Ok(n) => Chunk::Data(buf[..n].to_vec(), Instant::now()),
+                            Err(e) => Chunk::End(Instant::now(), Some(e.to_string())),
+                        };
+                        let end = matches!(chunk, Chunk::End(..));
+                        if tx.send(chunk).await.is_err() || end {
+                            return;
+                        }
+                    }
+                    _ = paused.changed() => {}
+                }
+            }
+        });
+        let (wtx, mut wrx) = mpsc::unbounded_channel::<WriteOp>();
+        let written = Arc::new(AtomicU64::new(0));
+        let w2 = written.clone();
+        let tr = transcript.clone();
+        let writer = tokio::spawn(async move {
+            while let Some(op) = wrx.recv().await {
+                let res = match op {
+                    WriteOp::Bytes(b) => {
+                        let r = wr.write_all(&b).await;
+                        w2.fetch_add(b.len() as u64, Ordering::Relaxed);
+                        r
+                    }
+                    WriteOp::Chopped(b, chop, delay) => {
+                        let mut r = Ok(());
+                        for piece in b.chunks(chop.max(1)) {
+                            r = wr.write_all(piece).await;
+                            if r.is_err() {
+                                break;
+                            }
+                            let _ = wr.flush().await;
+                            w2.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                            if delay.is_zero() {
+                                tokio::task::yield_now().await;
+                            } else {
+                                tokio::time::sleep(delay).await;
+                            }
+                        }
+                        r
+                    }
+                    WriteOp::Sleep(d) => {
+                        tokio::time::sleep(d).await;
+                        Ok(())
+                    }
+                    WriteOp::Shutdown => {
+                        let r = wr.shutdown().await;
+                        tr.push(
+                            Direction::Sent,
+                            "tcp-fin",
+                            "half-closed TCP (FIN)".into(),
+                            None,
+                        );
+                        r
+                    }
+                };
+                if let Err(e) = res.and(wr.flush().await) {
+                    tr.push(
+                        Direction::Event,
+                        "tcp-error",
+                        format!("write failed: {e}"),
+                        None,
+                    );
+                    return;
+                }
+            }
+        });
+        Peer {
+            started,
+            transcript,
+            rx,
+            wtx,
+            reader,
+            writer,
+            pause,
+            written,
+            rbuf: Vec::new(),
+            ended: None,
+            eof_reported: false,
+            rules: HeaderRules::client(),
+            asm: MessageAssembler::new(limits),
+            open: None,
+            failed: false,
+            opaque: false,
+            pending: VecDeque::new(),
+            auto_pong: false,
+            close_sent: false,
+            close_received: false,
+            last_chunk: None,
+        }
+    }
+
+    /// Opens the connection and performs the opening handshake with `opts`.
+    pub async fn connect(
+        target: &Target,
+        opts: &ConnectOptions,
+        conn: &str,
+    ) -> Result<(Peer, HandshakeOutcome), PeerError> {
+        let started = Instant::now();
+        let mut peer = Peer::open(target, opts, conn, started).await?;
+        let req = opts.request(target);
+        let outcome = peer
+            .handshake(
+                &req,
+                opts.head_limits,
+                Instant::now() + opts.handshake_timeout,
+            )
+            .await;
+        Ok((peer, outcome))
+    }
+
+    /// Sends `req` and reads the answer head, bounded by `limits` and `deadline`.
+    /// Bytes after the head stay buffered for [`Peer::recv`].
+    pub async fn handshake(
+        &mut self,
+        req: &ClientRequest,
+        limits: HeadLimits,
+        deadline: Instant,
+    ) -> HandshakeOutcome {
+        self.send_request_bytes(req.to_bytes());
+        match self.read_response_head(limits, deadline).await {
+            HandshakeOutcome::Rejected { response } if response.status == 101 => {
+                match req.validate_response(&response) {
+                    Ok(accepted) => HandshakeOutcome::Upgraded { response, accepted },
+                    Err(error) => {
+                        self.transcript.note(format!(
+                            "invalid 101 (RFC 6455 §{}): {error}",
+                            error.rfc_section()
+                        ));
+                        HandshakeOutcome::Invalid { response, error }
+                    }
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Queues raw request bytes (for handshake tests that hand-craft the request).
+    pub fn send_request_bytes(&mut self, bytes: Vec<u8>) {
+        let text = String::from_utf8_lossy(&bytes);
+        self.transcript.push(
+            Direction::Sent,
+            "http",
+            text.lines().next().unwrap_or("").to_owned(),
+            Some(&bytes),
+        );
+        let _ = self.wtx.send(WriteOp::Bytes(bytes));
+    }
+
+    /// Reads an HTTP response head without judging it: every complete head, 101 included,
+    /// comes back as `Rejected`; [`Peer::handshake`] applies the §4.1 validation.
+    pub async fn read_response_head(
+        &mut self,
+        limits: HeadLimits,
+        deadline: Instant,
+    ) -> HandshakeOutcome {
+        loop {
+            match parse_response(&self.rbuf, limits) {
+                Err(e) => {
+                    self.transcript.push(
+                        Direction::Recv,
+                        "http",
+                        format!("unparseable answer: {e}"),
+                        Some(&self.rbuf),
+                    );
+                    return HandshakeOutcome::Malformed(e);
+                }
+                Ok(Status::Complete(head, n)) => {
+                    let raw: Vec<u8> = self.rbuf.drain(..n).collect();
+                    self.transcript.push(
+                        Direction::Recv,
+                        "http",
+                        format!(
+                            "HTTP/{}.{} {} {}",
+                            head.version.0, head.version.1, head.status, head.reason
+                        ),
+                        Some(&raw),
+                    );
+                    return HandshakeOutcome::Rejected { response: head };
+                }
+                Ok(Status::Partial(_)) => {}
+            }
+            if let Some((_, err)) = &self.ended {
+                let received = std::mem::take(&mut self.rbuf);
+                self.note_eof_once(err.clone());
+                return HandshakeOutcome::ClosedBeforeResponse { received };
+            }
+            match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
+                Err(_) => {
+                    self.transcript.note("handshake answer timed out");
+                    return HandshakeOutcome::Timeout {
+                        received: self.rbuf.clone(),
+                    };
+                }
+                Ok(Some(Chunk::Data(d, _))) => self.rbuf.extend_from_slice(&d),
+                Ok(Some(Chunk::End(t, e))) => self.ended = Some((t, e)),
+                Ok(None) => self.ended = Some((Instant::now(), None)),
+            }
+        }
+    }
+
+    fn note_eof_once(&mut self, err: Option<String>) {
+        if !self.eof_reported {
+            self.eof_reported = true;
+            match err {
+                None => self.transcript.push(
+                    Direction::Recv,
+                    "tcp-eof",
+                    "server closed TCP".into(),
+                    None,
+                ),
+                Some(e) => self.transcript.push(
+                    Direction::Recv,
+                    "tcp-error",
+                    format!("connection error: {e}"),
+                    None,
+                ),
+            }
+        }
+    }
+
+    /// Milliseconds since the peer was opened.
+    pub fn now_ms(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// The instant times are counted from.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The transcript so far.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// A copy of the transcript entries.
+    pub fn transcript_entries(&self) -> Vec<TranscriptEntry> {
+        self.transcript.entries()
+    }
+
+    /// Bytes actually written to the socket so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// Whether the server has ended TCP (seen by [`Peer::recv`]).
+    pub fn is_closed(&self) -> bool {
+        self.ended.is_some() && self.rbuf.is_empty()
+    }
+
+    /// Whether we sent a close frame through [`Peer::send_close`] or [`Peer::send_frame`].
+    pub fn close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    /// Whether a close frame from the server was seen.
+    pub fn close_received(&self) -> bool {
+        self.close_received
+    }
+
+    /// Answer every ping with a pong carrying the same payload, until we send a close.
+    pub fn set_auto_pong(&mut self, on: bool) {
+        self.auto_pong = on;
+    }
+
+    /// Stop (or resume) reading from the socket, as a stalled client does; the server's
+    /// writes then back up in the TCP buffers.
+    pub fn set_reading(&mut self, on: bool) {
+        let _ = self.pause.send(!on);
+        self.transcript.note(if on {
+            "resumed reading"
+        } else {
+            "stopped reading (half-open peer)"
+        });
+    }
+
+    /// Changes the header rules applied to server frames (e.g. RSV1 after deflate).
+    pub fn set_rules(&mut self, rules: HeaderRules) {
+        self.rules = rules;
+    }
+
+    fn record_sent_frames(&self, bytes: &[u8], note: &str) {
+        let mut rest = bytes;
+        let mut count = 0;
+        while let Ok(Status::Complete(h, n)) = parse_header(
+            rest,
+            HeaderRules {
+                role: None,
+                allowed_rsv: 7,
+            },
+        ) {
+            let end = (n as u64 + h.payload_len).min(rest.len() as u64) as usize;
+            let mut preview = rest[n..end.min(n + 64)].to_vec();
+            if let Some(k) = h.mask {
+                apply_mask(&mut preview, k, 0);
+            }
+            let mut s = transcript::describe_frame(&h, &preview);
+            if !note.is_empty() {
+                s = format!("{s} [{note}]");
+            }
+            self.transcript
+                .push(Direction::Sent, "frame", s, Some(&rest[..end]));
+            rest = &rest[end..];
+            count += 1;
+            if rest.is_empty() || count > 64 {
+                break;
+            }
+        }
+        if !rest.is_empty() {
+            self.transcript.push(
+                Direction::Sent,
+                "bytes",
+                format!("{} raw bytes [{note}]", rest.len()),
+                Some(rest),
+            );
+        }
+    }
+
+    /// Queues raw bytes for one write.
+    pub fn send_raw(&mut self, bytes: Vec<u8>) {
+        self.record_sent_frames(&bytes, "");
+        let _ = self.wtx.send(WriteOp::Bytes(bytes));
+    }
+
+    /// Queues raw bytes written in pieces of `chop` bytes with `delay` between pieces
+    /// (zero = just a scheduler turn, as Autobahn's chopsize does).
+    pub fn send_chopped(&mut self, bytes: Vec<u8>, chop: usize, delay: Duration) {
+        self.record_sent_frames(&bytes, &format!("in {chop}-byte writes"));
+        let _ = self.wtx.send(WriteOp::Chopped(bytes, chop, delay));
+    }
+
+    /// Queues a pause between writes.
+    pub fn send_pause(&mut self, d: Duration) {
+        let _ = self.wtx.send(WriteOp::Sleep(d));
+    }
+
+    /// Encodes one frame with a fresh random mask (client role) and queues it.
+    /// `header.mask` is replaced unless `keep_mask` is set (to send unmasked frames).
+    pub fn send_frame(&mut self, mut header: FrameHeader, payload: &[u8], keep_mask: bool) {
+        if !keep_mask {
+            header.mask = Some(rand::random());
+        }
+        if header.opcode == OpCode::Close {
+            self.close_sent = true;
+        }
+        let mut out = Vec::with_capacity(header.encoded_len() + payload.len());
+        encode_frame(&header, payload, &mut out);
+        self.send_raw(out);
+    }
+
+    /// Encodes a conforming masked frame.
+    pub fn frame_bytes(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        crate::codec::frame::frame(opcode, fin, payload, Some(rand::random()))
+    }
+
+    /// Sends a close frame through the protocol path (marks the close as sent).
+    pub fn send_close(&mut self, code: Option<u16>, reason: &[u8]) {
+        let payload = match code {
+            Some(c) => crate::codec::close::close_payload(c, reason),
+            None => Vec::new(),
+        };
+        self.send_frame(
+            FrameHeader::new(OpCode::Close, true, payload.len() as u64, None),
+            &payload,
+            false,
+        );
+    }
+
+    /// Half-closes TCP after everything queued before it has been written.
+    pub fn shutdown_write(&mut self) {
+        let _ = self.wtx.send(WriteOp::Shutdown);
+    }
+
+    /// Drops TCP at once, without a close frame; queued writes are discarded.
+    pub fn drop_tcp(&mut self) {
+        self.reader.abort();
+        self.writer.abort();
+        self.transcript.push(
+            Direction::Sent,
+            "tcp-drop",
+            "dropped TCP without a close frame".into(),
+            None,
+        );
+        self.ended
+            .get_or_insert((Instant::now(), Some("dropped by the kit".into())));
+        self.eof_reported = true;
+    }
+
+    /// Waits for the next event, at most until `deadline`.
+    pub async fn recv(&mut self, deadline: Instant) -> PeerEvent {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return ev;
+            }
+            if let Some(ev) = self.decode_step() {
+                return ev;
+            }
+            if let Some((t, err)) = self.ended.clone() {
+                // Nothing more will arrive; whatever is buffered cannot complete a frame.
+                self.rbuf.clear();
+                self.note_eof_once(err.clone());
+                return PeerEvent::Eof {
+                    t_ms: self.ms(t),
+                    error: err,
+                };
+            }
+            match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
+                Err(_) => return PeerEvent::Timeout,
+                Ok(Some(Chunk::Data(d, t))) => {
+                    self.last_chunk = Some(t);
+                    self.rbuf.extend_from_slice(&d);
+                }
+                Ok(Some(Chunk::End(t, e))) => self.ended = Some((t, e)),
+                Ok(None) => self.ended = Some((Instant::now(), None)),
+            }
+        }
+    }
+
+    fn ms(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.started).as_secs_f64() * 1000.0
+    }
+
+    fn violation(&mut self, error: FrameError) -> PeerEvent {
+        self.failed = true;
+        let t_ms = self.now_ms();
+        self.transcript.push(
+            Direction::Event,
+            "violation",
+            format!("server broke RFC 6455: {error}"),
+            None,
+        );
+        PeerEvent::Violation { t_ms, error }
+    }
+
+    /// Makes one step of progress on the buffered bytes, if possible.
+    fn decode_step(&mut self) -> Option<PeerEvent> {
+        if self.opaque {
+            self.rbuf.clear();
+            return None;
+        }
+        if self.open.is_none() {
+            if self.rbuf.is_empty() {
+                return None;
+            }
+            let lenient = HeaderRules {
+                role: None,
+                allowed_rsv: 7,
+            };
+            if !self.failed {
+                match parse_header(&self.rbuf, self.rules) {
+                    Err(e) => return Some(self.violation(e.into())),
+                    Ok(Status::Partial(_)) => return None,
+                    Ok(Status::Complete(h, n)) => {
+                        self.rbuf.drain(..n);
+                        let mut of = OpenFrame {
+                            header: h,
+                            received: 0,
+                            lenient: false,
+                            control: Vec::new(),
+                            preview: Vec::new(),
+                        };
+                        let res = self.asm.begin_frame(&h);
+                        if let Err(e) = res {
+                            of.lenient = true;
+                            self.open = Some(of);
+                            return Some(self.violation(e));
+                        }
+                        self.open = Some(of);
+                    }
+                }
+            } else {
+                match parse_header(&self.rbuf, lenient) {
+                    Err(_) => {
+                        self.opaque = true;
+                        self.transcript
+                            .note("framing lost after the violation; waiting for TCP end");
+                        self.rbuf.clear();
+                        return None;
+                    }
+                    Ok(Status::Partial(_)) => return None,
+                    Ok(Status::Complete(h, n)) => {
+                        self.rbuf.drain(..n);
+                        self.open = Some(OpenFrame {
+                            header: h,
+                            received: 0,
+                            lenient: true,
+                            control: Vec::new(),
+                            preview: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+        let of = self.open.as_mut()?;
+        let remaining = of.header.payload_len - of.received;
+        let take = remaining.min(self.rbuf.len() as u64) as usize;
+        if take == 0 && remaining > 0 {
+            return None;
+        }
+        let offset = of.received as usize;
+        if of.preview.len() < 64 {
+            let n = take.min(64 - of.preview.len());
+            let s = of.preview.len();
+            of.preview.extend_from_slice(&self.rbuf[..n]);
+            if let Some(k) = of.header.mask {
+                apply_mask(&mut of.preview[s..], k, offset);
+            }
+        }
+        of.received += take as u64;
+        let mut err = None;
+        if !of.lenient {
+            if let Err(e) = self.asm.payload_masked(&self.rbuf[..take], of.header.mask) {
+                of.lenient = true;
+                err = Some(e);
+            }
+        }
+        if of.lenient && of.header.opcode.is_control() {
+            let s = of.control.len();
+            of.control.extend_from_slice(&self.rbuf[..take]);
+            if let Some(k) = of.header.mask {
+                apply_mask(&mut of.control[s..], k, offset);
+            }
+        }
+        self.rbuf.drain(..take);
+        if let Some(e) = err {
+            return Some(self.violation(e));
+        }
+        if of.received < of.header.payload_len {
+            return None;
+        }
+        let of = self.open.take()?;
+        let t_ms = self
+            .last_chunk
+            .map(|t| self.ms(t))
+            .unwrap_or_else(|| self.now_ms());
+        let event = if of.lenient {
+            match of.header.opcode {
+                OpCode::Close => Some(Event::Close(lenient_close(&of.control))),
+                OpCode::Ping => Some(Event::Ping(of.control.clone())),
+                OpCode::Pong => Some(Event::Pong(of.control.clone())),
+                _ => None,
+            }
+        } else {
+            match self.asm.end_frame() {
+                Ok(ev) => ev,
+                Err(e) => {
+                    let ev = match of.header.opcode {
+                        OpCode::Close => Some(Event::Close(lenient_close(&of.preview))),
+                        _ => None,
+                    };
+                    let frame = self.finish_frame(of.header, of.preview, ev, t_ms);
+                    self.pending.push_back(frame);
+                    return Some(self.violation(e));
+                }
+            }
+        };
+        Some(self.finish_frame(of.header, of.preview, event, t_ms))
+    }
+
+    fn finish_frame(
+        &mut self,
+        header: FrameHeader,
+        preview: Vec<u8>,
+        event: Option<Event>,
+        t_ms: f64,
+    ) -> PeerEvent {
+        self.transcript.push(
+            Direction::Recv,
+            "frame",
+            transcript::describe_frame(&header, &preview),
+            Some(&preview),
+        );
+        match &event {
+            Some(Event::Close(_)) => self.close_received = true,
+            Some(Event::Ping(p)) if self.auto_pong && !self.close_sent => {
+                let p = p.clone();
+                self.send_frame(
+                    FrameHeader::new(OpCode::Pong, true, p.len() as u64, None),
+                    &p,
+                    false,
+                );
+            }
+            _ => {}
+        }
+        PeerEvent::Frame {
+            t_ms,
+            frame: DecodedFrame {
+                header,
+                preview,
+                event,
+            },
+        }
+    }
+}
+
+fn lenient_close(payload: &[u8]) -> Option<(u16, String)> {
+    match parse_close_payload(payload) {
+        Ok(c) => c.map(|c| (c.code, c.reason.to_owned())),
+        Err(_) if payload.len() >= 2 => Some((
+            u16::from_be_bytes([payload[0], payload[1]]),
+            String::from_utf8_lossy(&payload[2..]).into_owned(),
+        )),
+        Err(_) => None,
+    }
+}
