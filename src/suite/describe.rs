@@ -23,6 +23,11 @@ fn op_name(o: u8) -> String {
     crate::codec::frame::OpCode::from_u8(o).name()
 }
 
+/// A payload preview of at most 24 bytes.
+fn short(p: &[u8]) -> String {
+    payload_preview(&p[..p.len().min(24)], p.len() as u64)
+}
+
 /// One recorded event.
 pub fn obs(o: &Obs) -> String {
     match o {
@@ -30,10 +35,10 @@ pub fn obs(o: &Obs) -> String {
             "{}({} B {})",
             if *binary { "binary" } else { "text" },
             payload.len(),
-            payload_preview(payload, payload.len() as u64)
+            short(payload)
         ),
         Obs::Pong(p) if p.is_empty() => "pong(0 B)".into(),
-        Obs::Pong(p) => format!("pong({} B {})", p.len(), payload_preview(p, p.len() as u64)),
+        Obs::Pong(p) => format!("pong({} B {})", p.len(), short(p)),
         Obs::Timeout(tag) => format!("timeout {tag}"),
     }
 }
@@ -206,20 +211,21 @@ pub fn observed(run: &FuzzRun, why: &[String]) -> String {
     if let Some(v) = &run.violation {
         parts.push(format!("server violation: {v}"));
     }
+    let code = match (o.remote_close_code, &run.remote_close_reason) {
+        (Some(c), Some(r)) if !r.is_empty() => format!("code {c} reason {r:?}"),
+        (Some(c), _) => format!("code {c}"),
+        (None, _) => "no code".into(),
+    };
     parts.push(if o.closed_by_me {
-        "kit sent the first close".into()
+        if o.was_clean || o.remote_close_code.is_some() {
+            format!("kit sent the first close, server answered ({code})")
+        } else {
+            "kit sent the first close, no close frame from the server".into()
+        }
     } else if o.was_clean || o.remote_close_code.is_some() {
-        "server sent the first close".into()
+        format!("server sent the first close ({code})")
     } else {
-        "no close frame".into()
-    });
-    parts.push(match (o.remote_close_code, o.was_clean) {
-        (Some(c), _) => match &run.remote_close_reason {
-            Some(r) if !r.is_empty() => format!("server close code {c} reason {r:?}"),
-            _ => format!("server close code {c}"),
-        },
-        (None, true) => "server close without a code".into(),
-        (None, false) => "no close frame from the server".into(),
+        "no close frame from either side".into()
     });
     parts.push(run.tcp_end.clone());
     for w in why {
