@@ -3,7 +3,7 @@
 //! and agent under `cases/<agent-slug>/<case>.html`.
 //!
 //! No JavaScript, no external assets: CSS is inlined in every page so a single page can be
-//! attached to a bug report. Every string from a report goes through [`text::html`]:
+//! attached to a bug report. Every string from a report goes through `text::html`:
 //! summaries and observed values come from servers under test and may be hostile.
 
 use std::collections::HashMap;
@@ -361,10 +361,11 @@ fn index_page(
     for (cat, cat_keys) in &merged {
         let _ = write!(
             out,
-            "<tr class=\"cat\"><th id=\"cat-{}\">{} <span class=\"meta\">({} cases)</span></th>",
+            "<tr class=\"cat\"><th id=\"cat-{}\">{} <span class=\"meta\">({} case{})</span></th>",
             encode_id(cat),
             text::html(if cat.is_empty() { "(none)" } else { cat }),
-            cat_keys.len()
+            cat_keys.len(),
+            if cat_keys.len() == 1 { "" } else { "s" }
         );
         for lookup in &lookups {
             let present: Vec<&CaseReport> = cat_keys
@@ -399,7 +400,7 @@ fn index_page(
                             text::html(&text::truncate(&c.observed, 300)),
                             text::html(c.verdict.label())
                         );
-                        let mut meta = vec![format!("{} ms", ms(c.duration_ms))];
+                        let mut meta = vec![format!("{} ms", short_ms(c.duration_ms))];
                         if let Some(code) = c.remote_close_code {
                             meta.push(code.to_string());
                         }
@@ -417,6 +418,15 @@ fn index_page(
     out.push_str("</tbody>\n</table>\n");
     foot(&mut out);
     out
+}
+
+/// Milliseconds with one decimal, for the dense matrix.
+fn short_ms(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.1}")
+    } else {
+        "?".to_string()
+    }
 }
 
 fn case_page(

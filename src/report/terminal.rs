@@ -1,7 +1,7 @@
 //! Terminal output: the per-category summary table, one line per failing case, and a
 //! progress bar on stderr.
 //!
-//! All text from the server passes through [`one_line`], which makes control characters
+//! All text from the server passes through `one_line`, which makes control characters
 //! visible, so a hostile server cannot inject terminal escape sequences.
 
 use std::fmt::Write as _;
