@@ -316,10 +316,11 @@ fn index_page(
         .iter()
         .map(|cases| cases.iter().map(|(k, c)| (k, *c)).collect())
         .collect();
+    let mut seen: std::collections::HashSet<&Key> = std::collections::HashSet::new();
     let mut keys: Vec<&Key> = Vec::new();
     for cases in keyed {
         for (k, _) in cases {
-            if !keys.contains(&k) {
+            if seen.insert(k) {
                 keys.push(k);
             }
         }
