@@ -402,19 +402,19 @@ async fn run_session(
         }
     }
     if cfg.faults.respond_after_close && session.close_sent() {
+        // Wrong on purpose: frames that followed the close (often in the same read) are
+        // still answered for a while.
         let deadline = Instant::now() + RESPOND_AFTER_CLOSE;
-        rbuf.clear();
         loop {
+            let (used, _) = session.feed(&rbuf, &mut out);
+            rbuf.drain(..used);
+            if !write_out(&mut stream, &out, &cfg).await {
+                return;
+            }
+            out.clear();
             rbuf.reserve(READ_CHUNK);
             match tokio::time::timeout_at(deadline, stream.read_buf(&mut rbuf)).await {
-                Ok(Ok(n)) if n > 0 => {
-                    let (used, _) = session.feed(&rbuf, &mut out);
-                    rbuf.drain(..used);
-                    if !write_out(&mut stream, &out, &cfg).await {
-                        return;
-                    }
-                    out.clear();
-                }
+                Ok(Ok(n)) if n > 0 => {}
                 _ => break,
             }
         }
