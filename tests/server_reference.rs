@@ -446,6 +446,91 @@ async fn invalid_utf8_split_across_writes_fails_before_the_rest_arrives() {
 }
 
 #[tokio::test]
+async fn invalid_utf8_in_a_fragment_fails_before_the_message_ends() {
+    // 6.4.1 shape: the fragment with f4 90 80 80 must fail at once, without the final frame.
+    let wire = [
+        cf(OpCode::Text, false, &[0xce, 0xba, 0xe1, 0xbd, 0xb9]),
+        cf(OpCode::Continuation, false, &[0xf4, 0x90, 0x80, 0x80]),
+    ]
+    .concat();
+    assert_eq!(
+        converse("", &wire).await,
+        vec![Obs::Close(Some(1007)), Obs::Eof]
+    );
+}
+
+#[tokio::test]
+async fn valid_message_before_a_bad_frame_is_echoed_and_later_ping_ignored() {
+    // 3.2 / 4.1.3 shapes: echo, then 1002, and the ping after the bad frame gets no pong.
+    let mut bad = FrameHeader::new(OpCode::Text, true, 5, Some([1, 2, 3, 4]));
+    bad.rsv = 2;
+    let mut rsv = Vec::new();
+    encode_frame(&bad, b"Hello", &mut rsv);
+    for bad_frame in [rsv, cf(OpCode::Reserved(5), true, b"")] {
+        let wire = [
+            cf(OpCode::Text, true, b"Hello"),
+            bad_frame,
+            cf(OpCode::Ping, true, b""),
+        ]
+        .concat();
+        assert_eq!(
+            converse("", &wire).await,
+            vec![
+                Obs::Text(b"Hello".to_vec()),
+                Obs::Close(Some(1002)),
+                Obs::Eof
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn sixteen_mib_message_in_small_chops_is_echoed_whole() {
+    // 9.1.6 / 9.5 shape: one 16 MiB text frame written in 64 KiB pieces.
+    let payload: Vec<u8> = b"BAsd7&jh23"
+        .iter()
+        .copied()
+        .cycle()
+        .take(16 << 20)
+        .collect();
+    let wire = cf(OpCode::Text, true, &payload);
+    let server = start(ServerConfig::default()).await;
+    let mut c = Raw::open(server.local_addr).await;
+    let writer = {
+        let (mut r, mut w) = c.s.into_split();
+        let t = tokio::spawn(async move {
+            for piece in wire.chunks(64 * 1024) {
+                w.write_all(piece).await.unwrap();
+            }
+            w
+        });
+        let mut buf = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut tmp = vec![0u8; 1 << 16];
+        while buf.len() < payload.len() + 10 {
+            let n = tokio::time::timeout_at(deadline, r.read(&mut tmp))
+                .await
+                .expect("echo in time")
+                .unwrap();
+            assert!(n > 0, "EOF during echo");
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        let w = t.await.unwrap();
+        c.s = r.reunite(w).unwrap();
+        buf
+    };
+    let (h, n) = raw_header(&writer).unwrap();
+    assert_eq!(h.opcode, OpCode::Text);
+    assert_eq!(h.payload_len, payload.len() as u64);
+    assert!(h.mask.is_none());
+    assert!(writer[n..] == payload[..], "echo differs");
+    c.send(&close_frame(1000, b"")).await;
+    assert_eq!(c.observe().await, vec![Obs::Close(Some(1000)), Obs::Eof]);
+    drop(c);
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn close_is_echoed_and_server_closes_tcp() {
     let cases: Vec<(Vec<u8>, Obs)> = vec![
         (close_frame(3000, b"bye"), Obs::Close(Some(3000))),

@@ -37,14 +37,16 @@ pub struct Faults {
     /// sends an unmasked frame; caught by the kit's own unmasked-frame check.
     pub accept_unmasked_frames: bool,
     /// §5.2: ignores RSV1-3 instead of failing with 1002 when no extension defines them.
-    /// Caught by 3.1-3.7 (echo or pong arrives where none may).
+    /// Caught by 3.1-3.6 (echo or pong arrives where none may). Not by 3.7: a close with RSV
+    /// bits is then answered like a normal close, which that case cannot tell apart.
     pub accept_rsv_bits: bool,
     /// §5.2: silently skips frames with a reserved opcode (0x3-0x7, 0xB-0xF) instead of
     /// failing. Caught by 4.1.1-4.2.5 (the trailing ping is answered, or no close arrives and
     /// the fuzzer's kill timer makes it the closer).
     pub accept_reserved_opcodes: bool,
     /// §5.5: handles a control frame with FIN=0 as if complete. Caught by 5.1 (a pong comes
-    /// back for a fragmented ping) and 5.2.
+    /// back for a fragmented ping). Not by 5.2: an ignored fragmented pong leaves the same
+    /// trace as a rejected one once the following continuation fails the connection.
     pub accept_fragmented_control: bool,
     /// §5.5: accepts control frames longer than 125 bytes (and answers a long ping with a
     /// long pong). Caught by 2.5 and 7.3.6.
@@ -76,9 +78,10 @@ pub struct Faults {
     pub pong_wrong_payload: bool,
 
     // ---- closing handshake (§5.5.1, §7) ----
-    /// §5.5.1: answers a close with code 1001 instead of echoing the client's code. Caught
-    /// by 7.1.1-7.1.5, 7.3.3-7.3.5, 7.7.1, 7.7.3-7.7.13 (WRONG CODE, behavior FAILED) and by
-    /// the close verdict of every case closed with 1000.
+    /// §5.5.1: answers a close with code 1001 instead of echoing the client's code (or
+    /// sending none). Caught by 7.1.1-7.1.5, 7.3.1, 7.3.3-7.3.5, 7.7.1, 7.7.3-7.7.13 (WRONG
+    /// CODE, behavior FAILED) and by the close verdict of every case closed with 1000. Not by
+    /// 7.7.2, which allows 1001.
     pub close_reply_1001: bool,
     /// §5.5.1: drops TCP on a client close without sending a close frame back. Caught by the
     /// close verdict (UNCLEAN) of every case with `me [1000] clean`, e.g. 1.1.1, 2.1, 7.1.1.
