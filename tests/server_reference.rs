@@ -18,7 +18,9 @@ use wsspec::server::{bind, Faults, RunningServer, ServerConfig};
 
 const LOCAL: &str = "127.0.0.1:0";
 /// Silence after which a reader concludes that nothing more is coming.
-const QUIET: Duration = Duration::from_millis(400);
+const QUIET: Duration = Duration::from_millis(500);
+/// Silence after a close frame after which the server is taken to keep TCP open.
+const AFTER_CLOSE: Duration = Duration::from_secs(2);
 /// Upper bound for any single conversation.
 const CAP: Duration = Duration::from_secs(10);
 
@@ -192,12 +194,19 @@ impl Raw {
         }
     }
 
-    /// Everything until EOF or [`QUIET`]; the last element is `Eof`, `Reset` or `Quiet`.
+    /// Everything until EOF or silence; the last element is `Eof`, `Reset` or `Quiet`.
     async fn observe(&mut self) -> Vec<Obs> {
         let end = Instant::now() + CAP;
-        let mut v = Vec::new();
+        let mut v: Vec<Obs> = Vec::new();
         while Instant::now() < end {
-            match self.next(QUIET).await {
+            // Generous waits where something must come (the first answer, the FIN after a
+            // close) keep a loaded machine from turning a slow answer into a false `Quiet`.
+            let wait = match v.last() {
+                None => CAP,
+                Some(Obs::Close(_)) => AFTER_CLOSE,
+                Some(_) => QUIET,
+            };
+            match self.next(wait).await {
                 Ok(f) => v.push(f.obs()),
                 Err(o) => {
                     v.push(o);

@@ -10,5 +10,7 @@ pub mod reference;
 mod session;
 
 pub use faults::{Faults, UnknownFault};
-pub use hostile::{spawn_hostile, spawn_hostile_with, Hostile, HostileHandle, HostileLimits};
+pub use hostile::{
+    spawn_hostile, spawn_hostile_with, Hostile, HostileHandle, HostileLimits, HostileStats,
+};
 pub use reference::{bind, RunningServer, ServerConfig};
