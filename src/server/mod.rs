@@ -1,6 +1,6 @@
 //! Servers the kit runs itself, all on 127.0.0.1 and all bounded in time and size.
 //!
-//! * [`reference`]: the strictly conforming RFC 6455 echo server (`wsspec serve`), with
+//! * [`reference`](mod@reference): the strictly conforming RFC 6455 echo server (`wsspec serve`), with
 //!   [`faults`] that break it on purpose so the suite can prove it catches each bug class.
 //! * [`hostile`]: misbehaving servers for robustness tests of the kit's own client side.
 
