@@ -6,3 +6,4 @@
 pub mod codec;
 pub mod peer;
 pub mod report;
+pub mod server;
