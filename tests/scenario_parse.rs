@@ -916,3 +916,76 @@ fn defaults_are_applied() {
     };
     assert!(ec.codes.is_empty() && ec.allow_messages);
 }
+
+// ---------------------------------------------------------------------------------
+// The reference page stays in sync with the code.
+
+fn doc() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"))
+        .expect("docs/scenario-format.md")
+}
+
+#[test]
+fn docs_embed_the_example_files_verbatim() {
+    let doc = doc();
+    for name in [
+        "vite-token-handshake.toml",
+        "wds-heartbeat-silent-peer.toml",
+        "mf-broker-attach.toml",
+    ] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conformance/scenarios/examples")
+            .join(name);
+        let body = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            doc.contains(&format!("```toml\n{}\n```", body.trim_end())),
+            "{name} is not embedded verbatim in the doc"
+        );
+    }
+}
+
+#[test]
+fn docs_toml_scenarios_parse_and_every_action_is_documented() {
+    let doc = doc();
+    let mut n = 0;
+    for block in doc.split("```toml\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        if block.starts_with("[scenario]") || block.starts_with('#') {
+            Scenario::from_str(block, "doc")
+                .unwrap_or_else(|e| panic!("doc block does not parse:\n{e}\n{block}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 4,
+        "expected the intro and the three examples, parsed {n}"
+    );
+    for action in ACTION_NAMES {
+        assert!(
+            doc.contains(&format!("### `{action}`"))
+                || doc.contains(&format!("`{action}` /"))
+                || doc.contains(&format!("/ `{action}`")),
+            "action {action} has no section"
+        );
+    }
+    for w in WILDCARDS {
+        let w = w.trim_end_matches("<re>");
+        assert!(doc.contains(w), "wildcard {w} undocumented");
+    }
+}
+
+#[test]
+fn docs_error_examples_are_real() {
+    let doc = doc();
+    let head = "[scenario]\nname = \"t\"\n";
+    let cases = [
+        with_conn(
+            "[[step]]\naction = \"expect\"\nconn = \"a\"\nwithin = \"2 seconds\"\nmatch = {}\n",
+        ),
+        format!("{head}[[step]]\naction = \"send\"\nconn = \"hmr\"\ntext = \"x\"\n"),
+    ];
+    for src in cases {
+        let e = errors(&src).to_string();
+        assert!(doc.contains(&e), "doc lacks the real message:\n{e}");
+    }
+}

@@ -79,6 +79,14 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
+            "" if s[i..]
+                .trim_start()
+                .starts_with(|c: char| c.is_ascii_alphabetic()) =>
+            {
+                return Err(err(
+                    "the unit must follow the number directly (\"2s\", not \"2 s\")",
+                ))
+            }
             "" => return Err(err("missing unit")),
             _ => return Err(err(&format!("unknown unit {unit:?}"))),
         };
@@ -147,7 +155,9 @@ mod tests {
         for (bad, why) in [
             ("", "empty"),
             ("5", "missing unit"),
-            ("5 s", "missing unit"),
+            ("5 s", "must follow the number directly"),
+            ("2 seconds", "must follow the number directly"),
+            ("2seconds", "unknown unit \"seconds\""),
             ("s", "a number must come before"),
             ("2sec", "unknown unit"),
             ("1.2.3s", "bad number"),
