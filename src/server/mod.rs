@@ -1,0 +1,16 @@
+//! Servers the kit runs itself, all on 127.0.0.1 and all bounded in time and size.
+//!
+//! * [`reference`](mod@reference): the strictly conforming RFC 6455 echo server (`wsspec serve`), with
+//!   [`faults`] that break it on purpose so the suite can prove it catches each bug class.
+//! * [`hostile`]: misbehaving servers for robustness tests of the kit's own client side.
+
+pub mod faults;
+pub mod hostile;
+pub mod reference;
+mod session;
+
+pub use faults::{Faults, UnknownFault};
+pub use hostile::{
+    spawn_hostile, spawn_hostile_with, Hostile, HostileHandle, HostileLimits, HostileStats,
+};
+pub use reference::{bind, RunningServer, ServerConfig};

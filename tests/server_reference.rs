@@ -1,0 +1,977 @@
+//! The reference server, driven by an independent client (tungstenite) and by raw TCP with
+//! our codec; one test per fault switch showing that it changes what a client observes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{timeout, Instant};
+
+use wsspec::codec::close::close_payload;
+use wsspec::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode, Status};
+use wsspec::codec::handshake::{ClientRequest, HandshakeError};
+use wsspec::codec::http::{parse_response, HeadLimits, ResponseHead};
+use wsspec::codec::mask::apply_mask;
+use wsspec::codec::message::Limits;
+use wsspec::server::{bind, Faults, RunningServer, ServerConfig};
+
+const LOCAL: &str = "127.0.0.1:0";
+/// Silence after which a reader concludes that nothing more is coming.
+const QUIET: Duration = Duration::from_millis(500);
+/// Silence after a close frame after which the server is taken to keep TCP open.
+const AFTER_CLOSE: Duration = Duration::from_secs(2);
+/// Upper bound for any single conversation.
+const CAP: Duration = Duration::from_secs(10);
+
+async fn start(cfg: ServerConfig) -> RunningServer {
+    bind(LOCAL.parse().unwrap(), cfg).await.unwrap()
+}
+
+async fn start_faulty(names: &str) -> RunningServer {
+    start(ServerConfig::with_faults(Faults::parse(names).unwrap())).await
+}
+
+/// One masked frame as a client sends it.
+fn cf(op: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_frame(
+        &FrameHeader::new(op, fin, payload.len() as u64, Some(rand::random())),
+        payload,
+        &mut out,
+    );
+    out
+}
+
+fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
+    cf(OpCode::Close, true, &close_payload(code, reason))
+}
+
+/// What a client saw, frame by frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Obs {
+    Text(Vec<u8>),
+    Binary(Vec<u8>),
+    Ping(Vec<u8>),
+    Pong(Vec<u8>),
+    /// Close frame with its code (None for an empty payload).
+    Close(Option<u16>),
+    Other(u8),
+    /// The server closed TCP (FIN).
+    Eof,
+    /// The connection was reset.
+    Reset,
+    /// Nothing arrived for [`QUIET`].
+    Quiet,
+}
+
+/// A raw frame as received: header plus unmasked payload.
+#[derive(Debug, Clone)]
+struct RawFrame {
+    header: FrameHeader,
+    payload: Vec<u8>,
+}
+
+impl RawFrame {
+    fn obs(&self) -> Obs {
+        let p = self.payload.clone();
+        match self.header.opcode {
+            OpCode::Text => Obs::Text(p),
+            OpCode::Binary => Obs::Binary(p),
+            OpCode::Ping => Obs::Ping(p),
+            OpCode::Pong => Obs::Pong(p),
+            OpCode::Close if p.len() >= 2 => Obs::Close(Some(u16::from_be_bytes([p[0], p[1]]))),
+            OpCode::Close => Obs::Close(None),
+            other => Obs::Other(other.as_u8()),
+        }
+    }
+}
+
+/// Decodes a header without judging it (the server under a fault sends illegal frames, and
+/// the codec's parser rightly refuses those).
+fn raw_header(b: &[u8]) -> Option<(FrameHeader, usize)> {
+    let (b0, b1) = (*b.first()?, *b.get(1)?);
+    let (len_bytes, encoding) = match b1 & 0x7f {
+        126 => (2, LengthEncoding::U16),
+        127 => (8, LengthEncoding::U64),
+        _ => (0, LengthEncoding::Short),
+    };
+    let masked = b1 & 0x80 != 0;
+    let n = 2 + len_bytes + if masked { 4 } else { 0 };
+    if b.len() < n {
+        return None;
+    }
+    let payload_len = match encoding {
+        LengthEncoding::Short => (b1 & 0x7f) as u64,
+        _ => b[2..2 + len_bytes]
+            .iter()
+            .fold(0u64, |acc, &x| (acc << 8) | x as u64),
+    };
+    let mask = masked.then(|| {
+        let k = 2 + len_bytes;
+        [b[k], b[k + 1], b[k + 2], b[k + 3]]
+    });
+    let header = FrameHeader {
+        fin: b0 & 0x80 != 0,
+        rsv: (b0 >> 4) & 7,
+        opcode: OpCode::from_u8(b0),
+        mask,
+        payload_len,
+        length_encoding: encoding,
+    };
+    Some((header, n))
+}
+
+struct Raw {
+    s: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    async fn connect(addr: SocketAddr) -> Raw {
+        Raw {
+            s: TcpStream::connect(addr).await.unwrap(),
+            buf: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        self.s.write_all(bytes).await.unwrap();
+    }
+
+    /// Reads an HTTP response head (bounded by [`CAP`]).
+    async fn response(&mut self) -> ResponseHead {
+        let deadline = Instant::now() + CAP;
+        loop {
+            if let Status::Complete(h, n) =
+                parse_response(&self.buf, HeadLimits::default()).expect("HTTP response")
+            {
+                self.buf.drain(..n);
+                return h;
+            }
+            let mut tmp = [0u8; 4096];
+            let n = tokio::time::timeout_at(deadline, self.s.read(&mut tmp))
+                .await
+                .expect("response in time")
+                .unwrap();
+            assert!(n > 0, "EOF before the response head ended");
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+    }
+
+    /// Opens a WebSocket with a conforming request; panics unless the server accepts it.
+    async fn open(addr: SocketAddr) -> Raw {
+        let mut raw = Raw::connect(addr).await;
+        let req = ClientRequest::new(addr.to_string(), "/");
+        raw.send(&req.to_bytes()).await;
+        let head = raw.response().await;
+        req.validate_response(&head).expect("valid 101");
+        raw
+    }
+
+    /// The next frame, or the end of the stream, within `wait`.
+    async fn next(&mut self, wait: Duration) -> Result<RawFrame, Obs> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some((h, n)) = raw_header(&self.buf) {
+                let len = h.payload_len as usize;
+                if self.buf.len() >= n + len {
+                    let mut payload = self.buf[n..n + len].to_vec();
+                    if let Some(k) = h.mask {
+                        apply_mask(&mut payload, k, 0);
+                    }
+                    self.buf.drain(..n + len);
+                    return Ok(RawFrame { header: h, payload });
+                }
+            }
+            let mut tmp = [0u8; 65536];
+            match tokio::time::timeout_at(deadline, self.s.read(&mut tmp)).await {
+                Err(_) => return Err(Obs::Quiet),
+                Ok(Ok(0)) => return Err(Obs::Eof),
+                Ok(Err(_)) => return Err(Obs::Reset),
+                Ok(Ok(n)) => self.buf.extend_from_slice(&tmp[..n]),
+            }
+        }
+    }
+
+    /// Everything until EOF or silence; the last element is `Eof`, `Reset` or `Quiet`.
+    async fn observe(&mut self) -> Vec<Obs> {
+        let end = Instant::now() + CAP;
+        let mut v: Vec<Obs> = Vec::new();
+        while Instant::now() < end {
+            // Generous waits where something must come (the first answer, the FIN after a
+            // close) keep a loaded machine from turning a slow answer into a false `Quiet`.
+            let wait = match v.last() {
+                None => CAP,
+                Some(Obs::Close(_)) => AFTER_CLOSE,
+                Some(_) => QUIET,
+            };
+            match self.next(wait).await {
+                Ok(f) => v.push(f.obs()),
+                Err(o) => {
+                    v.push(o);
+                    return v;
+                }
+            }
+        }
+        panic!("conversation exceeded {CAP:?}: {v:?}");
+    }
+}
+
+/// Sends `wire` after the handshake to a server with `faults` and records the answer.
+async fn converse(faults: &str, wire: &[u8]) -> Vec<Obs> {
+    let server = start_faulty(faults).await;
+    let mut c = Raw::open(server.local_addr).await;
+    c.send(wire).await;
+    let obs = c.observe().await;
+    // Closing our side first spares the server its linger wait on shutdown.
+    drop(c);
+    server.shutdown().await;
+    obs
+}
+
+/// The strict server's and the faulty server's answers to the same bytes; asserts they differ.
+async fn contrast(fault: &str, wire: &[u8]) -> (Vec<Obs>, Vec<Obs>) {
+    let strict = converse("", wire).await;
+    let faulty = converse(fault, wire).await;
+    assert_ne!(strict, faulty, "fault {fault} changed nothing");
+    (strict, faulty)
+}
+
+// ---------------------------------------------------------------------------------------
+// An independent client
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tungstenite_echo_ping_close() {
+    use tungstenite::protocol::frame::coding::CloseCode;
+    use tungstenite::protocol::CloseFrame;
+    use tungstenite::Message;
+
+    let server = start(ServerConfig::default()).await;
+    let url = server.url();
+    let joined = tokio::task::spawn_blocking(move || {
+        let (mut ws, resp) = tungstenite::connect(url.as_str()).expect("handshake");
+        assert_eq!(resp.status().as_u16(), 101);
+        let server_name = resp
+            .headers()
+            .get("server")
+            .map(|v| v.to_str().unwrap().to_owned());
+        ws.send(Message::text("Hello, κόσμε")).unwrap();
+        let text = ws.read().unwrap();
+        ws.send(Message::binary(vec![0u8, 0xfe, 0xff])).unwrap();
+        let bin = ws.read().unwrap();
+        ws.send(Message::Ping(b"are you there".to_vec().into()))
+            .unwrap();
+        let pong = ws.read().unwrap();
+        let big = "x".repeat(200_000);
+        ws.send(Message::text(big.clone())).unwrap();
+        let big_echo = ws.read().unwrap();
+        ws.close(Some(CloseFrame {
+            code: CloseCode::Away,
+            reason: "done".into(),
+        }))
+        .unwrap();
+        let close = ws.read().unwrap();
+        let after = ws.read();
+        (
+            server_name,
+            text,
+            bin,
+            pong,
+            big_echo == Message::text(big),
+            close,
+            after,
+        )
+    })
+    .await
+    .unwrap();
+    let (server_name, text, bin, pong, big_ok, close, after) = joined;
+    assert!(server_name.unwrap().starts_with("wsspec-reference"));
+    assert_eq!(text, Message::text("Hello, κόσμε"));
+    assert_eq!(bin, Message::binary(vec![0u8, 0xfe, 0xff]));
+    assert_eq!(pong, Message::Pong(b"are you there".to_vec().into()));
+    assert!(big_ok, "200 KB text echo differs");
+    match close {
+        Message::Close(Some(f)) => assert_eq!(u16::from(f.code), 1001),
+        other => panic!("expected the close echo, got {other:?}"),
+    }
+    assert!(
+        matches!(after, Err(tungstenite::Error::ConnectionClosed)),
+        "{after:?}"
+    );
+    server.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Handshake
+// ---------------------------------------------------------------------------------------
+
+async fn handshake_status(cfg: ServerConfig, req: ClientRequest) -> ResponseHead {
+    let server = start(cfg).await;
+    let mut c = Raw::connect(server.local_addr).await;
+    c.send(&req.to_bytes()).await;
+    let head = c.response().await;
+    server.shutdown().await;
+    head
+}
+
+#[tokio::test]
+async fn version_99_gets_426_with_version_header() {
+    let mut req = ClientRequest::new("127.0.0.1", "/");
+    req.version = Some("99".into());
+    let head = handshake_status(ServerConfig::default(), req).await;
+    assert_eq!(head.status, 426);
+    assert_eq!(
+        head.headers.get_str("sec-websocket-version").as_deref(),
+        Some("13")
+    );
+}
+
+#[tokio::test]
+async fn other_handshake_errors_get_400_or_405() {
+    let mut post = ClientRequest::new("127.0.0.1", "/");
+    post.method = "POST".into();
+    assert_eq!(
+        handshake_status(ServerConfig::default(), post).await.status,
+        405
+    );
+    let mut no_key = ClientRequest::new("127.0.0.1", "/");
+    no_key.key = "short".into();
+    assert_eq!(
+        handshake_status(ServerConfig::default(), no_key)
+            .await
+            .status,
+        400
+    );
+    let mut no_upgrade = ClientRequest::new("127.0.0.1", "/");
+    no_upgrade.upgrade = None;
+    assert_eq!(
+        handshake_status(ServerConfig::default(), no_upgrade)
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn garbage_request_gets_400_and_oversized_head_431() {
+    let server = start(ServerConfig::default()).await;
+    let mut c = Raw::connect(server.local_addr).await;
+    c.send(b"\x16\x03\x01 not http at all\r\n\r\n").await;
+    assert_eq!(c.response().await.status, 400);
+    let mut c = Raw::connect(server.local_addr).await;
+    let mut big = b"GET / HTTP/1.1\r\n".to_vec();
+    while big.len() < 40_000 {
+        big.extend_from_slice(b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+    }
+    // The server stops reading at its limit; a write error on our side is acceptable.
+    let _ = c.s.write_all(&big).await;
+    assert_eq!(c.response().await.status, 431);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn silent_client_is_dropped_after_handshake_timeout() {
+    let cfg = ServerConfig {
+        handshake_timeout: Duration::from_millis(300),
+        ..ServerConfig::default()
+    };
+    let server = start(cfg).await;
+    let mut c = Raw::connect(server.local_addr).await;
+    let t0 = Instant::now();
+    assert_eq!(c.response().await.status, 408);
+    assert!(t0.elapsed() < Duration::from_secs(3));
+    assert_eq!(c.next(Duration::from_secs(3)).await.unwrap_err(), Obs::Eof);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn subprotocol_is_first_offered_supported_and_no_extension() {
+    let cfg = || ServerConfig {
+        subprotocols: vec!["a".into(), "b".into()],
+        ..ServerConfig::default()
+    };
+    let req = ClientRequest::new("127.0.0.1", "/")
+        .protocol("zzz")
+        .protocol("b")
+        .protocol("a")
+        .extension("permessage-deflate; client_max_window_bits");
+    let head = handshake_status(cfg(), req.clone()).await;
+    let accepted = req.validate_response(&head).unwrap();
+    assert_eq!(accepted.protocol.as_deref(), Some("b"));
+    assert!(accepted.extensions.is_empty());
+    let none = ClientRequest::new("127.0.0.1", "/").protocol("zzz");
+    let head = handshake_status(cfg(), none.clone()).await;
+    assert_eq!(none.validate_response(&head).unwrap().protocol, None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Framing and closing, raw
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn unmasked_frame_gets_1002_then_eof() {
+    let mut unmasked = Vec::new();
+    encode_frame(
+        &FrameHeader::new(OpCode::Text, true, 5, None),
+        b"Hello",
+        &mut unmasked,
+    );
+    let obs = converse("", &unmasked).await;
+    assert_eq!(obs, vec![Obs::Close(Some(1002)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn invalid_utf8_split_across_writes_fails_before_the_rest_arrives() {
+    // 6.4.4 shape: κόσμε + f4 | 90 | 80 80 "edited", in one frame announcing 21 bytes.
+    let payload: Vec<u8> = [
+        &[
+            0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4,
+        ][..],
+        &[0x90],
+        &[0x80, 0x80],
+        b"edited",
+    ]
+    .concat();
+    let wire = cf(OpCode::Text, true, &payload);
+    let head = wire.len() - payload.len();
+    let server = start(ServerConfig::default()).await;
+    let mut c = Raw::open(server.local_addr).await;
+    c.send(&wire[..head + 12]).await;
+    assert_eq!(
+        c.next(QUIET).await.unwrap_err(),
+        Obs::Quiet,
+        "must wait: f4 can still start a valid sequence"
+    );
+    c.send(&wire[head + 12..head + 13]).await;
+    let f = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("close after 0x90");
+    assert_eq!(f.obs(), Obs::Close(Some(1007)));
+    assert_eq!(c.next(Duration::from_secs(2)).await.unwrap_err(), Obs::Eof);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_fragment_fails_before_the_message_ends() {
+    // 6.4.1 shape: the fragment with f4 90 80 80 must fail at once, without the final frame.
+    let wire = [
+        cf(OpCode::Text, false, &[0xce, 0xba, 0xe1, 0xbd, 0xb9]),
+        cf(OpCode::Continuation, false, &[0xf4, 0x90, 0x80, 0x80]),
+    ]
+    .concat();
+    assert_eq!(
+        converse("", &wire).await,
+        vec![Obs::Close(Some(1007)), Obs::Eof]
+    );
+}
+
+#[tokio::test]
+async fn valid_message_before_a_bad_frame_is_echoed_and_later_ping_ignored() {
+    // 3.2 / 4.1.3 shapes: echo, then 1002, and the ping after the bad frame gets no pong.
+    let mut bad = FrameHeader::new(OpCode::Text, true, 5, Some([1, 2, 3, 4]));
+    bad.rsv = 2;
+    let mut rsv = Vec::new();
+    encode_frame(&bad, b"Hello", &mut rsv);
+    for bad_frame in [rsv, cf(OpCode::Reserved(5), true, b"")] {
+        let wire = [
+            cf(OpCode::Text, true, b"Hello"),
+            bad_frame,
+            cf(OpCode::Ping, true, b""),
+        ]
+        .concat();
+        assert_eq!(
+            converse("", &wire).await,
+            vec![
+                Obs::Text(b"Hello".to_vec()),
+                Obs::Close(Some(1002)),
+                Obs::Eof
+            ]
+        );
+    }
+}
+
+#[tokio::test]
+async fn sixteen_mib_message_in_small_chops_is_echoed_whole() {
+    // 9.1.6 / 9.5 shape: one 16 MiB text frame written in 64 KiB pieces.
+    let payload: Vec<u8> = b"BAsd7&jh23"
+        .iter()
+        .copied()
+        .cycle()
+        .take(16 << 20)
+        .collect();
+    let wire = cf(OpCode::Text, true, &payload);
+    let server = start(ServerConfig::default()).await;
+    let mut c = Raw::open(server.local_addr).await;
+    let writer = {
+        let (mut r, mut w) = c.s.into_split();
+        let t = tokio::spawn(async move {
+            for piece in wire.chunks(64 * 1024) {
+                w.write_all(piece).await.unwrap();
+            }
+            w
+        });
+        let mut buf = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut tmp = vec![0u8; 1 << 16];
+        while buf.len() < payload.len() + 10 {
+            let n = tokio::time::timeout_at(deadline, r.read(&mut tmp))
+                .await
+                .expect("echo in time")
+                .unwrap();
+            assert!(n > 0, "EOF during echo");
+            buf.extend_from_slice(&tmp[..n]);
+        }
+        let w = t.await.unwrap();
+        c.s = r.reunite(w).unwrap();
+        buf
+    };
+    let (h, n) = raw_header(&writer).unwrap();
+    assert_eq!(h.opcode, OpCode::Text);
+    assert_eq!(h.payload_len, payload.len() as u64);
+    assert!(h.mask.is_none());
+    assert!(writer[n..] == payload[..], "echo differs");
+    c.send(&close_frame(1000, b"")).await;
+    assert_eq!(c.observe().await, vec![Obs::Close(Some(1000)), Obs::Eof]);
+    drop(c);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn close_is_echoed_and_server_closes_tcp() {
+    let cases: Vec<(Vec<u8>, Obs)> = vec![
+        (close_frame(3000, b"bye"), Obs::Close(Some(3000))),
+        (close_frame(1000, b""), Obs::Close(Some(1000))),
+        (cf(OpCode::Close, true, b""), Obs::Close(None)),
+        (cf(OpCode::Close, true, b"a"), Obs::Close(Some(1002))),
+        (close_frame(1005, b""), Obs::Close(Some(1002))),
+        (close_frame(999, b""), Obs::Close(Some(1002))),
+        (close_frame(5000, b""), Obs::Close(Some(1002))),
+        (
+            close_frame(1000, &[0xce, 0xba, 0xed, 0xa0, 0x80]),
+            Obs::Close(Some(1007)),
+        ),
+    ];
+    for (wire, expect) in cases {
+        let t0 = Instant::now();
+        let obs = converse("", &wire).await;
+        assert_eq!(obs, vec![expect, Obs::Eof], "for {wire:02x?}");
+        assert!(t0.elapsed() < Duration::from_secs(2), "TCP close was slow");
+    }
+}
+
+#[tokio::test]
+async fn after_close_data_and_pings_are_ignored() {
+    // 7.1.3 / 7.1.4 / 7.1.5 shapes in one write.
+    let wire = [
+        cf(OpCode::Text, false, b"fragment1"),
+        close_frame(1000, b""),
+        cf(OpCode::Ping, true, b""),
+        cf(OpCode::Text, true, b"Hello World!"),
+        cf(OpCode::Continuation, true, b"fragment2"),
+    ]
+    .concat();
+    assert_eq!(
+        converse("", &wire).await,
+        vec![Obs::Close(Some(1000)), Obs::Eof]
+    );
+}
+
+#[tokio::test]
+async fn ten_pings_get_ten_pongs_in_order_and_fragments_interleave() {
+    let mut wire = Vec::new();
+    for i in 0..10 {
+        wire.extend(cf(OpCode::Ping, true, format!("payload-{i}").as_bytes()));
+    }
+    wire.extend(cf(OpCode::Text, false, b"fragment1"));
+    wire.extend(cf(OpCode::Ping, true, b"ping payload"));
+    wire.extend(cf(OpCode::Continuation, true, b"fragment2"));
+    wire.extend(cf(OpCode::Binary, true, &[0xfe; 300]));
+    let mut expect: Vec<Obs> = (0..10)
+        .map(|i| Obs::Pong(format!("payload-{i}").into_bytes()))
+        .collect();
+    expect.push(Obs::Pong(b"ping payload".to_vec()));
+    expect.push(Obs::Text(b"fragment1fragment2".to_vec()));
+    expect.push(Obs::Binary(vec![0xfe; 300]));
+    expect.push(Obs::Quiet);
+    assert_eq!(converse("", &wire).await, expect);
+}
+
+#[tokio::test]
+async fn protocol_errors_fail_with_1002() {
+    let cases: Vec<Vec<u8>> = vec![
+        {
+            let mut h = FrameHeader::new(OpCode::Text, true, 2, Some([1, 2, 3, 4]));
+            h.rsv = 1;
+            let mut v = Vec::new();
+            encode_frame(&h, b"hi", &mut v);
+            v
+        },
+        cf(OpCode::Reserved(3), true, b""),
+        cf(OpCode::Reserved(0xb), true, b""),
+        cf(OpCode::Ping, false, b"fragment1"),
+        cf(OpCode::Ping, true, &[0xfe; 126]),
+        cf(OpCode::Continuation, true, b"non-continuation payload"),
+        [
+            cf(OpCode::Text, false, b"fragment1"),
+            cf(OpCode::Text, true, b"fragment2"),
+        ]
+        .concat(),
+    ];
+    for wire in cases {
+        let obs = converse("", &wire).await;
+        assert_eq!(obs, vec![Obs::Close(Some(1002)), Obs::Eof], "{wire:02x?}");
+    }
+}
+
+#[tokio::test]
+async fn message_over_the_limit_gets_1009() {
+    let cfg = ServerConfig {
+        limits: Limits {
+            max_message_size: 1000,
+            max_frame_size: 1000,
+        },
+        ..ServerConfig::default()
+    };
+    let server = start(cfg).await;
+    let mut c = Raw::open(server.local_addr).await;
+    c.send(&cf(OpCode::Binary, false, &[1; 600])).await;
+    c.send(&cf(OpCode::Continuation, true, &[1; 600])).await;
+    assert_eq!(c.observe().await, vec![Obs::Close(Some(1009)), Obs::Eof]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_open_connections_with_1001_and_stops_accepting() {
+    let server = start(ServerConfig::default()).await;
+    let addr = server.local_addr;
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        clients.push(Raw::open(addr).await);
+    }
+    timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown is bounded");
+    for mut c in clients {
+        assert_eq!(c.observe().await, vec![Obs::Close(Some(1001)), Obs::Eof]);
+    }
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
+}
+
+#[tokio::test]
+async fn many_servers_and_many_concurrent_clients() {
+    let mut servers = Vec::new();
+    for _ in 0..8 {
+        servers.push(start(ServerConfig::default()).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, s) in servers.iter().enumerate() {
+        for j in 0..16 {
+            let addr = s.local_addr;
+            tasks.spawn(async move {
+                let mut c = Raw::open(addr).await;
+                let msg = format!("server {i} client {j}");
+                c.send(&cf(OpCode::Text, true, msg.as_bytes())).await;
+                let f = c.next(CAP).await.expect("echo");
+                assert_eq!(f.obs(), Obs::Text(msg.into_bytes()));
+                c.send(&close_frame(1000, b"")).await;
+                assert_eq!(c.observe().await, vec![Obs::Close(Some(1000)), Obs::Eof]);
+            });
+        }
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(servers[0].connections_accepted(), 16);
+    for s in servers {
+        s.shutdown().await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Fault switches: one observable difference each
+// ---------------------------------------------------------------------------------------
+
+async fn faulty_handshake(fault: &str, req: ClientRequest) -> ResponseHead {
+    handshake_status(
+        ServerConfig::with_faults(Faults::parse(fault).unwrap()),
+        req,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn fault_wrong_accept_key() {
+    let req = ClientRequest::new("127.0.0.1", "/");
+    let head = faulty_handshake("wrong_accept_key", req.clone()).await;
+    assert!(matches!(
+        req.validate_response(&head),
+        Err(HandshakeError::AcceptMismatch { .. })
+    ));
+}
+
+#[tokio::test]
+async fn fault_select_unoffered_protocol() {
+    let req = ClientRequest::new("127.0.0.1", "/");
+    let head = faulty_handshake("select_unoffered_protocol", req.clone()).await;
+    assert!(matches!(
+        req.validate_response(&head),
+        Err(HandshakeError::ProtocolNotOffered(_))
+    ));
+}
+
+#[tokio::test]
+async fn fault_accept_unoffered_extension() {
+    let req = ClientRequest::new("127.0.0.1", "/");
+    let head = faulty_handshake("accept_unoffered_extension", req.clone()).await;
+    assert!(matches!(
+        req.validate_response(&head),
+        Err(HandshakeError::ExtensionNotOffered(_))
+    ));
+}
+
+#[tokio::test]
+async fn fault_accept_any_version() {
+    let mut req = ClientRequest::new("127.0.0.1", "/");
+    req.version = Some("99".into());
+    assert_eq!(
+        faulty_handshake("accept_any_version", req).await.status,
+        101
+    );
+}
+
+#[tokio::test]
+async fn fault_accept_unmasked_frames() {
+    let mut wire = Vec::new();
+    encode_frame(
+        &FrameHeader::new(OpCode::Text, true, 2, None),
+        b"hi",
+        &mut wire,
+    );
+    let (_, faulty) = contrast("accept_unmasked_frames", &wire).await;
+    assert_eq!(faulty, vec![Obs::Text(b"hi".to_vec()), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_accept_rsv_bits() {
+    let mut h = FrameHeader::new(OpCode::Text, true, 2, Some([9, 8, 7, 6]));
+    h.rsv = 4;
+    let mut wire = Vec::new();
+    encode_frame(&h, b"hi", &mut wire);
+    let (_, faulty) = contrast("accept_rsv_bits", &wire).await;
+    assert_eq!(faulty, vec![Obs::Text(b"hi".to_vec()), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_accept_reserved_opcodes() {
+    let wire = [
+        cf(OpCode::Reserved(5), true, b"x"),
+        cf(OpCode::Reserved(0xd), true, b""),
+        cf(OpCode::Ping, true, b""),
+    ]
+    .concat();
+    let (_, faulty) = contrast("accept_reserved_opcodes", &wire).await;
+    assert_eq!(faulty, vec![Obs::Pong(vec![]), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_accept_fragmented_control() {
+    let wire = cf(OpCode::Ping, false, b"fragment1");
+    let (_, faulty) = contrast("accept_fragmented_control", &wire).await;
+    assert_eq!(faulty, vec![Obs::Pong(b"fragment1".to_vec()), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_accept_long_control() {
+    let wire = cf(OpCode::Ping, true, &[0xfe; 126]);
+    let (_, faulty) = contrast("accept_long_control", &wire).await;
+    assert_eq!(faulty, vec![Obs::Pong(vec![0xfe; 126]), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_ignore_fragmentation_errors() {
+    let wire = [
+        cf(OpCode::Continuation, true, b"non-continuation payload"),
+        cf(OpCode::Text, true, b"Hello, world!"),
+    ]
+    .concat();
+    let (_, faulty) = contrast("ignore_fragmentation_errors", &wire).await;
+    assert_eq!(
+        faulty,
+        vec![Obs::Text(b"Hello, world!".to_vec()), Obs::Quiet]
+    );
+}
+
+#[tokio::test]
+async fn fault_no_utf8_validation() {
+    let wire = cf(OpCode::Text, true, &[0xce, 0xba, 0xed, 0xa0, 0x80]);
+    let (strict, faulty) = contrast("no_utf8_validation", &wire).await;
+    assert_eq!(strict, vec![Obs::Close(Some(1007)), Obs::Eof]);
+    assert_eq!(
+        faulty,
+        vec![Obs::Text(vec![0xce, 0xba, 0xed, 0xa0, 0x80]), Obs::Quiet]
+    );
+}
+
+#[tokio::test]
+async fn fault_late_utf8_validation() {
+    // 6.4.1 shape: the bad byte is in the second fragment; the message ends with the third.
+    let server = start_faulty("late_utf8_validation").await;
+    let mut c = Raw::open(server.local_addr).await;
+    c.send(&cf(OpCode::Text, false, &[0xce, 0xba])).await;
+    c.send(&cf(OpCode::Continuation, false, &[0xf4, 0x90, 0x80, 0x80]))
+        .await;
+    assert_eq!(c.next(QUIET).await.unwrap_err(), Obs::Quiet);
+    c.send(&cf(OpCode::Continuation, true, b"edited")).await;
+    assert_eq!(c.observe().await, vec![Obs::Close(Some(1007)), Obs::Eof]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_frame_utf8_validation() {
+    // 6.4.3 shape: one streamed frame; strict fails inside it, this fault only at its end.
+    let payload: Vec<u8> = [&[0xce, 0xba, 0xf4, 0x90][..], b"edited"].concat();
+    let wire = cf(OpCode::Text, false, &payload);
+    let head = wire.len() - payload.len();
+    let server = start_faulty("frame_utf8_validation").await;
+    let mut c = Raw::open(server.local_addr).await;
+    c.send(&wire[..head + 4]).await;
+    assert_eq!(c.next(QUIET).await.unwrap_err(), Obs::Quiet);
+    c.send(&wire[head + 4..]).await;
+    assert_eq!(c.observe().await, vec![Obs::Close(Some(1007)), Obs::Eof]);
+    server.shutdown().await;
+    // The strict server has already failed after the first write.
+    let strict = converse("", &wire[..head + 4]).await;
+    assert_eq!(strict, vec![Obs::Close(Some(1007)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_utf8_error_close_1002() {
+    let wire = cf(OpCode::Text, true, &[0xff]);
+    let (_, faulty) = contrast("utf8_error_close_1002", &wire).await;
+    assert_eq!(faulty, vec![Obs::Close(Some(1002)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_no_pong() {
+    let wire = [cf(OpCode::Ping, true, b"abc"), cf(OpCode::Text, true, b"t")].concat();
+    let (strict, faulty) = contrast("no_pong", &wire).await;
+    assert_eq!(
+        strict,
+        vec![
+            Obs::Pong(b"abc".to_vec()),
+            Obs::Text(b"t".to_vec()),
+            Obs::Quiet
+        ]
+    );
+    assert_eq!(faulty, vec![Obs::Text(b"t".to_vec()), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_pong_wrong_payload() {
+    let wire = [cf(OpCode::Ping, true, b"abc"), cf(OpCode::Ping, true, b"")].concat();
+    let (_, faulty) = contrast("pong_wrong_payload", &wire).await;
+    assert_eq!(faulty.len(), 3);
+    assert!(!faulty.contains(&Obs::Pong(b"abc".to_vec())));
+    assert!(!faulty.contains(&Obs::Pong(vec![])));
+}
+
+#[tokio::test]
+async fn fault_close_reply_1001() {
+    let (_, faulty) = contrast("close_reply_1001", &close_frame(1000, b"")).await;
+    assert_eq!(faulty, vec![Obs::Close(Some(1001)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_no_close_reply() {
+    let (_, faulty) = contrast("no_close_reply", &close_frame(1000, b"")).await;
+    assert_eq!(faulty, vec![Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_keep_tcp_open_after_close() {
+    let (strict, faulty) = contrast("keep_tcp_open_after_close", &close_frame(1000, b"")).await;
+    assert_eq!(strict, vec![Obs::Close(Some(1000)), Obs::Eof]);
+    assert_eq!(faulty, vec![Obs::Close(Some(1000)), Obs::Quiet]);
+}
+
+#[tokio::test]
+async fn fault_accept_invalid_close_codes() {
+    let (_, faulty) = contrast("accept_invalid_close_codes", &close_frame(1005, b"")).await;
+    assert_eq!(faulty, vec![Obs::Close(Some(1005)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_accept_1byte_close() {
+    let (_, faulty) = contrast("accept_1byte_close", &cf(OpCode::Close, true, b"a")).await;
+    assert_eq!(faulty, vec![Obs::Close(Some(1000)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_accept_invalid_close_reason() {
+    let wire = close_frame(1000, &[0xce, 0xba, 0xed, 0xa0, 0x80]);
+    let (_, faulty) = contrast("accept_invalid_close_reason", &wire).await;
+    assert_eq!(faulty, vec![Obs::Close(Some(1000)), Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_respond_after_close() {
+    let wire = [
+        close_frame(1000, b""),
+        cf(OpCode::Ping, true, b"late"),
+        cf(OpCode::Text, true, b"Hello World!"),
+    ]
+    .concat();
+    let (_, faulty) = contrast("respond_after_close", &wire).await;
+    assert_eq!(
+        faulty,
+        vec![
+            Obs::Close(Some(1000)),
+            Obs::Pong(b"late".to_vec()),
+            Obs::Text(b"Hello World!".to_vec()),
+            Obs::Eof
+        ]
+    );
+}
+
+#[tokio::test]
+async fn fault_mask_server_frames() {
+    for (fault, masked) in [("", false), ("mask_server_frames", true)] {
+        let server = start_faulty(fault).await;
+        let mut c = Raw::open(server.local_addr).await;
+        c.send(&cf(OpCode::Text, true, b"hi")).await;
+        let f = c.next(CAP).await.unwrap();
+        assert_eq!(f.obs(), Obs::Text(b"hi".to_vec()));
+        assert_eq!(f.header.mask.is_some(), masked, "fault {fault:?}");
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn fault_non_minimal_lengths() {
+    for (fault, enc) in [
+        ("", LengthEncoding::Short),
+        ("non_minimal_lengths", LengthEncoding::U64),
+    ] {
+        let server = start_faulty(fault).await;
+        let mut c = Raw::open(server.local_addr).await;
+        c.send(&cf(OpCode::Text, true, b"hi")).await;
+        let f = c.next(CAP).await.unwrap();
+        assert_eq!(f.obs(), Obs::Text(b"hi".to_vec()));
+        assert_eq!(f.header.length_encoding, enc, "fault {fault:?}");
+        server.shutdown().await;
+    }
+}
+
+#[test]
+fn every_fault_has_a_test_here() {
+    let src = include_str!("server_reference.rs");
+    for name in Faults::NAMES {
+        assert!(
+            src.contains(&format!("fn fault_{name}()")),
+            "no test for fault {name}"
+        );
+    }
+}
