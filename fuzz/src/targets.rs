@@ -14,7 +14,7 @@ use wsspec::codec::frame::{
 use wsspec::codec::handshake::{accept_response, validate_request, ClientRequest};
 use wsspec::codec::http::{parse_request, parse_response, HeadLimits, Headers, HttpError};
 use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
-use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
+use wsspec::codec::{Event, Limits, Message};
 
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte, Decoded};
 
