@@ -71,7 +71,7 @@ impl ServerCtl {
         let mut s = e.describe();
         if let Some(p) = &self.proc {
             s.push_str(&format!(
-                " after {}",
+                ", {} after the start",
                 ms(e.at.saturating_duration_since(p.spawned_at))
             ));
         }
