@@ -128,10 +128,10 @@ fn closed_text(st: &ConnState) -> String {
     }
 }
 
-/// `after 12.3 ms` (from the step start) or `already queued`.
+/// `after 12.3 ms` (from the step start) or `(before the step began)`.
 fn latency(at: Instant, t0: Instant) -> String {
     if at < t0 {
-        "already queued when the step began".into()
+        "(before the step began)".into()
     } else {
         format!("after {}", ms(at - t0))
     }
@@ -988,7 +988,7 @@ impl Runner<'_> {
                         "still open after {}{cut}{}",
                         format_duration(c.within),
                         if skipped > 0 {
-                            format!(" ({skipped} messages skipped)")
+                            format!(" ({skipped} message(s) skipped)")
                         } else {
                             String::new()
                         }
@@ -998,7 +998,7 @@ impl Runner<'_> {
         };
         let mut observed = format!("{} {}", ended_text(&end), latency(end.at, t0));
         if skipped > 0 {
-            observed += &format!(" ({skipped} messages skipped)");
+            observed += &format!(" ({skipped} message(s) skipped)");
         }
         let mut out = if !c.codes.is_empty() && !c.codes.contains(&end.code) {
             Outcome::failed("", expected.clone(), observed.clone())

@@ -62,7 +62,7 @@ impl Msg {
             // JSON reads best unescaped; anything else is quoted so whitespace and
             // control characters show.
             Payload::Text(s)
-                if (s.starts_with('{') || s.starts_with('['))
+                if (s.starts_with('{') || s.starts_with('[') || s.starts_with('"'))
                     && serde_json::from_str::<serde_json::Value>(s).is_ok() =>
             {
                 format!("text {}", cut(s, 200))
