@@ -984,7 +984,7 @@ impl Runner<'_> {
         let res = conn
             .wait_for(deadline, |st| {
                 if !c.allow_messages {
-                    if let Some(m) = st.queue.iter().find(|m| m.at >= t0) {
+                    if let Some(m) = st.queue.front() {
                         return Some(Err(format!(
                             "{} {} before the close",
                             m.describe(),
