@@ -135,10 +135,8 @@ pub async fn run(
             }
         } else {
             while set.len() >= jobs {
-                if let Some(r) = set.join_next().await {
-                    if let Ok(d) = r {
-                        finish(d, &mut results);
-                    }
+                if let Some(Ok(d)) = set.join_next().await {
+                    finish(d, &mut results);
                 }
             }
         }
