@@ -113,19 +113,16 @@ pub async fn run(
             );
             continue;
         };
-        let kind_is_not_run = matches!(info.category.as_str(), "12" | "13");
-        if kind_is_not_run {
-            if let CaseKind::NotRun(reason) = (def.make)() {
-                finish(
-                    Done {
-                        index,
-                        report: not_run(info, reason, 0.0),
-                        server: None,
-                    },
-                    &mut results,
-                );
-                continue;
-            }
+        if let Some(reason) = &def.not_run {
+            finish(
+                Done {
+                    index,
+                    report: not_run(info, reason.clone(), 0.0),
+                    server: None,
+                },
+                &mut results,
+            );
+            continue;
         }
         if info.must_run_alone {
             while let Some(r) = set.join_next().await {
