@@ -171,3 +171,46 @@ async fn default_selection_against_tungstenite() {
         "a default run against a fast local server must take seconds, took {took:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_sample_and_deflate_cases_against_tungstenite() {
+    let addr = tungstenite_echo().await;
+    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
+    let cases: Vec<String> = [
+        "9.1.1", "9.2.4", "9.3.1", "9.4.9", "9.5.1", "9.6.6", "9.7.1", "9.8.3", "12.1.1", "13.7.18",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let sel = suite::select(&suite::catalog(), &cases, &[], false).unwrap();
+    let t = Instant::now();
+    let r = suite::run(
+        &target,
+        &ConnectOptions::default(),
+        &sel,
+        RunConfig {
+            jobs: 4,
+            deadline: Some(Duration::from_secs(120)),
+            ..Default::default()
+        },
+    )
+    .await;
+    eprintln!("limits sample: {:.1} s", t.elapsed().as_secs_f64());
+    for c in &r.cases {
+        if c.id.starts_with("9.") {
+            assert_eq!(
+                (c.verdict, c.close_verdict),
+                (Verdict::Ok, Some(CloseVerdict::Ok)),
+                "{}: {}",
+                c.id,
+                c.observed
+            );
+        } else {
+            // permessage-deflate is not implemented: NOT RUN, never OK.
+            assert_eq!(c.verdict, Verdict::NotRun, "{}", c.id);
+            assert!(c
+                .observed
+                .contains("permessage-deflate not implemented yet"));
+        }
+    }
+}

@@ -82,6 +82,8 @@ pub(crate) enum CaseKind {
 pub(crate) struct CaseDef {
     pub info: CaseInfo,
     pub make: Arc<dyn Fn() -> CaseKind + Send + Sync>,
+    /// Reported without a connection (known at catalog time to be NOT RUN).
+    pub not_run: Option<String>,
 }
 
 impl CaseDef {
@@ -89,7 +91,16 @@ impl CaseDef {
         CaseDef {
             info,
             make: Arc::new(make),
+            not_run: None,
         }
+    }
+
+    /// A listed case the kit cannot execute; reported NOT RUN with `reason`.
+    pub(crate) fn not_run(info: CaseInfo, reason: &str) -> Self {
+        let r = reason.to_owned();
+        let mut d = CaseDef::new(info, move || CaseKind::NotRun(r.clone()));
+        d.not_run = Some(reason.to_owned());
+        d
     }
 
     pub(crate) fn fuzz(

@@ -208,6 +208,18 @@ pub fn observed(run: &FuzzRun, why: &[String]) -> String {
     } else {
         parts.push(format!("events {}", obs_list(&o.received)));
     }
+    let (pings, answered) = run.pings_seen;
+    if pings > 0 {
+        parts.push(format!(
+            "server sent {pings} ping(s), kit answered {answered}"
+        ));
+    }
+    if run.messages_seen == 0 && run.data_frames_seen > 0 {
+        parts.push(format!(
+            "server sent {} data frame(s) without completing a message",
+            run.data_frames_seen
+        ));
+    }
     if let Some(v) = &run.violation {
         parts.push(format!("server violation: {v}"));
     }

@@ -57,7 +57,8 @@ pub struct FuzzRun {
     pub server_header: Option<String>,
     /// Wire transcript.
     pub transcript: Vec<TranscriptEntry>,
-    /// From handshake completion to TCP end (Autobahn's duration); wall time if not opened.
+    /// Wall time from the TCP connect to the end of the case (Autobahn counts from the end
+    /// of the opening handshake; the difference is the handshake round trip).
     pub duration_ms: f64,
     /// The run's global deadline cut the case short.
     pub cut_by_deadline: bool,
@@ -69,6 +70,12 @@ pub struct FuzzRun {
     pub tcp_end: String,
     /// Data messages the server sent in total (recorded or not).
     pub messages_seen: usize,
+    /// Frames the server sent in total.
+    pub frames_seen: u64,
+    /// Data frames (text, binary, continuation) among them.
+    pub data_frames_seen: u64,
+    /// Pings the server sent, and how many of them the kit answered.
+    pub pings_seen: (u64, usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +108,9 @@ struct Machine<'a> {
     tcp_end: Option<String>,
     close_reason: Option<String>,
     messages_seen: usize,
+    frames_seen: u64,
+    data_frames_seen: u64,
+    pings_seen: u64,
 }
 
 /// Runs one fuzzing case on a fresh connection; never runs past `hard_deadline`.
@@ -124,6 +134,9 @@ pub async fn run(
         violation: None,
         tcp_end: "no WebSocket connection".into(),
         messages_seen: 0,
+        frames_seen: 0,
+        data_frames_seen: 0,
+        pings_seen: (0, 0),
     };
     let (mut peer, outcome) = match connected {
         Err(_) => {
@@ -190,9 +203,12 @@ pub async fn run(
         tcp_end: None,
         close_reason: None,
         messages_seen: 0,
+        frames_seen: 0,
+        data_frames_seen: 0,
+        pings_seen: 0,
     };
     let cut = m.drive(hard_deadline).await;
-    let duration_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = wall.elapsed().as_secs_f64() * 1000.0;
     FuzzRun {
         transcript: m.peer.transcript_entries(),
         obs: m.obs,
@@ -204,6 +220,9 @@ pub async fn run(
         violation: m.violation,
         tcp_end: m.tcp_end.unwrap_or_else(|| "TCP still open".into()),
         messages_seen: m.messages_seen,
+        frames_seen: m.frames_seen,
+        data_frames_seen: m.data_frames_seen,
+        pings_seen: (m.pings_seen, m.pings.min(PING_BUDGET)),
     }
 }
 
@@ -475,6 +494,12 @@ impl Machine<'_> {
     }
 
     fn on_frame(&mut self, frame: DecodedFrame) {
+        self.frames_seen += 1;
+        match frame.header.opcode {
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => self.data_frames_seen += 1,
+            OpCode::Ping => self.pings_seen += 1,
+            _ => {}
+        }
         if std::mem::take(&mut self.skip_next_frame) {
             return;
         }
@@ -497,20 +522,20 @@ impl Machine<'_> {
                 self.record(Obs::Pong(p), n);
                 self.finish_when_done();
             }
-            Some(Event::Ping(p)) => {
-                if self.st == St::Open && !self.ended {
-                    if self.pings < PING_BUDGET {
-                        self.pings += 1;
-                        let h = FrameHeader::new(OpCode::Pong, true, p.len() as u64, None);
-                        self.peer.send_frame(h, &p, false);
-                    } else if self.pings == PING_BUDGET {
-                        self.pings += 1;
-                        self.note(format!(
-                            "more than {PING_BUDGET} pings from the server; no longer answering"
-                        ));
-                    }
+            // Answered only while OPEN, as Autobahn does.
+            Some(Event::Ping(p)) if self.st == St::Open && !self.ended => {
+                if self.pings < PING_BUDGET {
+                    self.pings += 1;
+                    let h = FrameHeader::new(OpCode::Pong, true, p.len() as u64, None);
+                    self.peer.send_frame(h, &p, false);
+                } else if self.pings == PING_BUDGET {
+                    self.pings += 1;
+                    self.note(format!(
+                        "more than {PING_BUDGET} pings from the server; no longer answering"
+                    ));
                 }
             }
+            Some(Event::Ping(_)) => {}
             Some(Event::Close(c)) => self.on_close(c),
             None => {}
         }

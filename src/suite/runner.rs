@@ -64,6 +64,16 @@ impl fmt::Debug for RunConfig {
 /// Long enough to mean "no deadline" while keeping `Instant` arithmetic safe.
 const NO_DEADLINE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+/// Aborts the case task when the run is abandoned (its future dropped), so that no case
+/// outlives the caller.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct Done {
     index: usize,
     report: CaseReport,
@@ -113,19 +123,16 @@ pub async fn run(
             );
             continue;
         };
-        let kind_is_not_run = matches!(info.category.as_str(), "12" | "13");
-        if kind_is_not_run {
-            if let CaseKind::NotRun(reason) = (def.make)() {
-                finish(
-                    Done {
-                        index,
-                        report: not_run(info, reason, 0.0),
-                        server: None,
-                    },
-                    &mut results,
-                );
-                continue;
-            }
+        if let Some(reason) = &def.not_run {
+            finish(
+                Done {
+                    index,
+                    report: not_run(info, reason.clone(), 0.0),
+                    server: None,
+                },
+                &mut results,
+            );
+            continue;
         }
         if info.must_run_alone {
             while let Some(r) = set.join_next().await {
@@ -135,10 +142,8 @@ pub async fn run(
             }
         } else {
             while set.len() >= jobs {
-                if let Some(r) = set.join_next().await {
-                    if let Ok(d) = r {
-                        finish(d, &mut results);
-                    }
+                if let Some(Ok(d)) = set.join_next().await {
+                    finish(d, &mut results);
                 }
             }
         }
@@ -155,8 +160,10 @@ pub async fn run(
         set.spawn(async move {
             // The case runs in its own task so that a panic (a kit bug) is reported against
             // the case instead of tearing down the run.
-            let inner = tokio::spawn(async move { run_case(&info2, &def, &t, &o, hard).await });
-            match inner.await {
+            let mut inner = AbortOnDrop(tokio::spawn(async move {
+                run_case(&info2, &def, &t, &o, hard).await
+            }));
+            match (&mut inner.0).await {
                 Ok((report, server)) => Done {
                     index,
                     report,

@@ -8,7 +8,9 @@
 //! nothing, or everything but what was meant). Entries may also be comma-separated.
 //!
 //! Without `cases` the default set is everything except the slow cases (9.x limits and
-//! performance, 12.x/13.x permessage-deflate); `all` selects the whole catalog.
+//! performance, 12.x/13.x permessage-deflate); `all` makes the default set the whole
+//! catalog. Explicit `cases` select from the whole catalog, slow cases included, whatever
+//! `all` says. `exclude` applies last.
 
 use std::fmt;
 
@@ -109,12 +111,10 @@ pub fn select(
     let chosen: Vec<CaseInfo> = catalog
         .iter()
         .filter(|c| {
-            if all {
-                true
-            } else if include.is_empty() {
-                !c.slow
-            } else {
+            if !include.is_empty() {
                 include.iter().any(|m| m.matches(&c.id))
+            } else {
+                all || !c.slow
             }
         })
         .filter(|c| !exclude.iter().any(|m| m.matches(&c.id)))
@@ -175,6 +175,9 @@ mod tests {
         assert!(d.iter().any(|c| c.id == "h.1.1") && d.iter().any(|c| c.id == "x.1.1"));
         let a = select(&c, &[], &[], true).unwrap();
         assert_eq!(a.len(), c.len());
+        // Explicit cases win over `all`.
+        let a = select(&c, &s(&["2.1"]), &[], true).unwrap();
+        assert_eq!(ids(&a), vec!["2.1"]);
         // Explicitly requested slow cases are selected.
         let n = select(&c, &s(&["9.*"]), &[], false).unwrap();
         assert_eq!(n.len(), 54);

@@ -2,7 +2,7 @@
 //! that selections and reports line up with Autobahn, but reported NOT RUN: the kit does not
 //! implement permessage-deflate yet, and a case it cannot run is never reported OK.
 
-use super::super::case::{CaseDef, CaseInfo, CaseKind};
+use super::super::case::{CaseDef, CaseInfo};
 
 const REASON: &str = "permessage-deflate not implemented yet";
 
@@ -64,7 +64,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                 "RFC 7692",
             )
             .slow();
-            v.push(CaseDef::new(info, || CaseKind::NotRun(REASON.into())));
+            v.push(CaseDef::not_run(info, REASON));
         }
     }
     for (j, offer) in OFFERS.iter().enumerate() {
@@ -78,7 +78,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                 "RFC 7692",
             )
             .slow();
-            v.push(CaseDef::new(info, || CaseKind::NotRun(REASON.into())));
+            v.push(CaseDef::not_run(info, REASON));
         }
     }
     v

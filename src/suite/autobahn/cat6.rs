@@ -20,7 +20,7 @@ const HELLO_UTF8: &str = "48656c6c6f2dc2b540c39fc3b6c3a4c3bcc3a0c3a12d5554462d38
 const KOSME: &str = "cebae1bdb9cf83cebcceb5";
 
 /// The generated payloads of 6.5-6.23: id, valid, payload hex (reference section 7).
-pub(crate) const GENERATED: &[(&str, bool, &str)] = &[
+pub const GENERATED: &[(&str, bool, &str)] = &[
     ("6.5.1", true, "68656c6c6f24776f726c64"),
     ("6.5.2", true, "68656c6c6fc2a2776f726c64"),
     ("6.5.3", true, "68656c6c6fe282ac776f726c64"),

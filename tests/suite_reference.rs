@@ -1,0 +1,314 @@
+//! The suite against the built-in reference server: the conforming server passes every
+//! default case, and each fault switch is caught by the cases meant for it and by no
+//! unrelated case (`required ⊆ deviating ⊆ allowed`, with `deviating` non-empty).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use wsspec::peer::{ConnectOptions, Target};
+use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
+use wsspec::server::{bind, Faults, ServerConfig};
+use wsspec::suite::{self, RunConfig};
+
+async fn run_against(faults: Faults, jobs: usize) -> RunReport {
+    let server = bind(
+        "127.0.0.1:0".parse().unwrap(),
+        ServerConfig::with_faults(faults),
+    )
+    .await
+    .unwrap();
+    let target = Target::parse(&server.url()).unwrap();
+    let sel = suite::select(&suite::catalog(), &[], &[], false).unwrap();
+    let r = suite::run(
+        &target,
+        &ConnectOptions::default(),
+        &sel,
+        RunConfig {
+            jobs,
+            deadline: Some(Duration::from_secs(120)),
+            ..Default::default()
+        },
+    )
+    .await;
+    server.shutdown().await;
+    r
+}
+
+/// A case deviates when its behaviour is not OK/INFORMATIONAL or its close verdict is bad.
+fn deviates(c: &CaseReport) -> bool {
+    !matches!(c.verdict, Verdict::Ok | Verdict::Informational)
+        || matches!(
+            c.close_verdict,
+            Some(CloseVerdict::Failed)
+                | Some(CloseVerdict::WrongCode)
+                | Some(CloseVerdict::Unclean)
+                | Some(CloseVerdict::FailedByClient)
+                | Some(CloseVerdict::NotRun)
+        )
+}
+
+fn show(c: &CaseReport) -> String {
+    format!(
+        "{} {} {:?}: {}",
+        c.id,
+        c.verdict.label(),
+        c.close_verdict,
+        c.observed
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reference_server_passes_every_default_case() {
+    let t = Instant::now();
+    let r = run_against(Faults::none(), 4).await;
+    let took = t.elapsed();
+    eprintln!(
+        "reference server: {} cases in {:.1} s",
+        r.cases.len(),
+        took.as_secs_f64()
+    );
+    assert!(r.agent.starts_with("wsspec-reference/"), "{}", r.agent);
+    let bad: Vec<String> = r.cases.iter().filter(|c| deviates(c)).map(show).collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    let info: Vec<&str> = r
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Informational)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(info, vec!["7.1.6", "7.13.1", "7.13.2"]);
+    // The reference server validates UTF-8 per byte: the staged cases are OK, not NON-STRICT.
+    assert!(r.cases.iter().all(|c| c.verdict != Verdict::NonStrict));
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+type Pred = fn(&CaseReport) -> bool;
+
+fn invalid_utf8(c: &CaseReport) -> bool {
+    c.id.starts_with("6.3.")
+        || c.id.starts_with("6.4.")
+        || suite::autobahn::cat6::GENERATED
+            .iter()
+            .any(|(id, valid, _)| !valid && *id == c.id)
+}
+fn fuzz_case(c: &CaseReport) -> bool {
+    !c.id.starts_with("h.")
+}
+fn not_rejection(c: &CaseReport) -> bool {
+    !c.id.starts_with("h.2.")
+}
+fn kit_closes(c: &CaseReport) -> bool {
+    c.expected.contains("kit closes")
+}
+
+enum Allowed {
+    Ids(&'static [&'static str]),
+    Where(Pred),
+}
+
+struct Row {
+    fault: &'static str,
+    allowed: Allowed,
+    /// Cases that must catch the fault (the ones its documentation names, or a sample).
+    required: &'static [&'static str],
+}
+
+const PONG_CASES: &[&str] = &[
+    "2.1", "2.2", "2.3", "2.4", "2.6", "2.9", "2.10", "2.11", "5.6", "5.7", "5.8", "5.19", "5.20",
+];
+
+fn table() -> Vec<Row> {
+    use Allowed::*;
+    vec![
+        // A broken 101 fails every case that needs an upgrade; the h.2.x requests are
+        // refused before any 101 is built.
+        Row {
+            fault: "wrong_accept_key",
+            allowed: Where(not_rejection),
+            required: &["h.1.1", "1.1.1", "7.1.1", "x.1.1"],
+        },
+        Row {
+            fault: "select_unoffered_protocol",
+            allowed: Where(not_rejection),
+            required: &["h.3.1", "h.3.2", "1.1.1"],
+        },
+        Row {
+            fault: "accept_unoffered_extension",
+            allowed: Where(not_rejection),
+            required: &["h.4.1", "h.4.2", "1.1.1"],
+        },
+        Row {
+            fault: "accept_any_version",
+            allowed: Ids(&["h.2.1"]),
+            required: &["h.2.1"],
+        },
+        Row {
+            fault: "accept_unmasked_frames",
+            allowed: Ids(&["x.1.1"]),
+            required: &["x.1.1"],
+        },
+        // 3.7 cannot tell an ignored RSV on a close frame from a normal close.
+        Row {
+            fault: "accept_rsv_bits",
+            allowed: Ids(&["3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7"]),
+            required: &["3.1", "3.2", "3.3", "3.4", "3.5", "3.6"],
+        },
+        Row {
+            fault: "accept_reserved_opcodes",
+            allowed: Ids(&[
+                "4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.1.5", "4.2.1", "4.2.2", "4.2.3", "4.2.4",
+                "4.2.5",
+            ]),
+            required: &[
+                "4.1.1", "4.1.2", "4.1.3", "4.1.4", "4.1.5", "4.2.1", "4.2.2", "4.2.3", "4.2.4",
+                "4.2.5",
+            ],
+        },
+        Row {
+            fault: "accept_fragmented_control",
+            allowed: Ids(&["5.1", "5.2"]),
+            required: &["5.1"],
+        },
+        Row {
+            fault: "accept_long_control",
+            allowed: Ids(&["2.5", "7.3.6"]),
+            required: &["2.5", "7.3.6"],
+        },
+        Row {
+            fault: "ignore_fragmentation_errors",
+            allowed: Ids(&[
+                "5.9", "5.10", "5.11", "5.12", "5.13", "5.14", "5.15", "5.16", "5.17", "5.18",
+            ]),
+            required: &[
+                "5.9", "5.10", "5.11", "5.12", "5.13", "5.14", "5.15", "5.16", "5.17", "5.18",
+            ],
+        },
+        Row {
+            fault: "no_utf8_validation",
+            allowed: Where(invalid_utf8),
+            required: &[
+                "6.3.1", "6.3.2", "6.4.1", "6.4.3", "6.6.1", "6.11.5", "6.20.1", "6.21.8",
+            ],
+        },
+        Row {
+            fault: "late_utf8_validation",
+            allowed: Ids(&["6.4.1", "6.4.2", "6.4.3", "6.4.4"]),
+            required: &["6.4.1", "6.4.2", "6.4.3", "6.4.4"],
+        },
+        Row {
+            fault: "frame_utf8_validation",
+            allowed: Ids(&["6.4.3", "6.4.4"]),
+            required: &["6.4.3", "6.4.4"],
+        },
+        Row {
+            fault: "utf8_error_close_1002",
+            allowed: Where(invalid_utf8),
+            required: &["6.3.1", "6.4.2", "6.8.1", "6.21.1"],
+        },
+        Row {
+            fault: "no_pong",
+            allowed: Ids(PONG_CASES),
+            required: PONG_CASES,
+        },
+        Row {
+            fault: "pong_wrong_payload",
+            allowed: Ids(PONG_CASES),
+            required: PONG_CASES,
+        },
+        Row {
+            fault: "close_reply_1001",
+            allowed: Where(kit_closes),
+            required: &["1.1.1", "7.1.1", "7.3.3", "7.7.1", "x.3.2"],
+        },
+        Row {
+            fault: "no_close_reply",
+            allowed: Where(kit_closes),
+            required: &["1.1.1", "2.1", "7.1.1", "7.7.2"],
+        },
+        Row {
+            fault: "keep_tcp_open_after_close",
+            allowed: Where(fuzz_case),
+            required: &["1.1.1", "2.5", "3.1", "7.1.1", "x.1.1"],
+        },
+        Row {
+            fault: "accept_invalid_close_codes",
+            allowed: Ids(&[
+                "7.9.1", "7.9.2", "7.9.3", "7.9.4", "7.9.5", "7.9.6", "7.9.7", "7.9.8", "7.9.9",
+                "x.3.5",
+            ]),
+            required: &[
+                "7.9.1", "7.9.2", "7.9.3", "7.9.4", "7.9.5", "7.9.6", "7.9.7", "7.9.8", "7.9.9",
+                "x.3.5",
+            ],
+        },
+        Row {
+            fault: "accept_1byte_close",
+            allowed: Ids(&["7.3.2"]),
+            required: &["7.3.2"],
+        },
+        Row {
+            fault: "accept_invalid_close_reason",
+            allowed: Ids(&["7.5.1", "x.3.1"]),
+            required: &["7.5.1", "x.3.1"],
+        },
+        Row {
+            fault: "respond_after_close",
+            allowed: Ids(&["7.1.3", "7.1.4", "7.1.5"]),
+            required: &["7.1.3", "7.1.4", "7.1.5"],
+        },
+        Row {
+            fault: "mask_server_frames",
+            allowed: Where(fuzz_case),
+            required: &["1.1.1", "2.1", "3.1", "x.2.1"],
+        },
+        Row {
+            fault: "non_minimal_lengths",
+            allowed: Where(fuzz_case),
+            required: &["1.1.1", "1.2.6", "2.4", "x.2.1"],
+        },
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_is_caught_by_its_cases_and_no_other() {
+    let rows = table();
+    // Every fault switch has a row: a new switch must be added here.
+    let names: BTreeSet<&str> = rows.iter().map(|r| r.fault).collect();
+    assert_eq!(names, Faults::NAMES.iter().copied().collect());
+    let mut problems = Vec::new();
+    for row in rows {
+        let t = Instant::now();
+        let r = run_against(Faults::parse(row.fault).unwrap(), 8).await;
+        let deviating: Vec<&CaseReport> = r.cases.iter().filter(|c| deviates(c)).collect();
+        let allowed = |c: &CaseReport| match &row.allowed {
+            Allowed::Ids(ids) => ids.contains(&c.id.as_str()),
+            Allowed::Where(p) => p(c),
+        };
+        eprintln!(
+            "{}: {} deviating cases in {:.1} s",
+            row.fault,
+            deviating.len(),
+            t.elapsed().as_secs_f64()
+        );
+        if deviating.is_empty() {
+            problems.push(format!("{}: no case caught it", row.fault));
+        }
+        for c in deviating.iter().filter(|c| !allowed(c)) {
+            problems.push(format!(
+                "{}: unrelated case deviates: {}",
+                row.fault,
+                show(c)
+            ));
+        }
+        for id in row.required {
+            match r.cases.iter().find(|c| c.id == *id) {
+                Some(c) if deviates(c) => {}
+                Some(c) => {
+                    problems.push(format!("{}: {id} did not catch it: {}", row.fault, show(c)))
+                }
+                None => problems.push(format!("{}: {id} not in the default selection", row.fault)),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
