@@ -90,6 +90,14 @@ impl MessageAssembler {
         }
     }
 
+    /// Forgets any open frame and message, e.g. after an error that failed the connection:
+    /// the caller must not feed the rest of a frame whose payload raised an error.
+    pub fn reset(&mut self) {
+        self.message = None;
+        self.frame = None;
+        self.control.clear();
+    }
+
     /// True while a fragmented message is open.
     pub fn in_message(&self) -> bool {
         self.message.is_some()

@@ -369,7 +369,11 @@ impl Session {
             let reason = err.to_string();
             self.send_close(Some(code), &reason, out);
         }
+        // The frame that raised the error is abandoned; under `respond_after_close` later
+        // frames are still parsed, so the assembler must not think it is still open.
         self.open = None;
+        self.assembler.reset();
+        self.text = None;
         Flow::Close
     }
 
