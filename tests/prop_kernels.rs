@@ -10,7 +10,8 @@
 
 use proptest::prelude::*;
 use wsspec::codec::fast::kernels::{
-    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, Isa,
+    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, utf8_valid, utf8_valid_with,
+    Isa,
 };
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
@@ -171,6 +172,72 @@ fn oracle(bytes: &[u8]) -> Result<(), Utf8Error> {
                     })
                 }
             }
+        }
+    }
+}
+
+/// Every UTF-8 kernel, every length 0..=300: valid text of all widths, the same text cut
+/// at the end (truncated sequences), and single-byte corruptions at every kind of spot.
+#[test]
+fn utf8_kernels_every_length_0_to_300() {
+    const WIDE: [char; 7] = ['a', 'é', 'ж', '€', '中', '😀', '\u{10ffff}'];
+    let mut rng = Rng(0xfeed);
+    let specials = [
+        0x80u8, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x90,
+        0x8f, 0x00, 0x7f,
+    ];
+    for len in 0..=300usize {
+        for variant in 0..6 {
+            let mut s = String::new();
+            while s.len() < len {
+                let c = if variant == 0 {
+                    'x'
+                } else {
+                    WIDE[(rng.next() % 7) as usize]
+                };
+                if s.len() + c.len_utf8() > len {
+                    s.push('y');
+                } else {
+                    s.push(c);
+                }
+            }
+            let mut bytes = s.into_bytes();
+            match variant {
+                2 if len > 0 => {
+                    bytes.pop();
+                }
+                3 | 4 | 5 if len > 0 => {
+                    let at = (rng.next() as usize) % len;
+                    bytes[at] = specials[(rng.next() as usize) % specials.len()];
+                }
+                _ => {}
+            }
+            let want = std::str::from_utf8(&bytes).is_ok();
+            assert_eq!(
+                utf8_valid(&bytes),
+                want,
+                "best kernel, len {len}: {bytes:02x?}"
+            );
+            for isa in available_isas() {
+                assert_eq!(
+                    utf8_valid_with(isa, &bytes),
+                    Some(want),
+                    "{isa:?} len {len}: {bytes:02x?}"
+                );
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn utf8_kernels_match_std(bytes in text_strategy(), start in 0usize..70) {
+        let bytes = &bytes[start.min(bytes.len())..];
+        let want = std::str::from_utf8(bytes).is_ok();
+        for isa in available_isas() {
+            prop_assert_eq!(utf8_valid_with(isa, bytes), Some(want), "{:?}", isa);
         }
     }
 }

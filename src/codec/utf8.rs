@@ -71,8 +71,9 @@ impl Utf8Validator {
     /// state is not meaningful any more.
     ///
     /// Fast path first: a pending multi-byte sequence is finished by the exact machine,
-    /// then the longest prefix ending on a code point boundary goes to simdutf8 (SIMD,
-    /// runtime-dispatched). Only when that prefix is invalid, or for the last partial
+    /// then the longest prefix ending on a code point boundary goes to the SIMD check
+    /// ([`crate::codec::fast::kernels::utf8_valid`]: AVX-512/AVX2 kernels, simdutf8
+    /// elsewhere; runtime-dispatched). Only when that prefix is invalid, or for the last partial
     /// sequence, does the byte-exact machine below run, so error offsets are always the
     /// exact fail-fast ones.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Utf8Error> {
@@ -83,7 +84,7 @@ impl Utf8Validator {
         }
         if bytes.len() >= FAST_MIN {
             let cut = complete_prefix_len(bytes);
-            if simdutf8::basic::from_utf8(&bytes[..cut]).is_ok() {
+            if crate::codec::fast::kernels::utf8_valid(&bytes[..cut]) {
                 self.pos += cut as u64;
                 bytes = &bytes[cut..];
             }
@@ -176,9 +177,8 @@ impl Utf8Validator {
     }
 }
 
-/// Inputs shorter than this skip simdutf8, whose own fallback for them is no faster than
-/// the exact machine.
-const FAST_MIN: usize = 16;
+/// Inputs shorter than this go straight to the exact machine.
+const FAST_MIN: usize = 8;
 
 /// Length of the longest prefix of `b` that does not end inside a multi-byte sequence,
 /// judging only by the last lead byte (validity is the validator's business: if the bytes

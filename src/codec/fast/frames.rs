@@ -86,6 +86,14 @@ pub(crate) fn read_header(buf: &[u8], rules: HeaderRules) -> HeaderStep {
     if let Some((h, n)) = fast_header(buf, rules) {
         return HeaderStep::Complete(h, n);
     }
+    read_header_slow(buf, rules)
+}
+
+/// Short buffers, violations and partial headers: the reference parser, kept out of line
+/// so that the fast path inlines into the caller's loop.
+#[cold]
+#[inline(never)]
+fn read_header_slow(buf: &[u8], rules: HeaderRules) -> HeaderStep {
     match parse_header(buf, rules) {
         Ok(Status::Complete(h, n)) => HeaderStep::Complete(h, n),
         Ok(Status::Partial(_)) => HeaderStep::Partial,
@@ -145,7 +153,7 @@ impl<'a> FrameIter<'a> {
 impl<'a> Iterator for FrameIter<'a> {
     type Item = Result<Frame<'a>, ProtocolError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;

@@ -104,25 +104,31 @@ pub(crate) fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 }
 
 /// XORs `buf` with `key`, `buf[0]` being payload byte `offset`, with the best kernel.
-#[inline]
+#[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
         portable::xor::<false>(buf, k);
     } else {
-        dispatch::<false>(best_isa(), buf, k);
+        dispatch_best::<false>(buf, k);
     }
 }
 
 /// [`apply_mask`] that also returns whether all unmasked bytes are ASCII (< 0x80).
-#[inline]
+#[inline(always)]
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
         portable::xor::<true>(buf, k)
     } else {
-        dispatch::<true>(best_isa(), buf, k)
+        dispatch_best::<true>(buf, k)
     }
+}
+
+/// The out-of-line part of the entry points: long buffers go to the widest kernel.
+#[inline(never)]
+fn dispatch_best<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    dispatch::<ASCII>(best_isa(), buf, k)
 }
 
 /// [`apply_mask`] with a chosen kernel set. Returns false, leaving `buf` untouched, when
@@ -170,10 +176,35 @@ fn dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
     }
 }
 
-/// Whether every byte of `buf` is ASCII, 8 bytes per step.
+/// Whether `buf` is entirely valid UTF-8, with the best kernel: AVX-512 or AVX2 lookup
+/// kernels on x86, simdutf8 (SSE4.2, NEON or its scalar code) elsewhere. Yes/no only; see
+/// [`crate::codec::utf8::Utf8Validator`] for exact error offsets.
 #[inline]
-pub fn is_ascii(buf: &[u8]) -> bool {
-    buf.is_ascii()
+pub fn utf8_valid(buf: &[u8]) -> bool {
+    utf8_dispatch(best_isa(), buf)
+}
+
+/// Runs the UTF-8 kernel for `isa`, which the caller knows to be available.
+#[inline]
+fn utf8_dispatch(isa: Isa, buf: &[u8]) -> bool {
+    match isa {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: `isa` comes from `best_isa` or was checked by `Isa::is_available`.
+        Isa::Avx512 => unsafe { super::utf8_x86::valid_avx512(buf) },
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: as above.
+        Isa::Avx2 => unsafe { super::utf8_x86::valid_avx2(buf) },
+        _ => simdutf8::basic::from_utf8(buf).is_ok(),
+    }
+}
+
+/// [`utf8_valid`] with a chosen kernel set; `None` when this CPU cannot run it. ISAs
+/// without a UTF-8 kernel of their own use simdutf8.
+pub fn utf8_valid_with(isa: Isa, buf: &[u8]) -> Option<bool> {
+    if !isa.is_available() {
+        return None;
+    }
+    Some(utf8_dispatch(isa, buf))
 }
 
 pub(crate) mod portable {
@@ -181,7 +212,7 @@ pub(crate) mod portable {
     /// `ASCII` is set (and `true` otherwise).
     #[inline(always)]
     pub(crate) fn xor<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
-        let k8 = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+        let k8 = u32::from_ne_bytes(k) as u64 * 0x1_0000_0001;
         let mut acc = 0u64;
         let mut chunks = buf.chunks_exact_mut(8);
         for c in &mut chunks {

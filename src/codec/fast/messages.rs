@@ -4,9 +4,9 @@ use crate::codec::close::{parse_close_payload, CloseFrame};
 use crate::codec::error::{CapacityError, FrameError, ProtocolError};
 use crate::codec::frame::{HeaderRules, OpCode};
 use crate::codec::message::Limits;
-use crate::codec::utf8::Utf8Validator;
+use crate::codec::utf8::{validate, Utf8Validator};
 
-use super::frames::{read_header, HeaderStep};
+use super::frames::{fast_header, read_header, HeaderStep};
 use super::kernels::{apply_mask, apply_mask_ascii};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
@@ -136,8 +136,59 @@ impl<'a> MessageReader<'a> {
 
     /// The next message or control frame; `None` at the end of the buffer, at an
     /// incomplete frame, or after an error has been returned.
-    #[inline]
+    #[inline(always)]
     pub fn next_event(&mut self) -> Option<Result<FastEvent<'_>, FrameError>> {
+        if self.failed || self.pos >= self.buf.len() {
+            return None;
+        }
+        // Fast path: a complete unfragmented data message while none is open, within
+        // the limits. Everything else (and every error) takes the general path, which
+        // re-reads the header.
+        if self.open.is_none() {
+            if let Some((h, hlen)) = fast_header(&self.buf[self.pos..], self.rules) {
+                let pstart = self.pos + hlen;
+                let text = h.opcode == OpCode::Text;
+                if h.fin
+                    && (text || h.opcode == OpCode::Binary)
+                    && h.payload_len <= self.limits.max_frame_size
+                    && h.payload_len <= self.limits.max_message_size
+                    && h.payload_len <= (self.buf.len() - pstart) as u64
+                {
+                    let pend = pstart + h.payload_len as usize;
+                    let payload = &mut self.buf[pstart..pend];
+                    let ascii = match h.mask {
+                        Some(key) if text => apply_mask_ascii(payload, key, 0),
+                        Some(key) => {
+                            apply_mask(payload, key, 0);
+                            false
+                        }
+                        None => text && payload.is_ascii(),
+                    };
+                    if text && !ascii {
+                        if let Err(e) = validate(payload) {
+                            self.failed = true;
+                            return Some(Err(
+                                ProtocolError::InvalidUtf8 { offset: e.offset }.into()
+                            ));
+                        }
+                    }
+                    self.pos = pend;
+                    self.done = pend;
+                    let payload = &mut self.buf[pstart..pend];
+                    return Some(Ok(if text {
+                        FastEvent::Text(payload)
+                    } else {
+                        FastEvent::Binary(payload)
+                    }));
+                }
+            }
+        }
+        self.next_event_general()
+    }
+
+    /// Fragments, control frames, limits, partial frames and errors.
+    #[inline(never)]
+    fn next_event_general(&mut self) -> Option<Result<FastEvent<'_>, FrameError>> {
         loop {
             if self.failed || self.pos >= self.buf.len() {
                 return None;

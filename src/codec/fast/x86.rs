@@ -40,20 +40,38 @@ fn align_head(buf: &mut [u8], k: [u8; 4]) -> (&mut [u8], [u8; 4], u8) {
     (rest, rotate_key(k, head), acc)
 }
 
-/// AVX-512 kernel: 4 x 64 bytes per step, then 64, then one masked 0..63-byte tail.
+/// AVX-512 kernel: a masked head up to a 64-byte boundary (buffers of 256 bytes or
+/// more), 4 x 64 bytes per step, then 64, then one masked 0..63-byte tail.
 ///
 /// # Safety
 /// The CPU must support `avx512f`, `avx512bw` and `avx2` (checked by `Isa::is_available`).
 #[target_feature(enable = "avx512f,avx512bw,avx2")]
 pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
-    let (rest, k, head_acc) = align_head(buf, k);
-    let len = rest.len();
-    let p = rest.as_mut_ptr();
-    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+    let len = buf.len();
+    let p = buf.as_mut_ptr();
     let mut acc = _mm512_setzero_si512();
     let mut i = 0usize;
+    let mut k = k;
+    if len >= 256 {
+        // One masked operation up to the first 64-byte boundary, so that the main loop
+        // never stores across a cache line.
+        let head = p.align_offset(64);
+        if head > 0 {
+            let m: __mmask64 = (1u64 << head) - 1;
+            let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+            // SAFETY: head < 64 <= len; masked-off lanes are not accessed.
+            let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p.cast()), kv);
+            _mm512_mask_storeu_epi8(p.cast(), m, a);
+            if ASCII {
+                acc = _mm512_maskz_mov_epi8(m, a);
+            }
+            i = head;
+            k = rotate_key(k, head);
+        }
+    }
+    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
     // SAFETY (all pointer accesses below): `i + 256 <= len`, `i + 64 <= len` or the
-    // byte mask covering exactly `len - i` bytes keep every access inside `rest`;
+    // byte mask covering exactly `len - i` bytes keep every access inside `buf`;
     // unaligned loads/stores are used throughout.
     while i + 256 <= len {
         let q = p.add(i);
@@ -94,7 +112,7 @@ pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -
             acc = _mm512_or_si512(acc, _mm512_maskz_mov_epi8(m, a));
         }
     }
-    !ASCII || (_mm512_movepi8_mask(acc) == 0 && head_acc < 0x80)
+    !ASCII || _mm512_movepi8_mask(acc) == 0
 }
 
 /// AVX2 kernel: 4 x 32 bytes per step, then 32, then the portable loop for < 32 bytes.
