@@ -10,8 +10,8 @@
 
 use proptest::prelude::*;
 use wsspec::codec::fast::kernels::{
-    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, utf8_valid, utf8_valid_with,
-    Isa,
+    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, unmask_move_validate_with,
+    utf8_valid, utf8_valid_with, Isa,
 };
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
@@ -206,7 +206,7 @@ fn utf8_kernels_every_length_0_to_300() {
                 2 if len > 0 => {
                     bytes.pop();
                 }
-                3 | 4 | 5 if len > 0 => {
+                3..=5 if len > 0 => {
                     let at = (rng.next() as usize) % len;
                     bytes[at] = specials[(rng.next() as usize) % specials.len()];
                 }
@@ -239,6 +239,143 @@ proptest! {
         for isa in available_isas() {
             prop_assert_eq!(utf8_valid_with(isa, bytes), Some(want), "{:?}", isa);
         }
+    }
+}
+
+/// True when `b` is valid UTF-8 or a prefix of some valid UTF-8 string.
+fn valid_prefix(b: &[u8]) -> bool {
+    match std::str::from_utf8(b) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// The fused unmask + move + validate kernel, fragment by fragment, against scalar
+/// unmasking, `copy_within` and std's verdict on the text so far.
+fn check_fused(text: &[u8], cuts: &[usize], gap: usize, keys: &[[u8; 4]]) {
+    if !Isa::Avx512.is_available() {
+        assert_eq!(
+            unmask_move_validate_with(Isa::Avx512, &mut [0u8; 4], 0, 0, 4, 0, [0; 4], true),
+            None
+        );
+        return;
+    }
+    // Lay the fragments out masked with `gap` bytes of junk before each (the headers).
+    let mut bounds = vec![0];
+    bounds.extend(cuts.iter().copied().filter(|&c| c > 0 && c < text.len()));
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds.push(text.len());
+    let mut buf = Vec::new();
+    let mut srcs = Vec::new();
+    for (n, w) in bounds.windows(2).enumerate() {
+        buf.extend(std::iter::repeat(0xeeu8).take(gap));
+        srcs.push(buf.len());
+        let mut frag = text[w[0]..w[1]].to_vec();
+        apply_mask_scalar(&mut frag, keys[n % keys.len()], 0);
+        buf.extend(frag);
+    }
+    let msg_start = srcs[0];
+    let mut dst = msg_start;
+    let nfrag = srcs.len();
+    for (n, w) in bounds.windows(2).enumerate() {
+        let len = w[1] - w[0];
+        let last = n + 1 == nfrag;
+        let ok = unmask_move_validate_with(
+            Isa::Avx512,
+            &mut buf,
+            srcs[n],
+            dst,
+            len,
+            msg_start,
+            keys[n % keys.len()],
+            last,
+        )
+        .expect("AVX-512 available");
+        dst += len;
+        assert_eq!(
+            &buf[msg_start..dst],
+            &text[..w[1]],
+            "moved bytes, fragment {n}"
+        );
+        let so_far = &text[..w[1]];
+        let want = if last {
+            std::str::from_utf8(so_far).is_ok()
+        } else {
+            valid_prefix(so_far)
+        };
+        // The documented split of work: in a non-final fragment the caller checks the
+        // open tail (from the last lead byte among the final 4) as a prefix.
+        let tail_ok = last || {
+            let from = so_far.len().saturating_sub(4);
+            match so_far[from..].iter().rposition(|&b| b & 0xc0 != 0x80) {
+                Some(j) => valid_prefix(&so_far[from + j..]),
+                None => true,
+            }
+        };
+        let ok = ok && tail_ok;
+        assert_eq!(
+            ok,
+            want,
+            "verdict after fragment {n} of {bounds:?}: {:02x?}",
+            &text[..w[1]]
+        );
+        if !ok {
+            break;
+        }
+    }
+}
+
+#[test]
+fn fused_kernel_every_length_0_to_300() {
+    const WIDE: [char; 6] = ['a', 'é', '€', '😀', '中', 'ж'];
+    let mut rng = Rng(0xabc);
+    let specials = [
+        0x80u8, 0xc0, 0xc2, 0xe0, 0xed, 0xf0, 0xf4, 0xf5, 0xa0, 0x90, 0x8f,
+    ];
+    for len in 0..=300usize {
+        for variant in 0..4 {
+            let mut s = String::new();
+            while s.len() < len {
+                let c = WIDE[(rng.next() % 6) as usize];
+                if s.len() + c.len_utf8() > len {
+                    s.push('z')
+                } else {
+                    s.push(c)
+                }
+            }
+            let mut text = s.into_bytes();
+            if variant == 2 && len > 0 {
+                text.pop();
+            }
+            if variant == 3 && len > 0 {
+                let at = rng.next() as usize % len;
+                text[at] = specials[rng.next() as usize % specials.len()];
+            }
+            let cuts: Vec<usize> = (0..(rng.next() % 5))
+                .map(|_| rng.next() as usize % (len + 1))
+                .collect();
+            let keys = [
+                (rng.next() as u32).to_ne_bytes(),
+                (rng.next() as u32).to_ne_bytes(),
+            ];
+            check_fused(&text, &cuts, 2 + (rng.next() % 13) as usize, &keys);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn fused_kernel_on_random_text(
+        text in text_strategy(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        gap in 0usize..14,
+        keys in proptest::collection::vec(any::<[u8; 4]>(), 1..4),
+    ) {
+        let cuts: Vec<usize> = cuts.iter().map(|c| c % (text.len() + 1)).collect();
+        check_fused(&text, &cuts, gap, &keys);
     }
 }
 
@@ -452,5 +589,65 @@ fn message_reader_joins_fragments_split_inside_characters() {
         }
         assert_eq!(r.next_event(), None);
         assert!(!r.in_message());
+    }
+}
+
+/// Fail-fast parity on the fused path: invalid bytes right at fragment ends (where the
+/// kernel defers to its caller), followed by a frame with a protocol error, so that
+/// reporting the UTF-8 error one fragment late would surface as the wrong error.
+#[test]
+fn message_reader_fail_fast_at_fragment_ends() {
+    let specials: [&[u8]; 8] = [
+        &[0xf5],
+        &[0xf4, 0x90],
+        &[0xe0, 0x80],
+        &[0xed, 0xa0],
+        &[0xc0],
+        &[0xf0, 0x8f],
+        &[0xf4],
+        &[0xe2, 0x82],
+    ];
+    let body = "añ€😀 text ".repeat(12);
+    for sp in specials {
+        for at in [0usize, 1, 63, 64, 65, 100] {
+            let mut text = body.as_bytes()[..at.min(body.len())].to_vec();
+            // Keep the prefix on a character boundary so the special is the first bad byte.
+            while std::str::from_utf8(&text).is_err() {
+                text.pop();
+            }
+            let cut = text.len() + sp.len();
+            text.extend_from_slice(sp);
+            text.extend_from_slice(b"tail bytes");
+            for frag_end in [cut - sp.len(), cut - 1, cut, cut + 1] {
+                let mut wire = frame(OpCode::Text, false, &text[..frag_end], Some([3, 1, 4, 1]));
+                wire.extend(frame(
+                    OpCode::Continuation,
+                    false,
+                    &text[frag_end..],
+                    Some([5, 9, 2, 6]),
+                ));
+                wire.extend([0x83, 0x80, 0, 0, 0, 0]); // reserved opcode 3
+                let mut d = StreamDecoder::new(HeaderRules::server(), Limits::default());
+                let mut pos = 0;
+                let want = loop {
+                    match d.decode(&wire[pos..]) {
+                        Err(e) => break Some(e),
+                        Ok((0, _)) => break None,
+                        Ok((n, _)) => pos += n,
+                    }
+                };
+                let mut buf = wire.clone();
+                let mut r = MessageReader::new(&mut buf, HeaderRules::server(), Limits::default());
+                let got = match r.next_event() {
+                    Some(Err(e)) => Some(e),
+                    Some(Ok(ev)) => panic!("unexpected event {ev:?}"),
+                    None => None,
+                };
+                assert_eq!(
+                    got, want,
+                    "special {sp:02x?} at {at}, fragment end {frag_end}"
+                );
+            }
+        }
     }
 }

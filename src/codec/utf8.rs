@@ -100,6 +100,20 @@ impl Utf8Validator {
         self.pos += n as u64;
     }
 
+    /// Sets the state after `text` (the whole message so far, starting at a code point
+    /// boundary) was proven valid by a SIMD kernel, up to a sequence possibly left open
+    /// at its end, which is replayed through the exact machine.
+    ///
+    /// The replay is also the check the kernel leaves to its caller in a non-final
+    /// fragment (whether that open sequence is a valid prefix, e.g. `F5` or `F4 90` at
+    /// the very end), so its error, with the exact offset, is returned.
+    pub(crate) fn resync_valid(&mut self, text: &[u8]) -> Result<(), Utf8Error> {
+        let cut = complete_prefix_len(text);
+        *self = Utf8Validator::new();
+        self.pos = cut as u64;
+        self.feed_exact(&text[cut..])
+    }
+
     /// The byte-exact state machine (with an 8-byte ASCII skip).
     fn feed_exact(&mut self, bytes: &[u8]) -> Result<(), Utf8Error> {
         let mut i = 0;

@@ -198,6 +198,67 @@ fn utf8_dispatch(isa: Isa, buf: &[u8]) -> bool {
     }
 }
 
+/// One pass over a masked text fragment: unmask `buf[src..src + len]`, move it down to
+/// `dst`, and validate it as the continuation of the text `buf[msg_start..dst]` (valid
+/// so far, possibly ending inside a sequence); with `last` the text must also end on a
+/// code point boundary. `None` when no fused kernel exists for `isa` (then nothing was
+/// touched); otherwise whether the text is still valid (the bytes are moved either way).
+///
+/// Without `last`, a sequence left open at the very end is only checked as far as the
+/// following fragment is needed to judge it: whether that open tail (at most 3 bytes,
+/// from its lead byte on) is a valid prefix, e.g. that it is not `F5` or `F4 90`, is the
+/// caller's check ([`crate::codec::fast::MessageReader`] replays it through the exact
+/// validator).
+///
+/// # Panics
+/// Unless `msg_start <= dst <= src` and `src + len <= buf.len()`.
+#[allow(clippy::too_many_arguments)]
+pub fn unmask_move_validate_with(
+    isa: Isa,
+    buf: &mut [u8],
+    src: usize,
+    dst: usize,
+    len: usize,
+    msg_start: usize,
+    key: [u8; 4],
+    last: bool,
+) -> Option<bool> {
+    assert!(msg_start <= dst && dst <= src && src.checked_add(len).is_some_and(|e| e <= buf.len()));
+    match isa {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Avx512 if isa.is_available() => {
+            // SAFETY: AVX-512 F+BW detected; the bounds are asserted above.
+            Some(unsafe {
+                super::utf8_x86::unmask_move_validate_avx512(
+                    buf, src, dst, len, msg_start, key, last,
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// [`unmask_move_validate_with`] for the best kernel set, with the key applying from
+/// payload offset 0.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn unmask_move_validate(
+    buf: &mut [u8],
+    src: usize,
+    dst: usize,
+    len: usize,
+    msg_start: usize,
+    key: [u8; 4],
+    last: bool,
+) -> Option<bool> {
+    match best_isa() {
+        Isa::Avx512 => {
+            unmask_move_validate_with(Isa::Avx512, buf, src, dst, len, msg_start, key, last)
+        }
+        _ => None,
+    }
+}
+
 /// [`utf8_valid`] with a chosen kernel set; `None` when this CPU cannot run it. ISAs
 /// without a UTF-8 kernel of their own use simdutf8.
 pub fn utf8_valid_with(isa: Isa, buf: &[u8]) -> Option<bool> {

@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use super::kernels::{apply_mask, apply_mask_ascii};
+use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -253,6 +253,40 @@ impl<'a> MessageReader<'a> {
                 utf8: Utf8Validator::new(),
             });
 
+            if let (true, Some(key)) = (open.text, h.mask) {
+                // One pass: unmask, join, validate (AVX-512). On failure, the exact
+                // machine re-reads the joined fragment for the fail-fast offset.
+                if let Some(ok) =
+                    unmask_move_validate(self.buf, pstart, open.end, plen, open.start, key, h.fin)
+                {
+                    let frag = open.end..open.end + plen;
+                    open.end += plen;
+                    self.pos = pend;
+                    if ok {
+                        if let Err(e) = open.utf8.resync_valid(&self.buf[open.start..open.end]) {
+                            return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                        }
+                    } else {
+                        // The exact machine has the last word (and the exact offset).
+                        let r = open.utf8.feed(&self.buf[frag]).and_then(|_| {
+                            if h.fin {
+                                open.utf8.finish()
+                            } else {
+                                Ok(())
+                            }
+                        });
+                        if let Err(e) = r {
+                            return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                        }
+                    }
+                    if !h.fin {
+                        self.open = Some(open);
+                        continue;
+                    }
+                    self.done = pend;
+                    return Some(Ok(FastEvent::Text(&mut self.buf[open.start..open.end])));
+                }
+            }
             let ascii = match h.mask {
                 Some(key) if open.text => apply_mask_ascii(&mut self.buf[pstart..pend], key, 0),
                 Some(key) => {

@@ -294,3 +294,80 @@ pub(crate) unsafe fn valid_avx2(buf: &[u8]) -> bool {
     err = _mm256_or_si256(err, prev_incomplete);
     _mm256_testz_si256(err, err) == 1
 }
+
+// ---------------------------------------------------------------------------------------
+// Fused: unmask + move down + validate, one pass (AVX-512)
+// ---------------------------------------------------------------------------------------
+
+/// Unmasks `len` bytes at `src` with the (already rotated) key `k`, stores them at
+/// `dst <= src`, and checks them as the continuation of the UTF-8 text
+/// `buf[msg_start..dst]`, which must already have been validated (except for a sequence
+/// left open at its end, which this call completes or rejects). With `last`, the text
+/// must also end on a code point boundary. Returns whether no error was found.
+///
+/// Each 64-byte block is loaded once: XOR, store, and the lookup checks run on the
+/// register. The 64 message bytes before `dst` supply the context of the first block,
+/// so sequences split across fragments are checked exactly once, with their real
+/// neighbours; in a non-final fragment, checks that would need bytes past the end are
+/// left for the next fragment.
+///
+/// # Safety
+/// The CPU must support `avx512f` and `avx512bw`; `msg_start <= dst <= src` and
+/// `src + len <= buf.len()` (the safe wrapper asserts both).
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(crate) unsafe fn unmask_move_validate_avx512(
+    buf: &mut [u8],
+    src: usize,
+    dst: usize,
+    len: usize,
+    msg_start: usize,
+    k: [u8; 4],
+    last: bool,
+) -> bool {
+    let t = tables512();
+    let have = dst - msg_start;
+    let mut ctx = [0u8; 64];
+    let take = have.min(64);
+    ctx[64 - take..].copy_from_slice(&buf[dst - take..dst]);
+    let mut prev = _mm512_loadu_si512(ctx.as_ptr().cast());
+    let mut prev_incomplete = _mm512_subs_epu8(prev, t.max);
+    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+    let base = buf.as_mut_ptr();
+    let (s, d) = (base.add(src), base.add(dst));
+    let mut err = _mm512_setzero_si512();
+    let mut i = 0usize;
+    // SAFETY: loads stay in `src..src + len` and stores in `dst..dst + len`, both inside
+    // `buf`. As `dst <= src`, a store never reaches source bytes not loaded yet.
+    while i + 64 <= len {
+        let input = _mm512_xor_si512(_mm512_loadu_si512(s.add(i).cast()), kv);
+        _mm512_storeu_si512(d.add(i).cast(), input);
+        if _mm512_movepi8_mask(input) == 0 {
+            err = _mm512_or_si512(err, prev_incomplete);
+        } else {
+            err = _mm512_or_si512(err, block_errors512(&t, input, prev));
+            prev_incomplete = _mm512_subs_epu8(input, t.max);
+        }
+        prev = input;
+        i += 64;
+    }
+    let rem = len - i;
+    if rem > 0 {
+        let m: __mmask64 = (1u64 << rem) - 1;
+        let input = _mm512_maskz_mov_epi8(
+            m,
+            _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s.add(i).cast()), kv),
+        );
+        _mm512_mask_storeu_epi8(d.add(i).cast(), m, input);
+        if _mm512_movepi8_mask(input) == 0 {
+            err = _mm512_or_si512(err, prev_incomplete);
+        } else {
+            let e = block_errors512(&t, input, prev);
+            // Past the real bytes sits zero padding: in the last fragment it exposes a
+            // truncated sequence, elsewhere the next fragment supplies the real bytes.
+            err = _mm512_or_si512(err, if last { e } else { _mm512_maskz_mov_epi8(m, e) });
+        }
+    } else if last {
+        err = _mm512_or_si512(err, prev_incomplete);
+    }
+    _mm512_test_epi8_mask(err, err) == 0
+}
