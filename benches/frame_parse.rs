@@ -19,7 +19,7 @@
 //! | `fastwebsockets_collector` | `fastwebsockets::FragmentCollector::read_frame`, same setup: the above + fragments joined into a `Vec` + incremental UTF-8 |
 //! | `unmask_1m`/`wsspec` | `codec::mask::apply_mask` (runtime-dispatched SIMD kernel) over 1 MiB in place |
 //! | `unmask_1m`/`tungstenite_kernel` | tungstenite's unmask kernel over the same 1 MiB in place |
-//! | `unmask_1m`/`read_only_pass` | XOR-reduce of the same 1 MiB (AVX-512 when available, else 8-byte words): reads only, the memory bound an in-place unmask cannot beat |
+//! | `read_only_pass` (unmask_1m, medium_1k, large_1m) | XOR-reduce of the same bytes (AVX-512 when available, else 8-byte words): reads only, no parsing, the memory bound an in-place unmask cannot beat |
 //!
 //! tungstenite's unmask kernel (`apply_mask_fast32`) is a `pub fn` inside the private
 //! module `tungstenite::protocol::frame::mask`, so it cannot be called from outside the
@@ -646,6 +646,12 @@ fn bench_workload(
             total
         })
     });
+    if group == "large_1m" || group == "medium_1k" {
+        // The memory bound for this workload: one read-only pass over the wire bytes.
+        g.bench_function("read_only_pass", |b| {
+            b.iter(|| read_only_pass(black_box(&work[..])))
+        });
+    }
     if kind == Kind::Fragmented {
         g.bench_function("fastwebsockets_collector", |b| {
             b.iter_custom(|iters| {
@@ -734,10 +740,10 @@ fn frame_parse(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // 2 shared cores: ten samples over two seconds per function (no plots) keeps the
+    // 2 shared cores: twenty samples over two seconds per function (no plots) keeps the
     // whole run under three minutes while each sample still spans several full passes.
     config = Criterion::default()
-        .sample_size(10)
+        .sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .without_plots();

@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate};
+use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -164,7 +164,8 @@ impl<'a> MessageReader<'a> {
                         }
                         None => text && payload.is_ascii(),
                     };
-                    if text && !ascii {
+                    // Yes/no kernel first; the exact validator only to locate an error.
+                    if text && !ascii && !utf8_valid(payload) {
                         if let Err(e) = validate(payload) {
                             self.failed = true;
                             return Some(Err(
