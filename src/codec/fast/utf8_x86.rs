@@ -177,6 +177,16 @@ pub(crate) unsafe fn valid_avx512(buf: &[u8]) -> bool {
     let t = tables512();
     let p = buf.as_ptr();
     let len = buf.len();
+    if len < 64 {
+        // Short text (the common WebSocket message): one zero-padded block, no loop.
+        // SAFETY: the mask covers exactly the `len` bytes of `buf`.
+        let input = _mm512_maskz_loadu_epi8((1u64 << len) - 1, p.cast());
+        if _mm512_movepi8_mask(input) == 0 {
+            return true;
+        }
+        let e = block_errors512(&t, input, _mm512_setzero_si512());
+        return _mm512_test_epi8_mask(e, e) == 0;
+    }
     let mut prev = _mm512_setzero_si512();
     let mut prev_incomplete = _mm512_setzero_si512();
     let mut err = _mm512_setzero_si512();
