@@ -10,8 +10,8 @@
 
 use proptest::prelude::*;
 use wsspec::codec::fast::kernels::{
-    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, unmask_move_validate_with,
-    utf8_valid, utf8_valid_with, Isa,
+    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, force_isa,
+    unmask_move_validate_with, utf8_valid, utf8_valid_with, Isa,
 };
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
@@ -595,8 +595,26 @@ fn message_reader_joins_fragments_split_inside_characters() {
 /// Fail-fast parity on the fused path: invalid bytes right at fragment ends (where the
 /// kernel defers to its caller), followed by a frame with a protocol error, so that
 /// reporting the UTF-8 error one fragment late would surface as the wrong error.
+/// The reader's fused (AVX-512) and unfused (every other kernel set) paths, through the
+/// public API: the fail-fast and joining checks below, once per available kernel set.
+#[test]
+fn message_reader_under_every_kernel_set() {
+    let best = best_isa();
+    for isa in available_isas() {
+        assert!(force_isa(isa));
+        assert_eq!(best_isa(), isa);
+        fail_fast_at_fragment_ends();
+        message_reader_joins_fragments_split_inside_characters();
+    }
+    assert!(force_isa(best));
+}
+
 #[test]
 fn message_reader_fail_fast_at_fragment_ends() {
+    fail_fast_at_fragment_ends();
+}
+
+fn fail_fast_at_fragment_ends() {
     let specials: [&[u8]; 8] = [
         &[0xf5],
         &[0xf4, 0x90],

@@ -93,6 +93,18 @@ pub fn best_isa() -> Isa {
     }
 }
 
+/// Makes [`best_isa`] (and so every dispatching entry point) use `isa` from now on, for
+/// tests and benchmarks that exercise each kernel set through the public API. All kernel
+/// sets compute identical results, so other threads are only moved to another code path.
+/// Returns false, changing nothing, when this CPU cannot run `isa`.
+pub fn force_isa(isa: Isa) -> bool {
+    if !isa.is_available() {
+        return false;
+    }
+    BEST.store(isa.code(), Ordering::Relaxed);
+    true
+}
+
 /// Below this length the portable inline loop wins over a dispatched SIMD call.
 const INLINE_MAX: usize = 32;
 
