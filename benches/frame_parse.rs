@@ -10,11 +10,16 @@
 //!
 //! | function | timed work per frame |
 //! | --- | --- |
-//! | `wsspec` | `codec::parse_header` (full validation, server rules) + `codec::mask::apply_mask` in place on the wire buffer; no copy, no allocation, no UTF-8 |
+//! | `wsspec` (tiny_16b, medium_1k, large_1m) | `codec::fast::FrameIter`: full header validation (same rules and errors as `parse_header`, server role) + SIMD unmask in place; payload handed out as a view into the wire buffer; no copy, no allocation, no UTF-8 |
+//! | `wsspec` (tiny_16b_utf8, fragmented_64k) | `codec::fast::MessageReader`: the above + message rules (continuation, interleaved control, size limits) + fragments joined in place (memmove over the headers) + fused unmask/ASCII check + UTF-8 validation of every text message (simdutf8 fast path, exact fail-fast offsets); the message is handed out as one contiguous view |
 //! | `wsspec_decoder` | `codec::StreamDecoder::decode`: header, unmask-while-copying into a per-message `Vec`, UTF-8 of text, message assembly, preview copy |
 //! | `tungstenite_frame` | `tungstenite::protocol::frame::FrameHeader::parse` over a `Cursor` + tungstenite's unmask kernel in place; no copy, no allocation, no UTF-8 |
 //! | `tungstenite_read` | `tungstenite::WebSocket::read` (Role::Server) over an in-memory `Read`: buffer copy, parse, unmask, UTF-8 of text, assembly, `Message` |
-//! | `fastwebsockets_read` | `fastwebsockets::WebSocket::read_frame` (Role::Server, auto close/pong off) over an in-memory tokio `AsyncRead`, one `block_on` of a current-thread runtime per pass: buffer copy, parse, unmask, UTF-8 of FIN text frames |
+//! | `fastwebsockets_read` | `fastwebsockets::WebSocket::read_frame` (Role::Server, auto close/pong off) over an in-memory tokio `AsyncRead`, one `block_on` of a current-thread runtime per pass: buffer copy, parse, unmask, UTF-8 of FIN text frames (fragments come back one by one, not joined) |
+//! | `fastwebsockets_collector` | `fastwebsockets::FragmentCollector::read_frame`, same setup: the above + fragments joined into a `Vec` + incremental UTF-8 |
+//! | `unmask_1m`/`wsspec` | `codec::mask::apply_mask` (runtime-dispatched SIMD kernel) over 1 MiB in place |
+//! | `unmask_1m`/`tungstenite_kernel` | tungstenite's unmask kernel over the same 1 MiB in place |
+//! | `read_only_pass` (unmask_1m, medium_1k, large_1m) | XOR-reduce of the same bytes (AVX-512 when available, else 8-byte words): reads only, no parsing, the memory bound an in-place unmask cannot beat |
 //!
 //! tungstenite's unmask kernel (`apply_mask_fast32`) is a `pub fn` inside the private
 //! module `tungstenite::protocol::frame::mask`, so it cannot be called from outside the
@@ -24,11 +29,16 @@
 //! Honesty: before timing, each implementation decodes every workload once and its
 //! payloads are asserted equal to the known plaintext; a broken implementation aborts the
 //! bench. The in-place paths restore the masked wire bytes from a pristine copy before each
-//! pass, outside the timer.
+//! pass, outside the timer (the restore is needed for correctness of the UTF-8 paths and
+//! keeps all in-place paths comparable).
 //!
 //! `tiny_16b` frames are text, but the frame-level paths (`wsspec`, `tungstenite_frame`)
-//! do not validate UTF-8 while `tungstenite_read` and `fastwebsockets_read` do. Frames/s and
-//! ratios: `python3 scripts/bench_ratios.py`.
+//! do not validate UTF-8 there while `tungstenite_read` and `fastwebsockets_read` do;
+//! `tiny_16b_utf8` is the like-for-like comparison. Frames/s and ratios:
+//! `python3 scripts/bench_ratios.py`.
+
+// The AVX-512 intrinsics of the read-only bound need Rust 1.89 (see src/codec/fast/x86.rs).
+#![allow(clippy::incompatible_msrv)]
 
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
@@ -37,11 +47,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::frame as encode_one;
-use wsspec::codec::mask::apply_mask;
-use wsspec::codec::{
-    parse_header, Event, HeaderRules, Limits, Message, OpCode, Status, StreamDecoder,
-};
+use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
+use wsspec::codec::{Event, HeaderRules, Limits, Message, OpCode, StreamDecoder};
 
 // ---------------------------------------------------------------------------------------
 // Workloads
@@ -246,25 +255,32 @@ impl tokio::io::AsyncWrite for MemStream<'_> {
 // The passes. Each takes a sink so the same code serves the check and the timed loop.
 // ---------------------------------------------------------------------------------------
 
-/// wsspec: parse_header + apply_mask in place over the whole buffer.
+/// wsspec frames: FrameIter (validated header + SIMD unmask in place, zero-copy).
 #[inline]
 fn wsspec_pass(buf: &mut [u8], mut sink: impl FnMut(&[u8])) {
-    let rules = HeaderRules::server();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let (h, hl) = match parse_header(&buf[pos..], rules) {
-            Ok(Status::Complete(h, n)) => (h, n),
-            other => panic!("wsspec parse failed at {pos}: {other:?}"),
-        };
-        let start = pos + hl;
-        let end = start + h.payload_len as usize;
-        let payload = &mut buf[start..end];
-        if let Some(key) = h.mask {
-            apply_mask(payload, key, 0);
-        }
-        sink(payload);
-        pos = end;
+    let mut it = FrameIter::new(buf, HeaderRules::server());
+    for f in &mut it {
+        let f = f.expect("wsspec FrameIter failed");
+        sink(f.payload);
     }
+    assert!(it.remainder().is_empty(), "wsspec FrameIter stopped early");
+}
+
+/// wsspec messages: MessageReader (joined in place, UTF-8 validated, zero-copy).
+#[inline]
+fn wsspec_messages_pass(buf: &mut [u8], mut sink: impl FnMut(&[u8])) {
+    let mut r = MessageReader::new(buf, HeaderRules::server(), Limits::default());
+    while let Some(ev) = r.next_event() {
+        match ev.expect("wsspec MessageReader failed") {
+            FastEvent::Text(t) => sink(t),
+            FastEvent::Binary(b) => sink(b),
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert!(
+        !r.in_message(),
+        "wsspec MessageReader stopped inside a message"
+    );
 }
 
 /// wsspec's full streaming decoder (allocates each message, validates UTF-8).
@@ -383,6 +399,73 @@ async fn fastwebsockets_read_pass(
     }
 }
 
+fn fastwebsockets_collector(wire: &[u8]) -> fastwebsockets::FragmentCollector<MemStream<'_>> {
+    fastwebsockets::FragmentCollector::new(fastwebsockets_ws(wire))
+}
+
+/// fastwebsockets: FragmentCollector::read_frame until `messages` messages were read.
+async fn fastwebsockets_collector_pass(
+    fc: &mut fastwebsockets::FragmentCollector<MemStream<'_>>,
+    messages: usize,
+    mut sink: impl FnMut(&[u8]),
+) {
+    for _ in 0..messages {
+        let f = fc
+            .read_frame()
+            .await
+            .expect("fastwebsockets collector failed");
+        sink(&f.payload);
+    }
+}
+
+/// Memory bound for in-place unmasking: reads every byte once, writes nothing.
+fn read_only_pass(buf: &[u8]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") {
+        // SAFETY: avx512f was just detected.
+        return unsafe { xor_reduce_avx512(buf) };
+    }
+    let mut acc = [0u64; 4];
+    let mut chunks = buf.chunks_exact(32);
+    for c in &mut chunks {
+        for (a, w) in acc.iter_mut().zip(c.chunks_exact(8)) {
+            *a ^= u64::from_ne_bytes(w.try_into().unwrap());
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0u64, |a, &b| a ^ b as u64);
+    acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ tail
+}
+
+/// # Safety
+/// The CPU must support avx512f.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn xor_reduce_avx512(buf: &[u8]) -> u64 {
+    use std::arch::x86_64::*;
+    let p = buf.as_ptr();
+    let n = buf.len();
+    let (mut a, mut b, mut c, mut d) = (
+        _mm512_setzero_si512(),
+        _mm512_setzero_si512(),
+        _mm512_setzero_si512(),
+        _mm512_setzero_si512(),
+    );
+    let mut i = 0;
+    // SAFETY: i + 256 <= n keeps all four loads inside buf.
+    while i + 256 <= n {
+        a = _mm512_xor_si512(a, _mm512_loadu_si512(p.add(i).cast()));
+        b = _mm512_xor_si512(b, _mm512_loadu_si512(p.add(i + 64).cast()));
+        c = _mm512_xor_si512(c, _mm512_loadu_si512(p.add(i + 128).cast()));
+        d = _mm512_xor_si512(d, _mm512_loadu_si512(p.add(i + 192).cast()));
+        i += 256;
+    }
+    let v = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
+    let mut lanes = [0u64; 8];
+    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), v);
+    let tail = buf[i..].iter().fold(0u64, |a, &b| a ^ b as u64);
+    lanes.iter().fold(tail, |a, &b| a ^ b)
+}
+
 // ---------------------------------------------------------------------------------------
 // Honesty checks
 // ---------------------------------------------------------------------------------------
@@ -407,7 +490,12 @@ fn check_all(w: &Workload, rt: &tokio::runtime::Runtime) {
     let mut got = Vec::new();
     let mut buf = w.wire.clone();
     wsspec_pass(&mut buf, collect(&mut got));
-    assert_same("wsspec", w, &got, &w.frames);
+    assert_same("wsspec FrameIter", w, &got, &w.frames);
+
+    got.clear();
+    let mut buf = w.wire.clone();
+    wsspec_messages_pass(&mut buf, collect(&mut got));
+    assert_same("wsspec MessageReader", w, &got, &w.messages);
 
     got.clear();
     wsspec_decoder_pass(&w.wire, collect(&mut got));
@@ -434,6 +522,15 @@ fn check_all(w: &Workload, rt: &tokio::runtime::Runtime) {
         collect(&mut got),
     ));
     assert_same("fastwebsockets_read", w, &got, &w.frames);
+
+    got.clear();
+    let mut fc = fastwebsockets_collector(&w.wire);
+    rt.block_on(fastwebsockets_collector_pass(
+        &mut fc,
+        w.messages.len(),
+        collect(&mut got),
+    ));
+    assert_same("fastwebsockets_collector", w, &got, &w.messages);
     if w.text {
         for m in &w.messages {
             assert!(std::str::from_utf8(m).is_ok(), "workload text is not UTF-8");
@@ -445,6 +542,17 @@ fn check_all(w: &Workload, rt: &tokio::runtime::Runtime) {
 // Timing
 // ---------------------------------------------------------------------------------------
 
+/// Copies `src` into `dst` in 64 KiB pieces. One big `copy_from_slice` of a multi-MiB
+/// buffer makes glibc's memmove switch to non-temporal stores, which would leave the
+/// restored wire bytes in DRAM while the read paths' (never rewritten) input stays in
+/// cache; piecewise copies use ordinary stores, so every path starts from a recently
+/// touched input.
+fn restore(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.chunks_mut(64 << 10).zip(src.chunks(64 << 10)) {
+        d.copy_from_slice(s);
+    }
+}
+
 /// Times `pass` over a fresh copy of `pristine` per iteration; the copy is untimed.
 fn time_in_place(
     iters: u64,
@@ -454,7 +562,7 @@ fn time_in_place(
 ) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        work.copy_from_slice(pristine);
+        restore(work, pristine);
         let t = Instant::now();
         pass(black_box(&mut *work));
         total += t.elapsed();
@@ -466,37 +574,61 @@ fn sink_black_box(p: &[u8]) {
     black_box(p);
 }
 
-fn bench_workload(c: &mut Criterion, w: &Workload, rt: &tokio::runtime::Runtime) {
-    check_all(w, rt);
-    let mut g = c.benchmark_group(w.group);
+/// Which wsspec path a group times, and which baselines it runs.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    /// Frame-level: wsspec = FrameIter.
+    Frames,
+    /// Message-level with UTF-8: wsspec = MessageReader; the read paths only.
+    Utf8Messages,
+    /// A fragmented message: wsspec = MessageReader; all baselines plus the collector.
+    Fragmented,
+}
+
+fn bench_workload(
+    c: &mut Criterion,
+    group: &str,
+    w: &Workload,
+    kind: Kind,
+    rt: &tokio::runtime::Runtime,
+) {
+    let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Bytes(w.wire.len() as u64));
     let mut work = w.wire.clone();
 
     g.bench_function("wsspec", |b| {
         b.iter_custom(|iters| {
-            time_in_place(iters, &w.wire, &mut work, |buf| {
-                wsspec_pass(buf, sink_black_box)
-            })
-        })
-    });
-    g.bench_function("wsspec_decoder", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                wsspec_decoder_pass(black_box(&w.wire), sink_black_box);
-                total += t.elapsed();
+            if kind == Kind::Frames {
+                time_in_place(iters, &w.wire, &mut work, |buf| {
+                    wsspec_pass(buf, sink_black_box)
+                })
+            } else {
+                time_in_place(iters, &w.wire, &mut work, |buf| {
+                    wsspec_messages_pass(buf, sink_black_box)
+                })
             }
-            total
         })
     });
-    g.bench_function("tungstenite_frame", |b| {
-        b.iter_custom(|iters| {
-            time_in_place(iters, &w.wire, &mut work, |buf| {
-                tungstenite_frame_pass(buf, sink_black_box)
+    if kind != Kind::Utf8Messages {
+        g.bench_function("wsspec_decoder", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let t = Instant::now();
+                    wsspec_decoder_pass(black_box(&w.wire), sink_black_box);
+                    total += t.elapsed();
+                }
+                total
             })
-        })
-    });
+        });
+        g.bench_function("tungstenite_frame", |b| {
+            b.iter_custom(|iters| {
+                time_in_place(iters, &w.wire, &mut work, |buf| {
+                    tungstenite_frame_pass(buf, sink_black_box)
+                })
+            })
+        });
+    }
     g.bench_function("tungstenite_read", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -525,6 +657,73 @@ fn bench_workload(c: &mut Criterion, w: &Workload, rt: &tokio::runtime::Runtime)
             total
         })
     });
+    if group == "large_1m" || group == "medium_1k" {
+        // The memory bound for this workload: one read-only pass over the wire bytes.
+        g.bench_function("read_only_pass", |b| {
+            b.iter(|| read_only_pass(black_box(&work[..])))
+        });
+    }
+    if kind == Kind::Fragmented {
+        g.bench_function("fastwebsockets_collector", |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let mut fc = fastwebsockets_collector(black_box(&w.wire));
+                    let t = Instant::now();
+                    rt.block_on(fastwebsockets_collector_pass(
+                        &mut fc,
+                        w.messages.len(),
+                        sink_black_box,
+                    ));
+                    total += t.elapsed();
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Raw unmask kernels over 1 MiB, and the read-only bound.
+fn bench_unmask(c: &mut Criterion) {
+    const LEN: usize = 1 << 20;
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mut rng = Rng(0x5555);
+    let data: Vec<u8> = (0..LEN).map(|_| rng.next() as u8).collect();
+    let mut want = data.clone();
+    apply_mask_scalar(&mut want, key, 0);
+    let mut a = data.clone();
+    apply_mask(&mut a, key, 0);
+    assert!(
+        a == want,
+        "wsspec apply_mask disagrees with the scalar definition"
+    );
+    let mut b = data.clone();
+    tungstenite_apply_mask(&mut b, key);
+    assert!(
+        b == want,
+        "tungstenite kernel disagrees with the scalar definition"
+    );
+    let reduced = read_only_pass(&data);
+    let reference = data.iter().fold(0u64, |a, &b| a ^ b as u64);
+    // Byte-lane XOR folds to the same parity per bit position only after folding lanes.
+    let fold = |x: u64| (0..8).fold(0u8, |a, i| a ^ (x >> (8 * i)) as u8);
+    assert_eq!(fold(reduced), fold(reference), "read_only_pass is wrong");
+
+    let mut g = c.benchmark_group("unmask_1m");
+    g.throughput(Throughput::Bytes(LEN as u64));
+    // In place, repeatedly: masking is its own inverse and the cost does not depend on
+    // the content, so no restore is needed here.
+    let mut buf = data.clone();
+    g.bench_function("wsspec", |bch| {
+        bch.iter(|| apply_mask(black_box(&mut buf[..]), black_box(key), 0))
+    });
+    g.bench_function("tungstenite_kernel", |bch| {
+        bch.iter(|| tungstenite_apply_mask(black_box(&mut buf[..]), black_box(key)))
+    });
+    g.bench_function("read_only_pass", |bch| {
+        bch.iter(|| read_only_pass(black_box(&buf[..])))
+    });
     g.finish();
 }
 
@@ -532,19 +731,33 @@ fn frame_parse(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
-    for w in workloads() {
-        bench_workload(c, &w, &rt);
+    let all = workloads();
+    for w in &all {
+        check_all(w, &rt);
     }
+    for w in &all {
+        let kind = if w.group == "fragmented_64k" {
+            Kind::Fragmented
+        } else {
+            Kind::Frames
+        };
+        bench_workload(c, w.group, w, kind, &rt);
+        if w.group == "tiny_16b" {
+            bench_workload(c, "tiny_16b_utf8", w, Kind::Utf8Messages, &rt);
+        }
+    }
+    bench_unmask(c);
 }
 
 criterion_group! {
     name = benches;
-    // 2 shared cores: ten samples over three seconds per function keeps the whole run
-    // near two minutes while each sample still spans several full passes.
+    // 2 shared cores: twenty samples over two seconds per function (no plots) keeps the
+    // whole run under three minutes while each sample still spans several full passes.
     config = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(800))
-        .measurement_time(Duration::from_secs(3));
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .without_plots();
     targets = frame_parse
 }
 criterion_main!(benches);

@@ -3,26 +3,19 @@
 /// XORs `buf` with `key`, where `buf[0]` is payload byte number `offset`.
 ///
 /// The offset lets a caller unmask a payload that arrives in pieces. Masking and unmasking
-/// are the same operation. Processes 8 bytes per step; the key is rotated to the offset
-/// once so the inner loop is a plain word XOR.
-#[inline]
+/// are the same operation. The key is rotated to the offset once, then the widest kernel
+/// this CPU supports runs (AVX-512, AVX2, SSE2, NEON or 8 bytes at a time; see
+/// [`crate::codec::fast::kernels`]); short buffers stay on an inlined 8-byte loop.
+#[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let rot = offset & 3;
-    let k = [
-        key[rot],
-        key[(rot + 1) & 3],
-        key[(rot + 2) & 3],
-        key[(rot + 3) & 3],
-    ];
-    let k8 = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
-    let mut chunks = buf.chunks_exact_mut(8);
-    for c in &mut chunks {
-        let v = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ k8;
-        c.copy_from_slice(&v.to_ne_bytes());
-    }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= k[i & 3];
-    }
+    crate::codec::fast::kernels::apply_mask(buf, key, offset)
+}
+
+/// [`apply_mask`] that also reports whether every unmasked byte is ASCII, so a text
+/// payload can skip UTF-8 validation without a second pass.
+#[inline(always)]
+pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
+    crate::codec::fast::kernels::apply_mask_ascii(buf, key, offset)
 }
 
 /// The obvious byte-at-a-time definition, kept as the oracle for tests and fuzzing.

@@ -8,9 +8,11 @@
 //! * [`http`]: incremental HTTP head parsing with size limits.
 //! * [`handshake`]: the opening handshake for both roles.
 //! * [`error`]: the typed errors, each named after the rule it enforces.
+//! * [`fast`]: zero-copy frame and message reading over a mutable buffer, SIMD kernels.
 
 pub mod close;
 pub mod error;
+pub mod fast;
 pub mod frame;
 pub mod handshake;
 pub mod http;

@@ -69,7 +69,53 @@ impl Utf8Validator {
     ///
     /// After an error the validator stays failed in the sense that callers must stop: the
     /// state is not meaningful any more.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), Utf8Error> {
+    ///
+    /// Fast path first: a pending multi-byte sequence is finished by the exact machine,
+    /// then the longest prefix ending on a code point boundary goes to the SIMD check
+    /// ([`crate::codec::fast::kernels::utf8_valid`]: AVX-512/AVX2 kernels, simdutf8
+    /// elsewhere; runtime-dispatched). Only when that prefix is invalid, or for the last partial
+    /// sequence, does the byte-exact machine below run, so error offsets are always the
+    /// exact fail-fast ones.
+    pub fn feed(&mut self, mut bytes: &[u8]) -> Result<(), Utf8Error> {
+        if self.need != 0 {
+            let k = (self.need as usize).min(bytes.len());
+            self.feed_exact(&bytes[..k])?;
+            bytes = &bytes[k..];
+        }
+        if bytes.len() >= FAST_MIN {
+            let cut = complete_prefix_len(bytes);
+            if crate::codec::fast::kernels::utf8_valid(&bytes[..cut]) {
+                self.pos += cut as u64;
+                bytes = &bytes[cut..];
+            }
+        }
+        self.feed_exact(bytes)
+    }
+
+    /// Records `n` bytes the caller has just proven to be ASCII (e.g. with
+    /// [`crate::codec::mask::apply_mask_ascii`]) at a code point boundary.
+    #[inline]
+    pub(crate) fn advance_ascii(&mut self, n: usize) {
+        debug_assert!(self.need == 0, "ASCII skip inside a sequence");
+        self.pos += n as u64;
+    }
+
+    /// Sets the state after `text` (the whole message so far, starting at a code point
+    /// boundary) was proven valid by a SIMD kernel, up to a sequence possibly left open
+    /// at its end, which is replayed through the exact machine.
+    ///
+    /// The replay is also the check the kernel leaves to its caller in a non-final
+    /// fragment (whether that open sequence is a valid prefix, e.g. `F5` or `F4 90` at
+    /// the very end), so its error, with the exact offset, is returned.
+    pub(crate) fn resync_valid(&mut self, text: &[u8]) -> Result<(), Utf8Error> {
+        let cut = complete_prefix_len(text);
+        *self = Utf8Validator::new();
+        self.pos = cut as u64;
+        self.feed_exact(&text[cut..])
+    }
+
+    /// The byte-exact state machine (with an 8-byte ASCII skip).
+    fn feed_exact(&mut self, bytes: &[u8]) -> Result<(), Utf8Error> {
         let mut i = 0;
         let n = bytes.len();
         while i < n {
@@ -143,6 +189,33 @@ impl Utf8Validator {
     pub fn reset(&mut self) {
         *self = Utf8Validator::new();
     }
+}
+
+/// Inputs shorter than this go straight to the exact machine.
+const FAST_MIN: usize = 8;
+
+/// Length of the longest prefix of `b` that does not end inside a multi-byte sequence,
+/// judging only by the last lead byte (validity is the validator's business: if the bytes
+/// are invalid, whatever prefix this picks fails validation and the exact path runs).
+#[inline]
+fn complete_prefix_len(b: &[u8]) -> usize {
+    let n = b.len();
+    let lo = n.saturating_sub(4);
+    let mut j = n;
+    while j > lo {
+        j -= 1;
+        let c = b[j];
+        if c & 0xc0 != 0x80 {
+            let width = match c {
+                0x00..=0x7f => 1,
+                0xe0..=0xef => 3,
+                0xf0..=0xff => 4,
+                _ => 2,
+            };
+            return if j + width > n { j } else { n };
+        }
+    }
+    n
 }
 
 /// Validates a complete byte string.

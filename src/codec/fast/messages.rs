@@ -1,0 +1,331 @@
+//! In-place message assembly over a mutable input buffer.
+
+use crate::codec::close::{parse_close_payload, CloseFrame};
+use crate::codec::error::{CapacityError, FrameError, ProtocolError};
+use crate::codec::frame::{HeaderRules, OpCode};
+use crate::codec::message::Limits;
+use crate::codec::utf8::{validate, Utf8Validator};
+
+use super::frames::{fast_header, read_header, HeaderStep};
+use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
+
+/// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FastEvent<'b> {
+    /// A complete text message, all fragments joined, validated as UTF-8.
+    Text(&'b mut [u8]),
+    /// A complete binary message, all fragments joined.
+    Binary(&'b mut [u8]),
+    /// A ping and its payload.
+    Ping(&'b [u8]),
+    /// A pong and its payload.
+    Pong(&'b [u8]),
+    /// A close frame, with its status code and reason when it carried one.
+    Close(Option<CloseFrame<'b>>),
+}
+
+#[derive(Debug)]
+struct Open {
+    /// Assembled message bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+    text: bool,
+    utf8: Utf8Validator,
+}
+
+/// Reads whole messages out of a buffer without copying them out of it.
+///
+/// Each frame's payload is unmasked in place; the fragments of a message are moved down
+/// over the headers between them (a `memmove` within the buffer) so that the message ends
+/// up contiguous, and text is validated incrementally as each fragment lands, with the
+/// exact offsets and error order of [`crate::codec::MessageAssembler`] (which this mirrors
+/// rule for rule: continuation rules, interleaved control frames, close payloads, size
+/// limits, fail-fast UTF-8). No allocation.
+///
+/// The buffer is consumed destructively: once a fragment has been read its wire bytes are
+/// gone. [`MessageReader::next_event`] returns `None` at the end of the buffer or at the
+/// first incomplete frame; if a fragmented message was open then ([`Self::in_message`]),
+/// its fragments cannot be re-read, so a caller streaming from a socket should hand whole
+/// messages to this reader or use [`crate::codec::StreamDecoder`].
+#[derive(Debug)]
+pub struct MessageReader<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    done: usize,
+    rules: HeaderRules,
+    limits: Limits,
+    open: Option<Open>,
+    failed: bool,
+}
+
+impl<'a> MessageReader<'a> {
+    /// A reader of `buf` applying `rules` to headers and `limits` to messages.
+    pub fn new(buf: &'a mut [u8], rules: HeaderRules, limits: Limits) -> Self {
+        MessageReader {
+            buf,
+            pos: 0,
+            done: 0,
+            rules,
+            limits,
+            open: None,
+            failed: false,
+        }
+    }
+
+    /// True while a fragmented message is open.
+    pub fn in_message(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Wire bytes fully accounted for by the events returned so far.
+    pub fn consumed(&self) -> usize {
+        self.done
+    }
+
+    fn check_size(&self, have: u64, add: u64) -> Result<(), FrameError> {
+        if add > self.limits.max_frame_size {
+            return Err(CapacityError::FrameTooLarge {
+                size: add,
+                limit: self.limits.max_frame_size,
+            }
+            .into());
+        }
+        let size = have.saturating_add(add);
+        if size > self.limits.max_message_size {
+            return Err(CapacityError::MessageTooLarge {
+                size,
+                limit: self.limits.max_message_size,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    fn fail<T>(&mut self, e: impl Into<FrameError>) -> Option<Result<T, FrameError>> {
+        self.failed = true;
+        Some(Err(e.into()))
+    }
+
+    /// The buffer ends inside a data frame. The streaming assembler would already have
+    /// validated the text bytes that did arrive, so do the same (fail-fast offsets must
+    /// not depend on where the input was cut), then restore the masked bytes so that the
+    /// frame can still be read from a longer buffer.
+    fn partial_text_check<T>(
+        &mut self,
+        h: &crate::codec::FrameHeader,
+        pstart: usize,
+    ) -> Option<Result<T, FrameError>> {
+        let mut v = match (&self.open, h.opcode) {
+            (Some(o), OpCode::Continuation) if o.text => o.utf8,
+            (None, OpCode::Text) => Utf8Validator::new(),
+            _ => return None,
+        };
+        let avail = &mut self.buf[pstart..];
+        if let Some(key) = h.mask {
+            apply_mask(avail, key, 0);
+        }
+        let r = v.feed(avail);
+        if let Some(key) = h.mask {
+            apply_mask(avail, key, 0);
+        }
+        match r {
+            Ok(()) => None,
+            Err(e) => self.fail(ProtocolError::InvalidUtf8 { offset: e.offset }),
+        }
+    }
+
+    /// The next message or control frame; `None` at the end of the buffer, at an
+    /// incomplete frame, or after an error has been returned.
+    #[inline(always)]
+    pub fn next_event(&mut self) -> Option<Result<FastEvent<'_>, FrameError>> {
+        if self.failed || self.pos >= self.buf.len() {
+            return None;
+        }
+        // Fast path: a complete unfragmented data message while none is open, within
+        // the limits. Everything else (and every error) takes the general path, which
+        // re-reads the header.
+        if self.open.is_none() {
+            if let Some((h, hlen)) = fast_header(&self.buf[self.pos..], self.rules) {
+                let pstart = self.pos + hlen;
+                let text = h.opcode == OpCode::Text;
+                if h.fin
+                    && (text || h.opcode == OpCode::Binary)
+                    && h.payload_len <= self.limits.max_frame_size
+                    && h.payload_len <= self.limits.max_message_size
+                    && h.payload_len <= (self.buf.len() - pstart) as u64
+                {
+                    let pend = pstart + h.payload_len as usize;
+                    let payload = &mut self.buf[pstart..pend];
+                    let ascii = match h.mask {
+                        Some(key) if text => apply_mask_ascii(payload, key, 0),
+                        Some(key) => {
+                            apply_mask(payload, key, 0);
+                            false
+                        }
+                        None => text && payload.is_ascii(),
+                    };
+                    // Yes/no kernel first; the exact validator only to locate an error.
+                    if text && !ascii && !utf8_valid(payload) {
+                        if let Err(e) = validate(payload) {
+                            self.failed = true;
+                            return Some(Err(
+                                ProtocolError::InvalidUtf8 { offset: e.offset }.into()
+                            ));
+                        }
+                    }
+                    self.pos = pend;
+                    self.done = pend;
+                    let payload = &mut self.buf[pstart..pend];
+                    return Some(Ok(if text {
+                        FastEvent::Text(payload)
+                    } else {
+                        FastEvent::Binary(payload)
+                    }));
+                }
+            }
+        }
+        self.next_event_general()
+    }
+
+    /// Fragments, control frames, limits, partial frames and errors.
+    #[inline(never)]
+    fn next_event_general(&mut self) -> Option<Result<FastEvent<'_>, FrameError>> {
+        loop {
+            if self.failed || self.pos >= self.buf.len() {
+                return None;
+            }
+            let (h, hlen) = match read_header(&self.buf[self.pos..], self.rules) {
+                HeaderStep::Complete(h, n) => (h, n),
+                HeaderStep::Partial => return None,
+                HeaderStep::Error(e) => return self.fail(e),
+            };
+            let pstart = self.pos + hlen;
+            // Message-level rules apply as soon as the header is known, before the
+            // payload is complete, exactly as in MessageAssembler::begin_frame.
+            if !h.opcode.is_control() {
+                let checked = match (h.opcode, &self.open) {
+                    (OpCode::Continuation, None) => {
+                        Err(ProtocolError::ContinuationWithoutMessage.into())
+                    }
+                    (OpCode::Continuation, Some(o)) => {
+                        self.check_size((o.end - o.start) as u64, h.payload_len)
+                    }
+                    (_, Some(_)) => Err(ProtocolError::DataFrameInsideMessage.into()),
+                    (_, None) => self.check_size(0, h.payload_len),
+                };
+                if let Err(e) = checked {
+                    return self.fail(e);
+                }
+            }
+            if h.payload_len > (self.buf.len() - pstart) as u64 {
+                return self.partial_text_check(&h, pstart);
+            }
+            let plen = h.payload_len as usize;
+            let pend = pstart + plen;
+
+            if h.opcode.is_control() {
+                // Header parsing already enforced FIN and the 125-byte limit.
+                if let Some(key) = h.mask {
+                    apply_mask(&mut self.buf[pstart..pend], key, 0);
+                }
+                self.pos = pend;
+                if self.open.is_none() {
+                    self.done = pend;
+                }
+                let payload = &self.buf[pstart..pend];
+                return Some(match h.opcode {
+                    OpCode::Ping => Ok(FastEvent::Ping(payload)),
+                    OpCode::Pong => Ok(FastEvent::Pong(payload)),
+                    _ => match parse_close_payload(payload) {
+                        Ok(c) => Ok(FastEvent::Close(c)),
+                        Err(e) => {
+                            self.failed = true;
+                            Err(e.into())
+                        }
+                    },
+                });
+            }
+
+            // The rules above guarantee: continuation <=> a message is open.
+            let mut open = self.open.take().unwrap_or(Open {
+                start: pstart,
+                end: pstart,
+                text: h.opcode == OpCode::Text,
+                utf8: Utf8Validator::new(),
+            });
+
+            if let (true, Some(key)) = (open.text, h.mask) {
+                // One pass: unmask, join, validate (AVX-512). On failure, the exact
+                // machine re-reads the joined fragment for the fail-fast offset.
+                if let Some(ok) =
+                    unmask_move_validate(self.buf, pstart, open.end, plen, open.start, key, h.fin)
+                {
+                    let frag = open.end..open.end + plen;
+                    open.end += plen;
+                    self.pos = pend;
+                    if ok {
+                        if let Err(e) = open.utf8.resync_valid(&self.buf[open.start..open.end]) {
+                            return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                        }
+                    } else {
+                        // The exact machine has the last word (and the exact offset).
+                        let r = open.utf8.feed(&self.buf[frag]).and_then(|_| {
+                            if h.fin {
+                                open.utf8.finish()
+                            } else {
+                                Ok(())
+                            }
+                        });
+                        if let Err(e) = r {
+                            return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                        }
+                    }
+                    if !h.fin {
+                        self.open = Some(open);
+                        continue;
+                    }
+                    self.done = pend;
+                    return Some(Ok(FastEvent::Text(&mut self.buf[open.start..open.end])));
+                }
+            }
+            let ascii = match h.mask {
+                Some(key) if open.text => apply_mask_ascii(&mut self.buf[pstart..pend], key, 0),
+                Some(key) => {
+                    apply_mask(&mut self.buf[pstart..pend], key, 0);
+                    false
+                }
+                None => open.text && self.buf[pstart..pend].is_ascii(),
+            };
+            if open.end != pstart {
+                // Close the gap left by the headers: the message stays contiguous.
+                self.buf.copy_within(pstart..pend, open.end);
+            }
+            let frag = open.end..open.end + plen;
+            open.end += plen;
+            self.pos = pend;
+            if open.text {
+                if ascii && open.utf8.at_boundary() {
+                    open.utf8.advance_ascii(plen);
+                } else if let Err(e) = open.utf8.feed(&self.buf[frag]) {
+                    return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                }
+            }
+            if !h.fin {
+                self.open = Some(open);
+                continue;
+            }
+            if open.text {
+                if let Err(e) = open.utf8.finish() {
+                    return self.fail(ProtocolError::InvalidUtf8 { offset: e.offset });
+                }
+            }
+            self.done = pend;
+            let msg = &mut self.buf[open.start..open.end];
+            return Some(Ok(if open.text {
+                FastEvent::Text(msg)
+            } else {
+                FastEvent::Binary(msg)
+            }));
+        }
+    }
+}

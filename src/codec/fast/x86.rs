@@ -1,0 +1,202 @@
+//! x86 / x86_64 masking kernels (SSE2, AVX2, AVX-512).
+//!
+//! Each kernel XORs with an already rotated key (see `kernels::rotate_key`), so the
+//! pattern is 4-periodic from `buf[0]`; every vector step is a multiple of 4 bytes and
+//! the broadcast key never needs re-rotating except after the alignment head. Long
+//! buffers first go byte by byte to a 64-byte boundary so that no vector store splits a
+//! cache line.
+//!
+//! The `_ascii` flavour (const `ASCII = true`) ORs every result into an accumulator and
+//! reports whether no byte had its top bit set.
+
+// The AVX-512 intrinsics are stable since Rust 1.89; the manifest's rust-version (1.80)
+// must be raised accordingly (reported to the manifest owner).
+#![allow(clippy::incompatible_msrv)]
+
+#[cfg(target_arch = "x86")]
+use core::arch::x86::*;
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::*;
+
+use super::kernels::{portable, rotate_key};
+
+/// Buffers at least this long get an alignment head.
+const ALIGN_FROM: usize = 512;
+
+/// Splits off the bytes before the first 64-byte boundary (long buffers only), XORs them
+/// bytewise, and returns the rest with the key rotated to match it.
+#[inline(always)]
+fn align_head(buf: &mut [u8], k: [u8; 4]) -> (&mut [u8], [u8; 4], u8) {
+    if buf.len() < ALIGN_FROM {
+        return (buf, k, 0);
+    }
+    let head = buf.as_ptr().align_offset(64).min(buf.len());
+    let (h, rest) = buf.split_at_mut(head);
+    let mut acc = 0u8;
+    for (i, b) in h.iter_mut().enumerate() {
+        *b ^= k[i & 3];
+        acc |= *b;
+    }
+    (rest, rotate_key(k, head), acc)
+}
+
+/// AVX-512 kernel: a masked head up to a 64-byte boundary (buffers of 256 bytes or
+/// more), 4 x 64 bytes per step, then 64, then one masked 0..63-byte tail.
+///
+/// # Safety
+/// The CPU must support `avx512f`, `avx512bw` and `avx2` (checked by `Isa::is_available`).
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    let len = buf.len();
+    let p = buf.as_mut_ptr();
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0usize;
+    let mut k = k;
+    if len >= 256 {
+        // One masked operation up to the first 64-byte boundary, so that the main loop
+        // never stores across a cache line.
+        let head = p.align_offset(64);
+        if head > 0 {
+            let m: __mmask64 = (1u64 << head) - 1;
+            let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+            // SAFETY: head < 64 <= len; masked-off lanes are not accessed.
+            let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p.cast()), kv);
+            _mm512_mask_storeu_epi8(p.cast(), m, a);
+            if ASCII {
+                acc = _mm512_maskz_mov_epi8(m, a);
+            }
+            i = head;
+            k = rotate_key(k, head);
+        }
+    }
+    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+    // SAFETY (all pointer accesses below): `i + 256 <= len`, `i + 64 <= len` or the
+    // byte mask covering exactly `len - i` bytes keep every access inside `buf`;
+    // unaligned loads/stores are used throughout.
+    while i + 256 <= len {
+        let q = p.add(i);
+        let a = _mm512_xor_si512(_mm512_loadu_si512(q.cast()), kv);
+        let b = _mm512_xor_si512(_mm512_loadu_si512(q.add(64).cast()), kv);
+        let c = _mm512_xor_si512(_mm512_loadu_si512(q.add(128).cast()), kv);
+        let d = _mm512_xor_si512(_mm512_loadu_si512(q.add(192).cast()), kv);
+        _mm512_storeu_si512(q.cast(), a);
+        _mm512_storeu_si512(q.add(64).cast(), b);
+        _mm512_storeu_si512(q.add(128).cast(), c);
+        _mm512_storeu_si512(q.add(192).cast(), d);
+        if ASCII {
+            acc = _mm512_or_si512(
+                acc,
+                _mm512_or_si512(_mm512_or_si512(a, b), _mm512_or_si512(c, d)),
+            );
+        }
+        i += 256;
+    }
+    while i + 64 <= len {
+        let q = p.add(i);
+        let a = _mm512_xor_si512(_mm512_loadu_si512(q.cast()), kv);
+        _mm512_storeu_si512(q.cast(), a);
+        if ASCII {
+            acc = _mm512_or_si512(acc, a);
+        }
+        i += 64;
+    }
+    let rem = len - i;
+    if rem > 0 {
+        // rem < 64, so the shift cannot overflow; masked-off lanes are neither read nor
+        // written (AVX-512 fault suppression).
+        let m: __mmask64 = (1u64 << rem) - 1;
+        let q = p.add(i);
+        let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, q.cast()), kv);
+        _mm512_mask_storeu_epi8(q.cast(), m, a);
+        if ASCII {
+            acc = _mm512_or_si512(acc, _mm512_maskz_mov_epi8(m, a));
+        }
+    }
+    !ASCII || _mm512_movepi8_mask(acc) == 0
+}
+
+/// AVX2 kernel: 4 x 32 bytes per step, then 32, then the portable loop for < 32 bytes.
+///
+/// # Safety
+/// The CPU must support `avx2` (checked by `Isa::is_available`).
+#[target_feature(enable = "avx2")]
+pub(crate) unsafe fn xor_avx2<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    let (rest, k, head_acc) = align_head(buf, k);
+    let len = rest.len();
+    let p = rest.as_mut_ptr();
+    let kv = _mm256_set1_epi32(i32::from_ne_bytes(k));
+    let mut acc = _mm256_setzero_si256();
+    let mut i = 0usize;
+    // SAFETY: `i + 128 <= len` / `i + 32 <= len` keep every access inside `rest`.
+    while i + 128 <= len {
+        let q = p.add(i);
+        let a = _mm256_xor_si256(_mm256_loadu_si256(q.cast()), kv);
+        let b = _mm256_xor_si256(_mm256_loadu_si256(q.add(32).cast()), kv);
+        let c = _mm256_xor_si256(_mm256_loadu_si256(q.add(64).cast()), kv);
+        let d = _mm256_xor_si256(_mm256_loadu_si256(q.add(96).cast()), kv);
+        _mm256_storeu_si256(q.cast(), a);
+        _mm256_storeu_si256(q.add(32).cast(), b);
+        _mm256_storeu_si256(q.add(64).cast(), c);
+        _mm256_storeu_si256(q.add(96).cast(), d);
+        if ASCII {
+            acc = _mm256_or_si256(
+                acc,
+                _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d)),
+            );
+        }
+        i += 128;
+    }
+    while i + 32 <= len {
+        let q = p.add(i);
+        let a = _mm256_xor_si256(_mm256_loadu_si256(q.cast()), kv);
+        _mm256_storeu_si256(q.cast(), a);
+        if ASCII {
+            acc = _mm256_or_si256(acc, a);
+        }
+        i += 32;
+    }
+    // i is a multiple of 4, so the tail starts at key index 0.
+    let tail_ascii = portable::xor::<ASCII>(&mut rest[i..], k);
+    !ASCII || (_mm256_movemask_epi8(acc) == 0 && head_acc < 0x80 && tail_ascii)
+}
+
+/// SSE2 kernel: 4 x 16 bytes per step, then 16, then the portable loop for < 16 bytes.
+///
+/// # Safety
+/// The CPU must support `sse2` (checked by `Isa::is_available`; baseline on x86_64).
+#[target_feature(enable = "sse2")]
+pub(crate) unsafe fn xor_sse2<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    let (rest, k, head_acc) = align_head(buf, k);
+    let len = rest.len();
+    let p = rest.as_mut_ptr();
+    let kv = _mm_set1_epi32(i32::from_ne_bytes(k));
+    let mut acc = _mm_setzero_si128();
+    let mut i = 0usize;
+    // SAFETY: `i + 64 <= len` / `i + 16 <= len` keep every access inside `rest`.
+    while i + 64 <= len {
+        let q = p.add(i);
+        let a = _mm_xor_si128(_mm_loadu_si128(q.cast()), kv);
+        let b = _mm_xor_si128(_mm_loadu_si128(q.add(16).cast()), kv);
+        let c = _mm_xor_si128(_mm_loadu_si128(q.add(32).cast()), kv);
+        let d = _mm_xor_si128(_mm_loadu_si128(q.add(48).cast()), kv);
+        _mm_storeu_si128(q.cast(), a);
+        _mm_storeu_si128(q.add(16).cast(), b);
+        _mm_storeu_si128(q.add(32).cast(), c);
+        _mm_storeu_si128(q.add(48).cast(), d);
+        if ASCII {
+            acc = _mm_or_si128(acc, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d)));
+        }
+        i += 64;
+    }
+    while i + 16 <= len {
+        let q = p.add(i);
+        let a = _mm_xor_si128(_mm_loadu_si128(q.cast()), kv);
+        _mm_storeu_si128(q.cast(), a);
+        if ASCII {
+            acc = _mm_or_si128(acc, a);
+        }
+        i += 16;
+    }
+    let tail_ascii = portable::xor::<ASCII>(&mut rest[i..], k);
+    !ASCII || (_mm_movemask_epi8(acc) == 0 && head_acc < 0x80 && tail_ascii)
+}
