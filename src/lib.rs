@@ -6,8 +6,10 @@
 //! * [`scenario`]: the scenario language of the scripted peer.
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
 
+pub mod cli;
 pub mod codec;
 pub mod peer;
 pub mod report;
 pub mod scenario;
 pub mod server;
+pub mod suite;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `wsspec` binary; everything lives in the library ([`wsspec::cli`]).
+
+fn main() {
+    std::process::exit(wsspec::cli::main());
+}

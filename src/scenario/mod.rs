@@ -4,8 +4,8 @@
 //! message sequences of a dev server (Vite HMR, webpack-dev-server, the Module
 //! Federation DTS broker), starts and restarts the server under test, edits project
 //! files, and asserts on what comes back and how fast. This module is pure: it
-//! parses, validates, matches and substitutes; the engine that executes steps lives
-//! elsewhere. The reference is `docs/scenario-format.md`.
+//! parses, validates, matches and substitutes; [`engine`] executes the steps
+//! ([`process`] runs the server under test, [`httpc`] is its small HTTP client). The reference is `docs/scenario-format.md`.
 //!
 //! ```
 //! use wsspec::scenario::{Action, Scenario};
@@ -30,15 +30,21 @@
 //! ```
 
 mod duration;
+pub mod engine;
 mod error;
+pub mod httpc;
 mod matcher;
 mod model;
 mod parse;
 mod path;
+pub mod process;
 mod resolve;
 mod vars;
 
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
+pub use engine::{
+    run_file, run_files, run_scenario, scenario_files, ConnectDefaults, EngineOptions, LoadError,
+};
 pub use error::{Diagnostic, DiagnosticKind, Location, ScenarioError, MAX_DIAGNOSTICS};
 pub use matcher::{
     CompiledMatcher, JsonKind, JsonPattern, MatcherError, MessageMatcher, MessageRef, MessageType,

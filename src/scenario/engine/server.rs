@@ -1,0 +1,399 @@
+//! The scenario's server: start and readiness, stop, restart, exit bookkeeping.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::peer::transcript::Transcript;
+use crate::report::{Direction, TranscriptEntry};
+use crate::scenario::httpc::{fetch, HttpClientError, HttpRequest};
+use crate::scenario::matcher::compile_regex;
+use crate::scenario::process::{
+    ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess, StopOutcome,
+};
+use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
+
+use super::describe::ms;
+
+/// Output lines quoted in a report when the server misbehaves.
+const QUOTED_LINES: usize = 8;
+
+/// A free TCP port on 127.0.0.1 (bound and released; the usual small race applies).
+pub fn free_port() -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(l.local_addr()?.port())
+}
+
+pub(super) struct ServerCtl {
+    spec: ServerSpec,
+    cwd: PathBuf,
+    proc: Option<ServerProcess>,
+    retired: Vec<ServerProcess>,
+    /// The scenario stopped it, or asserted that it exited: an exit is no finding.
+    expect_down: bool,
+    /// The exit was already mentioned in a step's observed text.
+    exit_noted: bool,
+    /// A step already failed because of the exit.
+    exit_reported: bool,
+    /// When the last restart began (for "first upgrade after restart").
+    pub restart_began: Option<Instant>,
+    events: Transcript,
+}
+
+impl ServerCtl {
+    pub fn new(spec: ServerSpec, cwd: PathBuf, events: Transcript) -> Self {
+        ServerCtl {
+            spec,
+            cwd,
+            proc: None,
+            retired: Vec::new(),
+            expect_down: true,
+            exit_noted: false,
+            exit_reported: false,
+            restart_began: None,
+            events,
+        }
+    }
+
+    pub fn command_line(&self) -> String {
+        self.spec.command.join(" ")
+    }
+
+    pub fn stop_signal(&self) -> Signal {
+        self.spec.stop_signal
+    }
+
+    pub fn process(&self) -> Option<&ServerProcess> {
+        self.proc.as_ref()
+    }
+
+    /// `exit code 3; last output: …` for reports.
+    pub fn exit_text(&self, e: &ExitInfo) -> String {
+        let mut s = e.describe();
+        if let Some(p) = &self.proc {
+            s.push_str(&format!(
+                ", {} after the start",
+                ms(e.at.saturating_duration_since(p.spawned_at))
+            ));
+        }
+        let tail = self.last_output();
+        if !tail.is_empty() {
+            s.push_str(&format!("; last output: {tail}"));
+        }
+        s
+    }
+
+    /// The last output lines, joined with ` | `.
+    pub fn last_output(&self) -> String {
+        let Some(p) = &self.proc else {
+            return String::new();
+        };
+        p.last_lines(QUOTED_LINES)
+            .iter()
+            .map(|l| format!("[{}] {}", l.stream.name(), l.text))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    /// Marks the current exit as expected (the scenario asserted it).
+    pub fn acknowledge_exit(&mut self) {
+        self.expect_down = true;
+    }
+
+    /// Marks that a step failed because of the exit.
+    pub fn exit_reported(&mut self) {
+        self.exit_reported = true;
+    }
+
+    /// Once per unexpected exit: a note for the step during which it was seen.
+    pub fn unexpected_exit_note(&mut self) -> Option<String> {
+        let e = self.proc.as_ref()?.exit()?;
+        if self.expect_down || self.exit_noted {
+            return None;
+        }
+        self.exit_noted = true;
+        Some(format!(
+            "the server exited during this step ({})",
+            self.exit_text(&e)
+        ))
+    }
+
+    /// Starts the server and waits until it is ready; `Ok` carries the observation.
+    pub async fn start(&mut self, vars: &mut Vars, deadline: Instant) -> Result<String, String> {
+        if let Some(old) = self.proc.take() {
+            self.retired.push(old);
+        }
+        let probe = match &self.spec.ready {
+            Ready::StdoutLine(re) => Some(LineProbe {
+                stream: OutStream::Stdout,
+                regex: compile_regex(re)?,
+            }),
+            Ready::StderrLine(re) => Some(LineProbe {
+                stream: OutStream::Stderr,
+                regex: compile_regex(re)?,
+            }),
+            _ => None,
+        };
+        let spec = ProcessSpec {
+            command: self.spec.command.clone(),
+            cwd: self.cwd.clone(),
+            env: self.spec.env.clone(),
+        };
+        let t0 = Instant::now();
+        let proc = ServerProcess::spawn(&spec, probe).map_err(|e| e.to_string())?;
+        self.events.push(
+            Direction::Event,
+            "process",
+            format!(
+                "started {} (pid {}) in {}",
+                self.command_line(),
+                proc.pid(),
+                self.cwd.display()
+            ),
+            None,
+        );
+        self.proc = Some(proc);
+        self.expect_down = false;
+        self.exit_noted = false;
+        self.exit_reported = false;
+        let ready_deadline = (t0 + self.spec.ready_timeout).min(deadline);
+        let cut = if t0 + self.spec.ready_timeout > deadline {
+            " (cut short by the scenario deadline)"
+        } else {
+            ""
+        };
+        let res = self.wait_ready(ready_deadline, vars).await;
+        let took = t0.elapsed();
+        match res {
+            Ok(detail) => {
+                self.events.push(
+                    Direction::Event,
+                    "process",
+                    format!("ready after {}: {detail}", ms(took)),
+                    None,
+                );
+                Ok(format!("ready after {} ({detail})", ms(took)))
+            }
+            Err(why) => {
+                let p = self.proc.as_ref().expect("set above");
+                let mut s = match p.exit() {
+                    Some(e) => {
+                        self.exit_reported = true;
+                        format!(
+                            "the server exited before it was ready ({})",
+                            self.exit_text(&e)
+                        )
+                    }
+                    None => {
+                        let tail = self.last_output();
+                        format!(
+                            "not ready within {}{cut}: {why}{}",
+                            format_duration(self.spec.ready_timeout),
+                            if tail.is_empty() {
+                                " (no output)".to_string()
+                            } else {
+                                format!("; last output: {tail}")
+                            }
+                        )
+                    }
+                };
+                s = s.replace('\n', " ");
+                Err(s)
+            }
+        }
+    }
+
+    async fn wait_ready(&self, deadline: Instant, vars: &mut Vars) -> Result<String, String> {
+        let p = self.proc.as_ref().expect("started");
+        match &self.spec.ready {
+            Ready::TcpPort(port) => {
+                let port: u16 = port
+                    .parse()
+                    .map_err(|_| format!("ready.tcp_port {port:?} is not a port number"))?;
+                loop {
+                    if p.exit().is_some() {
+                        return Err("exited".into());
+                    }
+                    let attempt = tokio::time::timeout(
+                        Duration::from_millis(250),
+                        tokio::net::TcpStream::connect(("127.0.0.1", port)),
+                    )
+                    .await;
+                    if let Ok(Ok(_)) = attempt {
+                        return Ok(format!("127.0.0.1:{port} accepts TCP"));
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(format!("127.0.0.1:{port} did not accept TCP"));
+                    }
+                    let next = (Instant::now() + Duration::from_millis(25)).min(deadline);
+                    tokio::time::sleep_until(next.into()).await;
+                }
+            }
+            Ready::HttpProbe { url, status } => {
+                let mut last;
+                loop {
+                    if p.exit().is_some() {
+                        return Err("exited".into());
+                    }
+                    let attempt_deadline = (Instant::now() + Duration::from_secs(2)).min(deadline);
+                    match fetch(&HttpRequest::get(url.clone()), attempt_deadline, None).await {
+                        Ok(r) if status.map_or(true, |s| s == r.head.status) => {
+                            return Ok(format!("GET {url} answered {}", r.head.status))
+                        }
+                        Ok(r) => {
+                            last = format!(
+                                "GET {url} answered {} (waiting for {})",
+                                r.head.status,
+                                status.unwrap_or_default()
+                            )
+                        }
+                        Err(e @ (HttpClientError::Url(_) | HttpClientError::NotLoopback(_))) => {
+                            return Err(format!("ready.http_probe: {e}"))
+                        }
+                        Err(e) => last = format!("GET {url}: {e}"),
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(last);
+                    }
+                    let next = (Instant::now() + Duration::from_millis(50)).min(deadline);
+                    tokio::time::sleep_until(next.into()).await;
+                }
+            }
+            Ready::StdoutLine(re) | Ready::StderrLine(re) => {
+                let stream = if matches!(self.spec.ready, Ready::StdoutLine(_)) {
+                    "stdout"
+                } else {
+                    "stderr"
+                };
+                match p.wait_probe(deadline).await {
+                    Ok(hit) => {
+                        let mut set = Vec::new();
+                        for (name, value) in &hit.named {
+                            vars.set(name.clone(), value.clone());
+                            set.push(format!("{name} = {value}"));
+                        }
+                        let mut s = format!("{stream} line {:?}", hit.line);
+                        if !set.is_empty() {
+                            s.push_str(&format!("; set {}", set.join(", ")));
+                        }
+                        Ok(s)
+                    }
+                    Err(Some(_)) => Err("exited".into()),
+                    Err(None) => Err(format!("no {stream} line matched /{re}/")),
+                }
+            }
+        }
+    }
+
+    /// Stops the server with `signal` (bounded by the stop timeout plus a KILL grace).
+    pub async fn stop(&mut self, signal: Signal) -> Result<StopOutcome, String> {
+        let Some(p) = &self.proc else {
+            return Err("no server process is running (it was never started)".into());
+        };
+        let was_expected = self.expect_down;
+        self.expect_down = true;
+        self.events.push(
+            Direction::Sent,
+            "process",
+            format!("SIG{} to process group {}", signal.name(), p.pid()),
+            None,
+        );
+        let out = p.stop(signal, self.spec.stop_timeout).await;
+        if out.already_exited {
+            if was_expected || self.exit_reported {
+                return Err("the server had already exited".into());
+            }
+            self.exit_reported = true;
+            let e = out.exit.expect("already exited");
+            return Err(format!(
+                "the server had already exited on its own before the signal ({})",
+                self.exit_text(&e)
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Describes a stop; `Err` when the server had to be killed.
+    pub fn judge_stop(&self, out: &StopOutcome) -> Result<String, String> {
+        let exit = out
+            .exit
+            .map(|e| e.describe())
+            .unwrap_or_else(|| "no exit seen even after SIGKILL".into());
+        if out.killed && out.signal != Signal::Kill {
+            Err(format!(
+                "did not exit within {} of SIG{}; killed with SIGKILL ({exit})",
+                format_duration(self.spec.stop_timeout),
+                out.signal.name()
+            ))
+        } else {
+            Ok(format!(
+                "SIG{}: {exit} after {}",
+                out.signal.name(),
+                ms(out.took)
+            ))
+        }
+    }
+
+    /// End of run: report an exit no step expected, stop a running server.
+    pub async fn teardown(&mut self) -> Result<String, String> {
+        let Some(p) = &self.proc else {
+            return Ok("the server was not running".into());
+        };
+        let mut problems = Vec::new();
+        if let Some(e) = p.exit() {
+            p.signal(libc::SIGKILL);
+            if !self.expect_down && !self.exit_reported {
+                problems.push(format!(
+                    "the server exited on its own and no step expected it ({})",
+                    self.exit_text(&e)
+                ));
+            }
+            return match problems.pop() {
+                Some(p) => Err(p),
+                None => Ok("the server had already stopped".into()),
+            };
+        }
+        let sig = self.spec.stop_signal;
+        match self.stop(sig).await {
+            Ok(out) => self
+                .judge_stop(&out)
+                .map(|s| format!("server stopped: {s}")),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Transcript entries for the server processes: spawn, output lines (from the
+    /// ring) and exit, with `lo < t_ms <= hi`.
+    pub fn entries(&self, started: Instant, lo: f64, hi: f64) -> Vec<TranscriptEntry> {
+        let ms = |t: Instant| t.saturating_duration_since(started).as_secs_f64() * 1000.0;
+        let mut v = Vec::new();
+        for p in self.retired.iter().chain(self.proc.iter()) {
+            let mut push = |t_ms: f64, dir: Direction, summary: String| {
+                if t_ms > lo && t_ms <= hi {
+                    v.push(TranscriptEntry {
+                        t_ms,
+                        conn: "server".into(),
+                        dir,
+                        kind: "process".into(),
+                        summary,
+                        hex: None,
+                    });
+                }
+            };
+            for l in p.last_lines(usize::MAX) {
+                push(
+                    ms(l.at),
+                    Direction::Recv,
+                    format!("{}: {}", l.stream.name(), l.text),
+                );
+            }
+            if let Some(e) = p.exit() {
+                push(
+                    ms(e.at),
+                    Direction::Event,
+                    format!("process {} ended: {}", p.pid(), e.describe()),
+                );
+            }
+        }
+        v
+    }
+}

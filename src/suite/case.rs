@@ -1,0 +1,101 @@
+//! What a case is: its catalog entry ([`CaseInfo`]) and, built on demand, what it does.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::extra::HandshakeCheck;
+use super::spec::FuzzSpec;
+
+/// A catalog entry: everything about a case except its payloads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseInfo {
+    /// Dotted id: Autobahn's (`6.4.3`) or an extra check (`h.2.1`, `x.1.1`).
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// The rule checked, e.g. `RFC 6455 §5.2`.
+    pub rfc: String,
+    /// Category: `1`..`13` for Autobahn, `h` (opening handshake) or `x` (framing) for the
+    /// checks Autobahn lacks.
+    pub category: String,
+    /// Long-running (limits/performance, permessage-deflate); left out of the default set.
+    pub slow: bool,
+    /// Runs with no other case in flight (see [`crate::suite::runner`] for why).
+    pub must_run_alone: bool,
+}
+
+impl CaseInfo {
+    pub(crate) fn new(id: impl Into<String>, title: impl Into<String>, rfc: &str) -> Self {
+        let id = id.into();
+        let category = id.split('.').next().unwrap_or("").to_owned();
+        CaseInfo {
+            id,
+            title: title.into(),
+            rfc: rfc.to_owned(),
+            category,
+            slow: false,
+            must_run_alone: false,
+        }
+    }
+
+    pub(crate) fn slow(mut self) -> Self {
+        self.slow = true;
+        self
+    }
+
+    pub(crate) fn alone(mut self) -> Self {
+        self.must_run_alone = true;
+        self
+    }
+
+    /// The numeric id tuple Autobahn sorts by; extra checks sort by their own numbers.
+    pub fn sort_key(&self) -> (u8, Vec<u32>) {
+        let group = match self.category.as_str() {
+            "h" => 0,
+            "x" => 2,
+            _ => 1,
+        };
+        let nums = self
+            .id
+            .split('.')
+            .filter_map(|p| p.parse::<u32>().ok())
+            .collect();
+        (group, nums)
+    }
+}
+
+/// What running a case means.
+#[derive(Debug, Clone)]
+pub(crate) enum CaseKind {
+    /// Driven by the fuzzing client over one WebSocket connection.
+    Fuzz(FuzzSpec),
+    /// An opening-handshake check with a hand-made request.
+    Handshake(HandshakeCheck),
+    /// Listed but not executable by this version of the kit; reported NOT RUN.
+    NotRun(String),
+}
+
+/// A catalog entry plus the constructor of its payloads (built only when the case runs, so
+/// that listing the catalog never allocates the 16 MiB messages of 9.x).
+#[derive(Clone)]
+pub(crate) struct CaseDef {
+    pub info: CaseInfo,
+    pub make: Arc<dyn Fn() -> CaseKind + Send + Sync>,
+}
+
+impl CaseDef {
+    pub(crate) fn new(info: CaseInfo, make: impl Fn() -> CaseKind + Send + Sync + 'static) -> Self {
+        CaseDef {
+            info,
+            make: Arc::new(make),
+        }
+    }
+
+    pub(crate) fn fuzz(
+        info: CaseInfo,
+        make: impl Fn() -> FuzzSpec + Send + Sync + 'static,
+    ) -> Self {
+        CaseDef::new(info, move || CaseKind::Fuzz(make()))
+    }
+}

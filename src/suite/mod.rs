@@ -1,0 +1,105 @@
+//! The RFC 6455 server suite: Autobahn|Testsuite's fuzzingclient cases (same ids,
+//! parameters, timers and verdict rules) plus the checks Autobahn lacks.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use wsspec::peer::{ConnectOptions, Target};
+//! use wsspec::suite::{self, RunConfig};
+//! let target = Target::parse("ws://127.0.0.1:9001/")?;
+//! let catalog = suite::catalog();
+//! let selection = suite::select(&catalog, &["6.4.*".into()], &[], false)?;
+//! let report = suite::run(&target, &ConnectOptions::default(), &selection, RunConfig {
+//!     jobs: 4,
+//!     ..Default::default()
+//! })
+//! .await;
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: [`spec`] (what a case sends and expects), [`fuzzer`] (Autobahn's client state
+//! machine over the wire peer), [`verdict`] (the two verdicts), [`autobahn`] (the catalog,
+//! one module per category), [`extra`] (`h.*` handshake and `x.*` framing checks with their
+//! grading decisions), [`select`] (`--cases` / `--exclude`), [`runner`] (parallelism,
+//! deadline, progress).
+//!
+//! Deviations from Autobahn, each deliberate:
+//! * close codes 1012-1014 from the server are valid (IANA registry); Autobahn rejects them;
+//! * every case is bounded in time: after a server-initiated close the kit waits at most
+//!   2 s for the server to close TCP when no kill timer is pending, each case has a safety
+//!   cap, and the run has a global deadline; Autobahn can wait forever in those situations;
+//! * the kit answers at most 1000 server pings per case and records at most 100 000 events
+//!   / 128 MiB, so a hostile server cannot exhaust memory; server messages are limited by
+//!   `ConnectOptions::limits` (32 MiB by default; a bigger one fails the connection with 1009);
+//! * permessage-deflate (12.x, 13.x) is not implemented: those cases are reported NOT RUN,
+//!   where Autobahn reports UNIMPLEMENTED for servers without deflate;
+//! * the handshake uses the caller's `ConnectOptions` (subprotocols, Origin, headers), so
+//!   servers that require them can be tested; Autobahn offers nothing.
+
+pub mod autobahn;
+mod case;
+mod describe;
+pub mod extra;
+pub mod fuzzer;
+pub mod runner;
+pub mod select;
+pub mod spec;
+pub mod verdict;
+
+pub use case::CaseInfo;
+pub use runner::{run, Progress, RunConfig};
+pub use select::{select, SelectError};
+
+use case::CaseDef;
+
+/// Every case in execution order: `h.*`, then Autobahn's categories in numeric order, then `x.*`.
+pub(crate) fn defs() -> Vec<CaseDef> {
+    let mut v = extra::handshake_defs();
+    v.extend(autobahn::defs());
+    v.extend(extra::framing_defs());
+    v
+}
+
+/// The catalog of every case the suite knows (517 Autobahn cases plus the extra checks).
+pub fn catalog() -> Vec<CaseInfo> {
+    defs().into_iter().map(|d| d.info).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_is_sorted_and_unique() {
+        let c = catalog();
+        for w in c.windows(2) {
+            assert!(
+                w[0].sort_key() < w[1].sort_key(),
+                "{} / {}",
+                w[0].id,
+                w[1].id
+            );
+        }
+        assert!(c
+            .iter()
+            .all(|x| !x.title.is_empty() && x.rfc.starts_with("RFC")));
+    }
+
+    #[test]
+    fn run_alone_flags() {
+        let c = catalog();
+        let alone: Vec<&str> = c
+            .iter()
+            .filter(|x| x.must_run_alone && !x.id.starts_with("9."))
+            .map(|x| x.id.as_str())
+            .collect();
+        assert_eq!(alone, vec!["6.4.1", "6.4.2", "6.4.3", "6.4.4"]);
+        assert!(c
+            .iter()
+            .filter(|x| x.id.starts_with("9."))
+            .all(|x| x.must_run_alone));
+        assert!(c
+            .iter()
+            .filter(|x| x.slow)
+            .all(|x| ["9", "12", "13"].contains(&x.category.as_str())));
+    }
+}

@@ -1,0 +1,392 @@
+//! End-to-end checks of the fuzzing client's timers and close semantics against small
+//! scripted servers (built on the kit's own sans-IO codec), each misbehaving in one way.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wsspec::codec::close::close_payload;
+use wsspec::codec::frame::{
+    encode_frame, frame, FrameHeader, HeaderRules, LengthEncoding, OpCode, Status,
+};
+use wsspec::codec::handshake::{accept_response, reject_response, validate_request};
+use wsspec::codec::http::{parse_request, HeadLimits, Headers};
+use wsspec::codec::message::{Event, Limits, Message, StreamDecoder};
+use wsspec::peer::{ConnectOptions, Target};
+use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
+use wsspec::suite::{self, RunConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    /// A conforming echo server.
+    Good,
+    /// Conforming, but never closes TCP after a closing handshake (either direction).
+    HoldTcpAfterClose,
+    /// Never reacts to a protocol violation (stops processing, keeps TCP open).
+    IgnoreViolations,
+    /// Answers each ping with two pongs.
+    DoublePong,
+    /// Echoes with the 64-bit length form whatever the size.
+    NonMinimalEcho,
+    /// Does not answer a close frame at all.
+    SilentOnClose,
+    /// Accepts TCP and never answers the upgrade request.
+    Mute,
+}
+
+/// Reads until EOF or `limit`, discarding; this is how a server "keeps TCP open".
+async fn hold(tcp: &mut TcpStream, limit: Duration) {
+    let mut buf = vec![0u8; 4096];
+    let _ = tokio::time::timeout(limit, async {
+        while let Ok(n) = tcp.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+async fn serve(mut tcp: TcpStream, mode: Mode) {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    if mode == Mode::Mute {
+        hold(&mut tcp, Duration::from_secs(10)).await;
+        return;
+    }
+    // Opening handshake.
+    let head = loop {
+        match parse_request(&buf, HeadLimits::default()) {
+            Ok(Status::Complete(h, n)) => {
+                buf.drain(..n);
+                break h;
+            }
+            Ok(Status::Partial(_)) => {}
+            Err(_) => return,
+        }
+        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return,
+        }
+    };
+    let valid = match validate_request(&head) {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tcp.write_all(&reject_response(&e)).await;
+            return;
+        }
+    };
+    if tcp
+        .write_all(&accept_response(&valid, None, &Headers(Vec::new())))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut dec = StreamDecoder::new(HeaderRules::server(), Limits::default());
+    loop {
+        loop {
+            let step = dec.decode(&buf);
+            let (n, f) = match step {
+                Ok(x) => x,
+                Err(e) => {
+                    if mode == Mode::IgnoreViolations {
+                        hold(&mut tcp, Duration::from_secs(10)).await;
+                        return;
+                    }
+                    let _ = tcp
+                        .write_all(&frame(
+                            OpCode::Close,
+                            true,
+                            &close_payload(e.close_code(), b""),
+                            None,
+                        ))
+                        .await;
+                    if mode == Mode::HoldTcpAfterClose {
+                        hold(&mut tcp, Duration::from_secs(10)).await;
+                    }
+                    return;
+                }
+            };
+            buf.drain(..n);
+            let Some(f) = f else { break };
+            let out = match f.event {
+                Some(Event::Message(m)) => {
+                    let (op, p) = match m {
+                        Message::Text(s) => (OpCode::Text, s.into_bytes()),
+                        Message::Binary(b) => (OpCode::Binary, b),
+                    };
+                    if mode == Mode::NonMinimalEcho {
+                        let mut h = FrameHeader::new(op, true, p.len() as u64, None);
+                        h.length_encoding = LengthEncoding::U64;
+                        let mut v = Vec::new();
+                        encode_frame(&h, &p, &mut v);
+                        v
+                    } else {
+                        frame(op, true, &p, None)
+                    }
+                }
+                Some(Event::Ping(p)) => {
+                    let mut v = frame(OpCode::Pong, true, &p, None);
+                    if mode == Mode::DoublePong {
+                        v.extend(frame(OpCode::Pong, true, &p, None));
+                    }
+                    v
+                }
+                Some(Event::Close(c)) => {
+                    if mode == Mode::SilentOnClose {
+                        hold(&mut tcp, Duration::from_secs(10)).await;
+                        return;
+                    }
+                    let payload = c
+                        .map(|(code, _)| close_payload(code, b""))
+                        .unwrap_or_default();
+                    let _ = tcp
+                        .write_all(&frame(OpCode::Close, true, &payload, None))
+                        .await;
+                    if mode == Mode::HoldTcpAfterClose {
+                        hold(&mut tcp, Duration::from_secs(10)).await;
+                    }
+                    return;
+                }
+                _ => Vec::new(),
+            };
+            if !out.is_empty() && tcp.write_all(&out).await.is_err() {
+                return;
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(15), tcp.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return,
+        }
+    }
+}
+
+async fn server(mode: Mode) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = l.accept().await {
+            tokio::spawn(serve(tcp, mode));
+        }
+    });
+    addr
+}
+
+async fn run(mode: Mode, cases: &[&str], deadline: Option<Duration>) -> RunReport {
+    let addr = server(mode).await;
+    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
+    let cat = suite::catalog();
+    let cases: Vec<String> = cases.iter().map(|s| s.to_string()).collect();
+    let sel = suite::select(&cat, &cases, &[], false).unwrap();
+    suite::run(
+        &target,
+        &ConnectOptions::default(),
+        &sel,
+        RunConfig {
+            jobs: 4,
+            deadline,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+fn case<'a>(r: &'a RunReport, id: &str) -> &'a CaseReport {
+    r.cases.iter().find(|c| c.id == id).unwrap()
+}
+
+fn show(c: &CaseReport) -> String {
+    format!(
+        "{} {} {:?}: {}",
+        c.id,
+        c.verdict.label(),
+        c.close_verdict,
+        c.observed
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conforming_codec_server_passes_everything() {
+    let r = run(
+        Mode::Good,
+        &[
+            "h.*", "1.*", "2.*", "3.*", "4.*", "5.*", "6.1*", "6.2*", "6.3*", "6.4*", "7.*",
+            "10.*", "x.*",
+        ],
+        Some(Duration::from_secs(60)),
+    )
+    .await;
+    // `1.*` and `6.1*` also select 10.x, 12.x and 13.x (Autobahn's pattern rule).
+    for c in &r.cases {
+        let cat = c.id.split('.').next().unwrap();
+        match cat {
+            "12" | "13" => {
+                assert_eq!(c.verdict, Verdict::NotRun, "{}", show(c));
+                assert!(c.observed.contains("permessage-deflate"), "{}", show(c));
+            }
+            _ if ["7.1.6", "7.13.1", "7.13.2"].contains(&c.id.as_str()) => {
+                assert_eq!(c.verdict, Verdict::Informational, "{}", show(c))
+            }
+            _ => {
+                assert_eq!(c.verdict, Verdict::Ok, "{}", show(c));
+                if !c.id.starts_with("h.") {
+                    assert_eq!(c.close_verdict, Some(CloseVerdict::Ok), "{}", show(c));
+                }
+            }
+        }
+    }
+    // The codec validates UTF-8 inside a frame, so the staged cases are OK, not NON-STRICT.
+    for id in ["6.4.1", "6.4.2", "6.4.3", "6.4.4"] {
+        assert_eq!(case(&r, id).verdict, Verdict::Ok);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_keeping_tcp_open() {
+    let t = Instant::now();
+    let r = run(
+        Mode::HoldTcpAfterClose,
+        &["1.1.1", "2.1", "3.1", "x.1.1"],
+        None,
+    )
+    .await;
+    // Normal close with a close timer: the server answers but keeps TCP; the 1 s
+    // server-drop timer fires and the close is not clean.
+    let c = case(&r, "2.1");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Ok, Some(CloseVerdict::Unclean)),
+        "{}",
+        show(c)
+    );
+    assert!(
+        c.observed.contains("did not close TCP within 1 s"),
+        "{}",
+        show(c)
+    );
+    // With a 1 s kill timer armed at case start, the kill timer fires before the drop
+    // timer (armed at the reply) and drops TCP while the close was clean: FAILED BY CLIENT,
+    // as in Autobahn.
+    let c = case(&r, "1.1.1");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Ok, Some(CloseVerdict::FailedByClient)),
+        "{}",
+        show(c)
+    );
+    // Fail-fast: the server sends close 1002 and keeps TCP until the kill timer drops it.
+    let c = case(&r, "3.1");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Ok, Some(CloseVerdict::FailedByClient)),
+        "{}",
+        show(c)
+    );
+    assert!(c.observed.contains("kill timer"), "{}", show(c));
+    // The extra checks fold the close into the grade.
+    assert_eq!(case(&r, "x.1.1").verdict, Verdict::Failed);
+    assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_ignoring_violations() {
+    let r = run(
+        Mode::IgnoreViolations,
+        &["3.1", "6.3.1", "x.1.1", "x.1.2"],
+        None,
+    )
+    .await;
+    // The kill timer makes the kit the closer: close FAILED; the behaviour stays as the
+    // events say unless the wrong endpoint is fatal.
+    let c = case(&r, "3.1");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Ok, Some(CloseVerdict::Failed)),
+        "{}",
+        show(c)
+    );
+    let c = case(&r, "6.3.1");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Failed, Some(CloseVerdict::Failed)),
+        "{}",
+        show(c)
+    );
+    assert_eq!(case(&r, "x.1.1").verdict, Verdict::Failed);
+    assert_eq!(case(&r, "x.1.2").verdict, Verdict::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_pong_and_non_minimal_lengths_fail() {
+    let r = run(Mode::DoublePong, &["2.1", "2.2", "1.1.1"], None).await;
+    assert_eq!(
+        case(&r, "2.1").verdict,
+        Verdict::Failed,
+        "{}",
+        show(case(&r, "2.1"))
+    );
+    assert_eq!(case(&r, "2.2").verdict, Verdict::Failed);
+    assert_eq!(case(&r, "1.1.1").verdict, Verdict::Ok);
+    let r = run(Mode::NonMinimalEcho, &["1.1.2", "x.2.1", "2.1"], None).await;
+    for id in ["1.1.2", "x.2.1"] {
+        let c = case(&r, id);
+        assert_eq!(c.verdict, Verdict::Failed, "{}", show(c));
+        assert!(c.observed.contains("non-minimal"), "{}", show(c));
+    }
+    assert_eq!(case(&r, "2.1").verdict, Verdict::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_not_answering_close() {
+    let r = run(
+        Mode::SilentOnClose,
+        &["2.7", "7.3.3", "7.1.1", "x.3.2"],
+        None,
+    )
+    .await;
+    // The 1 s close-handshake timer drops TCP: UNCLEAN.
+    let c = case(&r, "2.7");
+    assert_eq!(
+        (c.verdict, c.close_verdict),
+        (Verdict::Ok, Some(CloseVerdict::Unclean)),
+        "{}",
+        show(c)
+    );
+    assert!(
+        c.observed.contains("within 1 s of the kit's close"),
+        "{}",
+        show(c)
+    );
+    // Category 7 fails only on WRONG CODE; an unanswered close is UNCLEAN (the 1 s kill
+    // timer, armed first, is what drops TCP here).
+    for id in ["7.3.3", "7.1.1"] {
+        let c = case(&r, id);
+        assert_eq!(
+            (c.verdict, c.close_verdict),
+            (Verdict::Ok, Some(CloseVerdict::Unclean)),
+            "{}",
+            show(c)
+        );
+    }
+    assert_eq!(case(&r, "x.3.2").verdict, Verdict::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_deadline_ends_the_run() {
+    let t = Instant::now();
+    let r = run(
+        Mode::Mute,
+        &["1.1.*", "h.1.1", "6.4.1"],
+        Some(Duration::from_millis(1500)),
+    )
+    .await;
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(r.cases.len(), 10);
+    for c in &r.cases {
+        assert_eq!(c.verdict, Verdict::NotRun, "{}", show(c));
+        assert!(c.observed.contains("deadline"), "{}", show(c));
+    }
+}

@@ -1,0 +1,173 @@
+//! The default selection against an in-process tokio-tungstenite echo server.
+//!
+//! tungstenite is a conforming server for everything Autobahn checks, so every Autobahn
+//! case must pass. Where it does not follow RFC 6455 in a way the extra checks see, the
+//! test pins the exact outcome (with the reason, from tungstenite 0.30's source) so that a
+//! change on either side is noticed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use wsspec::peer::{ConnectOptions, Target};
+use wsspec::report::{CloseVerdict, RunReport, Verdict};
+use wsspec::suite::{self, RunConfig};
+
+async fn tungstenite_echo() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                while let Some(msg) = ws.next().await {
+                    match msg {
+                        Ok(m) if m.is_text() || m.is_binary() => {
+                            if ws.send(m).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn summary(r: &RunReport) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for c in &r.cases {
+        *m.entry(c.verdict.label().to_string()).or_default() += 1;
+    }
+    m
+}
+
+fn dump_bad(r: &RunReport, ids: &[&str]) -> String {
+    r.cases
+        .iter()
+        .filter(|c| {
+            !ids.contains(&c.id.as_str())
+                && (c.verdict == Verdict::Failed
+                    || c.verdict == Verdict::NotRun
+                    || matches!(
+                        c.close_verdict,
+                        Some(CloseVerdict::Failed)
+                            | Some(CloseVerdict::Unclean)
+                            | Some(CloseVerdict::FailedByClient)
+                            | Some(CloseVerdict::WrongCode)
+                    ))
+        })
+        .map(|c| {
+            format!(
+                "{} {} / {:?}\n  sent: {}\n  expected: {}\n  observed: {}\n",
+                c.id,
+                c.verdict.label(),
+                c.close_verdict,
+                c.sent,
+                c.expected,
+                c.observed
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_selection_against_tungstenite() {
+    let addr = tungstenite_echo().await;
+    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
+    let catalog = suite::catalog();
+    let selection = suite::select(&catalog, &[], &[], false).unwrap();
+    let progress_count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pc = progress_count.clone();
+    let t = Instant::now();
+    let report = suite::run(
+        &target,
+        &ConnectOptions::default(),
+        &selection,
+        RunConfig {
+            jobs: 4,
+            deadline: Some(Duration::from_secs(120)),
+            strict: false,
+            agent: "tokio-tungstenite 0.30".into(),
+            progress: Some(std::sync::Arc::new(move |_c| {
+                pc.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            })),
+        },
+    )
+    .await;
+    let took = t.elapsed();
+    if let Ok(path) = std::env::var("WSSPEC_DUMP") {
+        std::fs::write(path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    }
+    eprintln!(
+        "default selection: {} cases in {:.1} s: {:?}",
+        report.cases.len(),
+        took.as_secs_f64(),
+        summary(&report)
+    );
+    assert_eq!(report.cases.len(), selection.len());
+    assert_eq!(
+        progress_count.load(std::sync::atomic::Ordering::Relaxed),
+        selection.len()
+    );
+    // Every case that is not plain OK, with the reason (tungstenite 0.30 source):
+    let mut want: BTreeMap<&str, Verdict> = BTreeMap::new();
+    // h.2.8: `create_parts` in handshake/server.rs never looks at Host, so a request
+    // without Host is upgraded; RFC 6455 §4.2.1 item 2 (and RFC 9112 §3.2) require a 400.
+    want.insert("h.2.8", Verdict::Failed);
+    // h.2.1-h.2.7: handshake errors are returned before anything is written, so the server
+    // closes TCP without an HTTP error response: NON-STRICT.
+    for id in [
+        "h.2.1", "h.2.2", "h.2.3", "h.2.4", "h.2.5", "h.2.6", "h.2.7",
+    ] {
+        want.insert(id, Verdict::NonStrict);
+    }
+    // 6.4.3/6.4.4: a frame is read whole before its UTF-8 is validated, so the server fails
+    // only after part 3: NON-STRICT (what Autobahn reports for tungstenite too).
+    want.insert("6.4.3", Verdict::NonStrict);
+    want.insert("6.4.4", Verdict::NonStrict);
+    // x.3.4: `CloseCode::from(1014)` falls into `Bad`, so close 1014 is answered with 1002.
+    want.insert("x.3.4", Verdict::NonStrict);
+    for id in ["7.1.6", "7.13.1", "7.13.2"] {
+        want.insert(id, Verdict::Informational);
+    }
+    let got: BTreeMap<&str, Verdict> = report
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Verdict::Ok)
+        .map(|c| (c.id.as_str(), c.verdict))
+        .collect();
+    let bad = dump_bad(&report, &["h.2.8", "x.3.4"]);
+    assert!(bad.is_empty(), "unexpected outcomes:\n{bad}");
+    assert_eq!(got, want);
+    for c in &report.cases {
+        let want_close = match c.id.as_str() {
+            "x.3.4" => Some(CloseVerdict::WrongCode),
+            "7.1.6" | "7.13.1" | "7.13.2" => Some(CloseVerdict::Informational),
+            id if id.starts_with("h.") => None,
+            _ => Some(CloseVerdict::Ok),
+        };
+        assert_eq!(c.close_verdict, want_close, "{}: {}", c.id, c.observed);
+    }
+    for id in [
+        "6.4.1", "6.4.2", "1.1.1", "2.10", "5.19", "7.7.13", "10.1.1", "x.2.1",
+    ] {
+        let c = report.cases.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Ok, "{id}: {}", c.observed);
+        assert!(!c.transcript.is_empty(), "{id} has a transcript");
+    }
+    assert!(
+        took < Duration::from_secs(30),
+        "a default run against a fast local server must take seconds, took {took:?}"
+    );
+}
