@@ -35,6 +35,8 @@ enum Command {
     Serve(ServeArgs),
     /// Merge JSON reports into one HTML comparison matrix (one column per report).
     Report(ReportArgs),
+    /// Run scenario files (the scripted peer) against a dev server.
+    Scenario(ScenarioArgs),
 }
 
 /// Options shared by every command that connects to a server.
@@ -166,6 +168,183 @@ struct ReportArgs {
     html: PathBuf,
 }
 
+/// `wsspec scenario`: one scenario file, a profile directory, or a profile name.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// A scenario file, a directory of `*.toml` scenarios (a profile), or the name of a
+    /// profile under `conformance/profiles/`.
+    pub path: String,
+    /// The server under test, e.g. `ws://127.0.0.1:5173/`: sets `${host}` and `${port}`.
+    /// With a `[server]` section it means "already running": nothing is started and
+    /// server actions are reported NOT RUN.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Sets a scenario variable, overriding `[vars]` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Project directory (server cwd, root of file edits) instead of `[server] cwd`.
+    #[arg(long, value_name = "DIR")]
+    pub project_dir: Option<PathBuf>,
+    /// Replaces every scenario's own deadline.
+    #[arg(long, value_parser = parse_duration)]
+    pub deadline: Option<Duration>,
+    /// Run the steps after a failed one instead of reporting them NOT RUN.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Name of the server in reports (default: the URL or the server command).
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Extra request header for every connect, `Name: value` (repeatable; a step's own
+    /// header of the same name wins).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// `Origin` for every connect step that sets none.
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Do not verify TLS certificates (`wss://`, `https://`).
+    #[arg(long)]
+    pub insecure: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where profile names are looked up: `conformance/profiles` under the current
+/// directory, then under the source tree the binary was built from.
+fn profile_dirs() -> Vec<PathBuf> {
+    vec![
+        PathBuf::from("conformance/profiles"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance/profiles"),
+    ]
+}
+
+/// Resolves the `wsspec scenario` argument to files and a profile name (`None` for a
+/// single file).
+fn scenario_target(arg: &str) -> Result<(Vec<PathBuf>, Option<String>), String> {
+    let p = std::path::Path::new(arg);
+    let dir = if p.exists() {
+        p.to_path_buf()
+    } else if !arg.contains('/') && !arg.ends_with(".toml") {
+        match profile_dirs()
+            .into_iter()
+            .map(|d| d.join(arg))
+            .find(|d| d.is_dir())
+        {
+            Some(d) => d,
+            None => {
+                let mut known: Vec<String> = profile_dirs()
+                    .iter()
+                    .filter_map(|d| std::fs::read_dir(d).ok())
+                    .flatten()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                known.sort();
+                known.dedup();
+                return Err(format!(
+                    "{arg:?}: no such scenario file, directory or profile{}",
+                    if known.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (profiles: {})", known.join(", "))
+                    }
+                ));
+            }
+        }
+    } else {
+        return Err(format!("{arg}: no such scenario file or directory"));
+    };
+    let files = crate::scenario::scenario_files(&dir).map_err(|e| e.to_string())?;
+    let profile = if dir.is_dir() {
+        let name = std::fs::canonicalize(&dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| arg.to_owned());
+        Some(name)
+    } else {
+        None
+    };
+    Ok((files, profile))
+}
+
+/// Turns the command line into engine options; errors name the offending argument.
+fn scenario_options(a: &ScenarioArgs) -> Result<crate::scenario::EngineOptions, String> {
+    let mut vars = Vec::new();
+    for v in &a.vars {
+        let (k, val) = v
+            .split_once('=')
+            .ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
+        if !crate::scenario::is_var_name(k) {
+            return Err(format!(
+                "--var {v:?}: {k:?} is not a variable name (letters, digits, '_'; not starting with a digit)"
+            ));
+        }
+        vars.push((k.to_owned(), val.to_owned()));
+    }
+    let mut headers = Vec::new();
+    for h in &a.headers {
+        let (n, v) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--header {h:?}: expected `Name: value`"))?;
+        if n.trim().is_empty() {
+            return Err(format!("--header {h:?}: empty header name"));
+        }
+        headers.push((n.trim().to_owned(), v.trim().to_owned()));
+    }
+    if let Some(u) = &a.url {
+        let parsed = url::Url::parse(u).map_err(|e| format!("--url {u:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "ws" | "wss" | "http" | "https") {
+            return Err(format!(
+                "--url {u:?}: scheme {:?}; expected ws, wss, http or https",
+                parsed.scheme()
+            ));
+        }
+    }
+    Ok(crate::scenario::EngineOptions {
+        base_url: a.url.clone(),
+        vars,
+        project_dir: a.project_dir.clone(),
+        deadline: a.deadline,
+        connect: crate::scenario::ConnectDefaults {
+            headers,
+            origin: a.origin.clone(),
+            insecure: a.insecure,
+        },
+        keep_going: a.keep_going,
+        profile: None,
+        agent: a.agent.clone(),
+    })
+}
+
+/// `wsspec scenario`: loads every file first (all problems reported as
+/// `file:line:column: ...`, exit 2), runs them, writes the reports.
+pub async fn run_scenarios(a: ScenarioArgs) -> i32 {
+    let (files, profile) = match scenario_target(&a.path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wsspec scenario: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut opts = match scenario_options(&a) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("wsspec scenario: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let target = profile.clone().unwrap_or_default();
+    opts.profile = profile;
+    let report = match crate::scenario::run_files(&files, &target, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_USAGE;
+        }
+    };
+    finish(&report, &a.output)
+}
+
 /// Parses `250ms`, `2s`, `10m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (expected e.g. 500ms, 2s, 10m)"))
@@ -195,6 +374,7 @@ pub fn main() -> i32 {
             Command::Run(a) => run_suite(a).await,
             Command::Serve(a) => serve(a).await,
             Command::Report(a) => merge_reports(a),
+            Command::Scenario(a) => run_scenarios(a).await,
         }
     })
 }

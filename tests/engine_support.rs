@@ -194,16 +194,3 @@ pub async fn http_server(response: Vec<u8>) -> (SocketAddr, JoinHandle<()>) {
     });
     (addr, task)
 }
-
-#[tokio::test]
-async fn helpers_work() {
-    let (addr, _t) = http_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()).await;
-    let r = wsspec::scenario::httpc::fetch(
-        &wsspec::scenario::httpc::HttpRequest::get(format!("http://{addr}/")),
-        std::time::Instant::now() + Duration::from_secs(5),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!((r.head.status, r.body.as_slice()), (200, &b"ok"[..]));
-}

@@ -128,10 +128,10 @@ fn closed_text(st: &ConnState) -> String {
     }
 }
 
-/// `after 12.3 ms` (from the step start) or `already queued`.
+/// `after 12.3 ms` (from the step start) or `(before the step began)`.
 fn latency(at: Instant, t0: Instant) -> String {
     if at < t0 {
-        "already queued when the step began".into()
+        "(before the step began)".into()
     } else {
         format!("after {}", ms(at - t0))
     }
@@ -157,10 +157,24 @@ enum ExpectFail {
 }
 
 impl Runner<'_> {
+    /// Runs one (resolved) step. A failure on a connection where the server already
+    /// broke RFC 6455 says so, since that often explains the failure.
     pub(super) async fn exec(&mut self, step: &Step, t0: Instant) -> Outcome {
+        let mut out = self.exec_action(step, t0).await;
+        if out.verdict == crate::report::Verdict::Failed {
+            if let Some(k) = step.action.conn().and_then(|c| self.conns.get(c)) {
+                if let Some(v) = k.lock().violation.clone() {
+                    out.observed += &format!("; the server broke RFC 6455 on this connection: {v}");
+                }
+            }
+        }
+        out
+    }
+
+    async fn exec_action(&mut self, step: &Step, t0: Instant) -> Outcome {
         match &step.action {
             Action::Connect(c) => self.connect(c, t0).await,
-            Action::Send(s) => self.send(step, s),
+            Action::Send(s) => self.send(step, s).await,
             Action::Expect(e) => self.expect(e, t0).await,
             Action::ExpectSilence(s) => self.silence(s, t0).await,
             Action::ExpectClose(c) => self.expect_close(c, t0).await,
@@ -177,13 +191,18 @@ impl Runner<'_> {
             Action::AssertServer(a) => self.assert_server(*a, t0).await,
             Action::PauseReading(c) => {
                 self.simple(&c.conn, "reading paused", |k| k.set_reading(false))
+                    .await
             }
             Action::ResumeReading(c) => {
                 self.simple(&c.conn, "reading resumed", |k| k.set_reading(true))
+                    .await
             }
-            Action::DropTcp(c) => self.simple(&c.conn, "TCP dropped without a close frame", |k| {
-                k.drop_tcp()
-            }),
+            Action::DropTcp(c) => {
+                self.simple(&c.conn, "TCP dropped without a close frame", |k| {
+                    k.drop_tcp()
+                })
+                .await
+            }
             Action::SetPingPolicy(p) => {
                 let answer = p.answer;
                 self.simple(
@@ -195,6 +214,7 @@ impl Runner<'_> {
                     },
                     move |k| k.set_auto_pong(answer),
                 )
+                .await
             }
             Action::Ping(p) => self.ping(p, t0).await,
             Action::Sleep(s) => {
@@ -212,6 +232,7 @@ impl Runner<'_> {
                     return self.not_open(&c.conn);
                 };
                 conn.send_close(c.code, c.reason.as_bytes().to_vec());
+                conn.flush().await;
                 let sent = match c.code {
                     Some(code) if c.reason.is_empty() => format!("close frame {code}"),
                     Some(code) => format!("close frame {code} {}", short(&c.reason, 60)),
@@ -230,10 +251,11 @@ impl Runner<'_> {
         )
     }
 
-    fn simple(&mut self, conn: &str, what: &str, f: impl FnOnce(&Conn)) -> Outcome {
+    async fn simple(&mut self, conn: &str, what: &str, f: impl FnOnce(&Conn)) -> Outcome {
         match self.conns.get(conn) {
             Some(k) => {
                 f(k);
+                k.flush().await;
                 Outcome::ok("", "", what)
             }
             None => self.not_open(conn),
@@ -584,7 +606,7 @@ impl Runner<'_> {
         Outcome::ok(sent, expected, observed)
     }
 
-    fn send(&mut self, step: &Step, s: &crate::scenario::Send) -> Outcome {
+    async fn send(&mut self, step: &Step, s: &crate::scenario::Send) -> Outcome {
         let sent = describe::send_payload(&s.payload);
         let Some(conn) = self.conns.get(&s.conn) else {
             return self.not_open(&s.conn);
@@ -640,8 +662,10 @@ impl Runner<'_> {
                 )
             }
         };
+        let at = Instant::now();
+        conn.flush().await;
         let conn_name = s.conn.clone();
-        self.record_send(step, &conn_name, text, Instant::now());
+        self.record_send(step, &conn_name, text, at);
         Outcome::ok(sent, "", observed)
     }
 
@@ -960,7 +984,7 @@ impl Runner<'_> {
         let res = conn
             .wait_for(deadline, |st| {
                 if !c.allow_messages {
-                    if let Some(m) = st.queue.iter().find(|m| m.at >= t0) {
+                    if let Some(m) = st.queue.front() {
                         return Some(Err(format!(
                             "{} {} before the close",
                             m.describe(),
@@ -988,7 +1012,7 @@ impl Runner<'_> {
                         "still open after {}{cut}{}",
                         format_duration(c.within),
                         if skipped > 0 {
-                            format!(" ({skipped} messages skipped)")
+                            format!(" ({skipped} message(s) skipped)")
                         } else {
                             String::new()
                         }
@@ -998,7 +1022,7 @@ impl Runner<'_> {
         };
         let mut observed = format!("{} {}", ended_text(&end), latency(end.at, t0));
         if skipped > 0 {
-            observed += &format!(" ({skipped} messages skipped)");
+            observed += &format!(" ({skipped} message(s) skipped)");
         }
         let mut out = if !c.codes.is_empty() && !c.codes.contains(&end.code) {
             Outcome::failed("", expected.clone(), observed.clone())

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::codec::frame::OpCode;
 use crate::codec::message::{Event, Message};
 use crate::peer::{Peer, PeerEvent};
 use crate::scenario::matcher::MessageRef;
@@ -21,6 +22,10 @@ use crate::scenario::matcher::MessageRef;
 pub const QUEUE_HIGH_BYTES: usize = 64 << 20;
 /// Queued messages at which the pump stops reading.
 pub const QUEUE_HIGH_MESSAGES: usize = 100_000;
+/// Bytes queued for writing but not yet written above which pings go unanswered: a
+/// server that floods pings and does not read must not make the kit queue pongs
+/// without bound.
+pub const MAX_UNWRITTEN: u64 = 1 << 20;
 
 /// A received data message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +67,7 @@ impl Msg {
             // JSON reads best unescaped; anything else is quoted so whitespace and
             // control characters show.
             Payload::Text(s)
-                if (s.starts_with('{') || s.starts_with('['))
+                if (s.starts_with('{') || s.starts_with('[') || s.starts_with('"'))
                     && serde_json::from_str::<serde_json::Value>(s).is_ok() =>
             {
                 format!("text {}", cut(s, 200))
@@ -205,6 +210,7 @@ enum Cmd {
     Reading(bool),
     Poke,
     DropTcp,
+    Sync(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A connection: command channel to the pump, shared state, change notifications.
@@ -225,11 +231,12 @@ impl Drop for Conn {
 impl Conn {
     /// Starts the pump for an upgraded peer.
     pub fn start(mut peer: Peer, answer_pings: bool) -> Conn {
-        peer.set_auto_pong(answer_pings);
+        // The pump answers pings itself, with a bound on unwritten bytes.
+        peer.set_auto_pong(false);
         let state = Arc::new(Mutex::new(ConnState::default()));
         let (tx, changed) = watch::channel(0u64);
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(pump(peer, cmd_rx, state.clone(), tx));
+        let task = tokio::spawn(pump(peer, answer_pings, cmd_rx, state.clone(), tx));
         Conn {
             cmd,
             state,
@@ -279,6 +286,15 @@ impl Conn {
     pub fn drop_tcp(&self) {
         self.lock().dropped = true;
         let _ = self.cmd.send(Cmd::DropTcp);
+    }
+
+    /// Waits (at most a second) until the pump has handled every command sent so far,
+    /// so that what a step did is in the transcript when the step's case is made.
+    pub async fn flush(&self) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.cmd.send(Cmd::Sync(tx)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), rx).await;
+        }
     }
 
     /// Tells the pump that steps consumed messages (it may resume reading).
@@ -331,14 +347,27 @@ fn lock(s: &Mutex<ConnState>) -> MutexGuard<'_, ConnState> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Bytes handed to the peer for writing, and whether pings are answered.
+struct Writes {
+    queued: u64,
+    answer_pings: bool,
+    skipped_pongs: u64,
+}
+
 async fn pump(
     mut peer: Peer,
+    answer_pings: bool,
     mut cmds: mpsc::UnboundedReceiver<Cmd>,
     state: Arc<Mutex<ConnState>>,
     tx: watch::Sender<u64>,
 ) {
     let bump = |tx: &watch::Sender<u64>| tx.send_modify(|n| *n += 1);
     let mut reading_done = false;
+    let mut w = Writes {
+        queued: 0,
+        answer_pings,
+        skipped_pongs: 0,
+    };
     loop {
         let cmd = if reading_done {
             match cmds.recv().await {
@@ -354,7 +383,7 @@ async fn pump(
                     None => return,
                 },
                 ev = peer.recv(far) => {
-                    reading_done = on_event(&mut peer, ev, &state);
+                    reading_done = on_event(&mut peer, ev, &state, &mut w);
                     bump(&tx);
                     None
                 }
@@ -362,10 +391,19 @@ async fn pump(
         };
         let Some(cmd) = cmd else { continue };
         match cmd {
-            Cmd::Raw(b) => peer.send_raw(b),
-            Cmd::Chopped(b, chop, delay) => peer.send_chopped(b, chop, delay),
-            Cmd::Close(code, reason) => peer.send_close(code, &reason),
-            Cmd::AutoPong(on) => peer.set_auto_pong(on),
+            Cmd::Raw(b) => {
+                w.queued += b.len() as u64;
+                peer.send_raw(b)
+            }
+            Cmd::Chopped(b, chop, delay) => {
+                w.queued += b.len() as u64;
+                peer.send_chopped(b, chop, delay)
+            }
+            Cmd::Close(code, reason) => {
+                w.queued += 8 + reason.len() as u64;
+                peer.send_close(code, &reason)
+            }
+            Cmd::AutoPong(on) => w.answer_pings = on,
             Cmd::Reading(on) => {
                 let bp = lock(&state).backpressure;
                 peer.set_reading(on && !bp);
@@ -380,6 +418,9 @@ async fn pump(
                         peer.set_reading(true);
                     }
                 }
+            }
+            Cmd::Sync(done) => {
+                let _ = done.send(());
             }
             Cmd::DropTcp => {
                 peer.drop_tcp();
@@ -396,7 +437,7 @@ async fn pump(
 }
 
 /// Records one peer event; true when nothing more can be read.
-fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>) -> bool {
+fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>, w: &mut Writes) -> bool {
     match ev {
         PeerEvent::Timeout => false,
         PeerEvent::Eof { error, .. } => {
@@ -454,10 +495,28 @@ fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>) -> bool {
                         let code = c.as_ref().map(|(code, _)| *code).filter(|c| {
                             !matches!(c, 1005 | 1006 | 1015) && (1000..5000).contains(c)
                         });
+                        w.queued += 8;
                         peer.send_close(code, b"");
                     }
                 }
-                Some(Event::Ping(_)) | None => {}
+                Some(Event::Ping(p)) => {
+                    if w.answer_pings && !lock(state).close_sent {
+                        let unwritten = w.queued.saturating_sub(peer.bytes_written());
+                        if unwritten < MAX_UNWRITTEN {
+                            let f = Peer::frame_bytes(OpCode::Pong, true, &p);
+                            w.queued += f.len() as u64;
+                            peer.send_raw(f);
+                        } else {
+                            w.skipped_pongs += 1;
+                            if w.skipped_pongs == 1 {
+                                peer.transcript().note(format!(
+                                    "pings left unanswered from here: {unwritten} bytes are still unwritten (the server is not reading)"
+                                ));
+                            }
+                        }
+                    }
+                }
+                None => {}
             }
             false
         }

@@ -158,7 +158,8 @@ pub fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
 }
 
 /// Loads every file first (reporting all problems of all files), then runs them one
-/// after the other into one report whose `target` is `target`.
+/// after the other into one report whose `target` is `target` (when empty: the
+/// scenario names).
 pub async fn run_files(
     paths: &[PathBuf],
     target: &str,
@@ -178,10 +179,24 @@ pub async fn run_files(
     let wall = SystemTime::now();
     let t = Instant::now();
     let mut cases = Vec::new();
+    let mut hint = None;
     for s in &scenarios {
-        cases.extend(run_cases(s, opts).await);
+        let (c, h) = run_cases(s, opts).await;
+        cases.extend(c);
+        hint = hint.or(h);
     }
-    Ok(report(opts, target, &scenarios, wall, t, cases))
+    let names;
+    let target = if target.is_empty() {
+        names = scenarios
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        &names
+    } else {
+        target
+    };
+    Ok(report(opts, target, hint, wall, t, cases))
 }
 
 /// Runs one scenario; always returns a report (problems before the first step, such as
@@ -190,15 +205,15 @@ pub async fn run_files(
 pub async fn run_scenario(scn: &Scenario, opts: &EngineOptions) -> RunReport {
     let wall = SystemTime::now();
     let t = Instant::now();
-    let cases = run_cases(scn, opts).await;
+    let (cases, hint) = run_cases(scn, opts).await;
     let target = opts.profile.clone().unwrap_or_else(|| scn.name.clone());
-    report(opts, &target, std::slice::from_ref(scn), wall, t, cases)
+    report(opts, &target, hint, wall, t, cases)
 }
 
 fn report(
     opts: &EngineOptions,
     target: &str,
-    scenarios: &[Scenario],
+    server_command: Option<String>,
     wall: SystemTime,
     t: Instant,
     cases: Vec<CaseReport>,
@@ -207,10 +222,7 @@ fn report(
         if let Some(u) = &opts.base_url {
             return u.clone();
         }
-        match scenarios.iter().find_map(|s| s.server.as_ref()) {
-            Some(s) => s.command.join(" "),
-            None => "external".into(),
-        }
+        server_command.unwrap_or_else(|| "external".into())
     });
     RunReport {
         tool: "wsspec".into(),
@@ -226,8 +238,8 @@ fn report(
     }
 }
 
-/// Runs one scenario and returns its cases.
-async fn run_cases(scn: &Scenario, opts: &EngineOptions) -> Vec<CaseReport> {
+/// Runs one scenario; returns its cases and the server command it started, if any.
+async fn run_cases(scn: &Scenario, opts: &EngineOptions) -> (Vec<CaseReport>, Option<String>) {
     let mut r = Runner::new(scn, opts);
     // Every wait inside is already bounded by the deadline; this outer bound only makes
     // sure that a slip somewhere can never keep the run from ending.
@@ -241,7 +253,18 @@ async fn run_cases(scn: &Scenario, opts: &EngineOptions) -> Vec<CaseReport> {
     }
     r.fill_not_run("the scenario deadline was reached");
     r.teardown().await;
-    r.cases
+    let hint = r
+        .server
+        .as_ref()
+        .filter(|_| !r.external)
+        .map(ServerCtl::command_line)
+        .or_else(|| {
+            scn.server
+                .as_ref()
+                .filter(|_| opts.base_url.is_none())
+                .map(|s| s.command.join(" "))
+        });
+    (r.cases, hint)
 }
 
 /// Where a sent message went and when (for `expect_ack`, `rpc`, `last_sent`).
