@@ -389,7 +389,7 @@ fn vite_profile_on_vite_8() {
         &["token", "upgrade", "greeting", "close-echoed"],
     );
     r.ok(
-        "token-policy",
+        "origin-token",
         &[
             "foreign-no-token",
             "foreign-wrong-token",
@@ -435,10 +435,10 @@ fn vite_profile_on_vite_8() {
     );
     // Vite 8.3.8 exits (code 1) on each of these payloads (protocol note 2.5).
     let crashes = [
-        "robust-invalidate-null",
-        "robust-invalidate-shape",
-        "robust-invoke-null",
-        "robust-invoke-shape",
+        "survive-invalidate-null",
+        "survive-invalidate-shape",
+        "survive-invoke-null",
+        "survive-invoke-shape",
     ];
     for s in crashes {
         r.ok(s, &["send-malformed"]);
@@ -503,13 +503,13 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
     r.setup_and_cleanup_ok();
     // The flows the broker gets right.
     r.ok(
-        "attach",
+        "flow-attach",
         &["attach", "attach-second", "fan-out-1", "fan-out-2"],
     );
-    r.ok("web-client", &["reload-web-client"]);
-    r.ok("shelter", &["attached-on-register"]);
+    r.ok("flow-web-client", &["reload-web-client"]);
+    r.ok("flow-shelter", &["attached-on-register"]);
     r.ok(
-        "restart-reattach",
+        "flow-restart-reattach",
         &[
             "restart",
             "reattached-after-restart",
@@ -542,8 +542,8 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         "expected an object",
     );
     r.failed("shutdown-close", "close-1001", "1006");
-    r.failed("malformed-null", "server-survives", "exit code 1");
-    r.failed("malformed-schema", "server-survives", "exit code 1");
+    r.failed("survive-null", "server-survives", "exit code 1");
+    r.failed("survive-schema", "server-survives", "exit code 1");
     r.failed(
         "exit-subscriber",
         "publisher-kept",
@@ -555,7 +555,7 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         "spoofed.zip",
     );
     r.failed(
-        "unknown-identity",
+        "identity-unknown",
         "unknown-identity-reported",
         "no message arrived on this connection at all",
     );
@@ -568,11 +568,11 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         ("heartbeat", "dead-peer-dropped"),
         ("shutdown-notice", "notice-is-json-object"),
         ("shutdown-close", "close-1001"),
-        ("malformed-null", "server-survives"),
-        ("malformed-schema", "server-survives"),
+        ("survive-null", "server-survives"),
+        ("survive-schema", "server-survives"),
         ("exit-subscriber", "publisher-kept"),
         ("identity-ownership", "forged-update-not-forwarded"),
-        ("unknown-identity", "unknown-identity-reported"),
+        ("identity-unknown", "unknown-identity-reported"),
         ("http-answers", "plain-get-answered"),
     ]);
 }
@@ -720,8 +720,8 @@ fn cli_runs_profile_files_and_exits_by_verdict() {
     let (code, report) = run("conformance/profiles/vite/ping.toml");
     assert_eq!(code, Some(0), "all steps OK -> exit 0");
     assert!(report.cases.iter().all(|c| c.verdict == Verdict::Ok));
-    let (code, report) = run("conformance/profiles/vite/robust-invoke-null.toml");
+    let (code, report) = run("conformance/profiles/vite/survive-invoke-null.toml");
     assert_eq!(code, Some(1), "a FAILED step -> exit 1");
     let c = Cases::new(report);
-    c.failed("robust-invoke-null", "server-survives", "exit code 1");
+    c.failed("survive-invoke-null", "server-survives", "exit code 1");
 }
