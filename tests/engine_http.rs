@@ -48,6 +48,7 @@ async fn token_ws() -> SocketAddr {
                 return;
             };
             tokio::spawn(async move {
+                #[allow(clippy::result_large_err)] // the callback type is tungstenite's
                 let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
                     let has_origin = req.headers().contains_key("origin");
                     let ok = req

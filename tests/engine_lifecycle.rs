@@ -448,3 +448,118 @@ path = "/"
     assert_eq!(vs(&r), vec![Pass, NotRun, Pass], "{}", dump(&r));
     assert_eq!(r.agent, "tiny");
 }
+
+#[tokio::test]
+async fn restart_reports_recovery_and_the_first_upgrade() {
+    // `wsspec serve` closes every connection with 1001 on SIGINT and exits 0.
+    let s = load(
+        r#"
+[scenario]
+name = "restart"
+deadline = "30s"
+
+[vars]
+bin = "wsspec"
+
+[server]
+command = ["${bin}", "serve", "--port", "${port}"]
+ready = { tcp_port = "${port}" }
+stop_signal = "INT"
+ready_timeout = "10s"
+
+[[step]]
+action = "connect"
+conn = "a"
+path = "/"
+
+[[step]]
+action = "restart_server"
+
+[[step]]
+title = "the server said goodbye before going down"
+action = "expect_close"
+conn = "a"
+codes = [1001]
+
+[[step]]
+action = "connect"
+conn = "a"
+path = "/"
+
+[[step]]
+action = "stop_server"
+
+[[step]]
+action = "assert_server"
+state = "exited"
+exit_code = 0
+"#,
+    );
+    let o = EngineOptions {
+        vars: vec![("bin".into(), env!("CARGO_BIN_EXE_wsspec").into())],
+        ..Default::default()
+    };
+    let r = run(&s, &o).await;
+    assert_eq!(vs(&r), vec![Pass; 8], "{}", dump(&r));
+    assert!(
+        r.cases[2].observed.contains("SIGINT: exit code 0")
+            && r.cases[2].observed.contains("recovery"),
+        "{}",
+        dump(&r)
+    );
+    assert!(
+        r.cases[4].observed.contains("first upgrade")
+            && r.cases[4].observed.contains("after the restart began"),
+        "{}",
+        dump(&r)
+    );
+    assert!(all_gone(&started_pids(&r)).await);
+}
+
+#[tokio::test]
+async fn project_dir_option_replaces_the_server_cwd() {
+    let elsewhere = scratch("projdir");
+    std::fs::write(elsewhere.join("app.js"), "v1").unwrap();
+    let s = load(
+        r#"
+[scenario]
+name = "pd"
+
+[server]
+command = ["sh", "-c", "test -f app.js && echo here; exec sleep 30"]
+cwd = "does-not-exist"
+ready = { stdout_line = "^here$" }
+
+[[step]]
+action = "write_file"
+path = "app.js"
+content = "v2 in ${project_dir}"
+"#,
+    );
+    let o = EngineOptions {
+        project_dir: Some(elsewhere.clone()),
+        ..Default::default()
+    };
+    let r = run(&s, &o).await;
+    assert_eq!(vs(&r), vec![Pass, Pass, Pass], "{}", dump(&r));
+    let canon = std::fs::canonicalize(&elsewhere).unwrap();
+    assert!(
+        r.cases[1]
+            .observed
+            .contains(&canon.join("app.js").display().to_string()),
+        "{}",
+        dump(&r)
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("app.js")).unwrap(),
+        "v1"
+    );
+    // Without the option the missing cwd is a setup failure naming it.
+    let r = run(&s, &EngineOptions::default()).await;
+    assert_eq!(vs(&r), vec![Failed, NotRun], "{}", dump(&r));
+    assert!(
+        r.cases[0].observed.contains("does-not-exist"),
+        "{}",
+        dump(&r)
+    );
+}

@@ -257,6 +257,60 @@ fn check_against_wire(stream: &[u8], rules: HeaderRules, limits: Limits, d: &Dec
         "frames end at {pos}, consumed {}",
         d.consumed
     );
+    if let Some(FrameError::Protocol(ProtocolError::InvalidUtf8 { offset })) = d.error {
+        check_utf8_offset(stream, pos, rules, open, offset);
+    }
+}
+
+/// The frame at `pos` failed with InvalidUtf8 at message offset `offset`: recompute where
+/// the text stopped being a prefix of valid UTF-8 (the fail-fast point of Autobahn 6.4.x)
+/// from the wire bytes and std's validator.
+fn check_utf8_offset(
+    stream: &[u8],
+    pos: usize,
+    rules: HeaderRules,
+    open: Option<(bool, Vec<u8>)>,
+    offset: u64,
+) {
+    let Ok(Status::Complete(h, n)) = parse_header(&stream[pos..], rules) else {
+        panic!("UTF-8 error reported without a frame header at {pos}");
+    };
+    let avail = (stream.len() - pos - n).min(h.payload_len as usize);
+    let mut payload = stream[pos + n..pos + n + avail].to_vec();
+    if let Some(key) = h.mask {
+        apply_mask_scalar(&mut payload, key, 0);
+    }
+    let msg = match (h.opcode, open) {
+        (OpCode::Text, None) => payload,
+        (OpCode::Continuation, Some((true, mut buf))) => {
+            buf.extend_from_slice(&payload);
+            buf
+        }
+        (op, open) => panic!("UTF-8 error on {op:?} with open message {open:?}"),
+    };
+    match std::str::from_utf8(&msg) {
+        Ok(_) => panic!("InvalidUtf8 at {offset} reported on valid text {msg:02x?}"),
+        Err(e) => match e.error_len() {
+            Some(len) => {
+                let start = e.valid_up_to();
+                // A byte that cannot start a sequence proves the error itself; otherwise
+                // the first byte after the longest valid prefix of the sequence does.
+                let proof = if matches!(msg[start], 0x80..=0xc1 | 0xf5..=0xff) {
+                    start
+                } else {
+                    start + len
+                };
+                assert_eq!(offset, proof as u64, "UTF-8 offset in {msg:02x?}");
+            }
+            None => {
+                assert!(
+                    avail as u64 == h.payload_len && h.fin,
+                    "truncated-sequence error before the message ended"
+                );
+                assert_eq!(offset, msg.len() as u64, "truncated UTF-8 offset");
+            }
+        },
+    }
 }
 
 fn finish(open: &mut Option<(bool, Vec<u8>)>, fin: bool) -> Option<Event> {

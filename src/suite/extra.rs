@@ -9,7 +9,8 @@
 //! |---|---|---|---|---|---|
 //! | h.1.1 | conforming upgrade | valid 101 (accept key, Upgrade, Connection) | – | anything else | – |
 //! | h.2.1 | `Sec-WebSocket-Version: 99` | 4xx listing 13 in `Sec-WebSocket-Version` | 4xx without it; other error status; TCP closed or no answer | 101 | – |
-//! | h.2.2-h.2.3, h.2.6-h.2.8 | key of 8 bytes, no key, POST, HTTP/1.0, no Host | 4xx | other non-101 status; TCP closed or no answer | 101 | – |
+//! | h.2.2-h.2.3, h.2.6 | key of 8 bytes, no key, POST | 4xx | other non-101 status; TCP closed or no answer | 101 | – |
+//! | h.2.7-h.2.8 | HTTP/1.0, no Host | 4xx | other non-101 status; TCP closed or no answer; 101 | – | – |
 //! | h.2.4-h.2.5 | no `Upgrade`, `Connection` without `Upgrade` | any non-101 answer (it is plain HTTP) | TCP closed or no answer | 101 | – |
 //! | h.3.1 | two made-up subprotocols | none or one of the offered | – | any other selection | server refused |
 //! | h.3.2 | no subprotocol | none selected | – | one selected | server refused |
@@ -28,6 +29,14 @@
 //! status, or without the version list, leaves the client in the same place (no
 //! connection, §4.1), and widely used servers do it (tungstenite closes TCP without an
 //! answer), so it is reported as NON-STRICT and becomes a failure under `--strict`.
+//!
+//! Why upgrading an HTTP/1.0 request or one without `Host` (h.2.7, h.2.8) is only
+//! NON-STRICT: §4.2.1 lists "HTTP/1.1 or higher" and "a Host header" among the things a
+//! server MUST check, but both belong to the HTTP framing the handshake rides on (Host is
+//! optional in HTTP/1.0), the key exchange that proves the client speaks WebSocket is still
+//! complete, and the most widely deployed servers (Node's `ws`, hence Vite and
+//! webpack-dev-server) accept such requests. A 101 to them is reported, and fails under
+//! `--strict`; a 101 to any other malformed request is FAILED.
 //!
 //! Why a server's non-minimal length encoding is FAILED (x.2.1): §5.2 puts "the minimal
 //! number of bytes MUST be used" on the sender, and the server is the sender here. Receivers
@@ -308,6 +317,18 @@ pub fn grade(
             };
             let status = response.status;
             let line = format!("HTTP {} {}", status, response.reason);
+            if status == 101 && matches!(m, Malformed::Http10 | Malformed::MissingHost) {
+                // See the module docs: the request is otherwise a complete WebSocket
+                // handshake, so accepting it breaks the HTTP framing rule of §4.2.1, not
+                // the key exchange; graded like a SHOULD (FAILED under --strict).
+                return (
+                    Verdict::NonStrict,
+                    format!(
+                        "{line}: the server upgraded a request RFC 6455 §4.2.1 says to refuse ({})",
+                        m.describe()
+                    ),
+                );
+            }
             if status == 101 {
                 return (
                     Verdict::Failed,

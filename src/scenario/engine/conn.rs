@@ -499,24 +499,22 @@ fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>, w: &mut Wr
                         peer.send_close(code, b"");
                     }
                 }
-                Some(Event::Ping(p)) => {
-                    if w.answer_pings && !lock(state).close_sent {
-                        let unwritten = w.queued.saturating_sub(peer.bytes_written());
-                        if unwritten < MAX_UNWRITTEN {
-                            let f = Peer::frame_bytes(OpCode::Pong, true, &p);
-                            w.queued += f.len() as u64;
-                            peer.send_raw(f);
-                        } else {
-                            w.skipped_pongs += 1;
-                            if w.skipped_pongs == 1 {
-                                peer.transcript().note(format!(
-                                    "pings left unanswered from here: {unwritten} bytes are still unwritten (the server is not reading)"
-                                ));
-                            }
+                Some(Event::Ping(p)) if w.answer_pings && !lock(state).close_sent => {
+                    let unwritten = w.queued.saturating_sub(peer.bytes_written());
+                    if unwritten < MAX_UNWRITTEN {
+                        let f = Peer::frame_bytes(OpCode::Pong, true, &p);
+                        w.queued += f.len() as u64;
+                        peer.send_raw(f);
+                    } else {
+                        w.skipped_pongs += 1;
+                        if w.skipped_pongs == 1 {
+                            peer.transcript().note(format!(
+                                "pings left unanswered from here: {unwritten} bytes are still unwritten (the server is not reading)"
+                            ));
                         }
                     }
                 }
-                None => {}
+                Some(Event::Ping(_)) | None => {}
             }
             false
         }

@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `differential`: see `wsspec_fuzz::targets::differential` for the invariants.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    wsspec_fuzz::targets::differential(data);
+});
