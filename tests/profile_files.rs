@@ -1,0 +1,275 @@
+//! Static checks of the conformance profiles (`conformance/profiles/*`): every file
+//! loads, is named after its file, carries the step ids the real-server tests and
+//! `docs/profiles.md` refer to, edits only files that exist in the probe projects,
+//! and never aims at anything but 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use wsspec::scenario::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
+}
+
+/// Every profile, scenario name -> parsed scenario.
+fn profile(name: &str) -> BTreeMap<String, Scenario> {
+    let dir = root().join("profiles").join(name);
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("dir entry").path();
+        if !path.extension().is_some_and(|e| e == "toml") {
+            continue;
+        }
+        let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert_eq!(
+            s.name,
+            stem,
+            "{}: [scenario] name must equal the file name, so case ids read profile/file#step",
+            path.display()
+        );
+        assert!(
+            s.description.as_deref().is_some_and(|d| !d.is_empty()),
+            "{}: needs a description (reports show it)",
+            path.display()
+        );
+        out.insert(stem, s);
+    }
+    out
+}
+
+const PROFILES: &[&str] = &["vite", "webpack-dev-server", "mf-broker", "generic"];
+
+/// The (scenario, step id) pairs that tests/profile_real_servers.rs and
+/// docs/profiles.md name; renaming one must break here first.
+const IDS: &[(&str, &str, &str)] = &[
+    ("vite", "handshake", "greeting"),
+    ("vite", "origin-token", "foreign-no-token"),
+    ("vite", "origin-token", "foreign-wrong-token"),
+    ("vite", "origin-token", "right-token-accepted"),
+    ("vite", "hmr-update", "update-accepted"),
+    ("vite", "hmr-css", "css-update"),
+    ("vite", "hmr-full-reload", "full-reload-html"),
+    ("vite", "hmr-full-reload", "full-reload-plain"),
+    ("vite", "hmr-error", "error-pushed"),
+    ("vite", "ping", "vite-ping-closed-1000"),
+    ("vite", "restart", "old-token-refused"),
+    ("vite", "restart", "new-token-accepted"),
+    ("vite", "custom-events", "invoke-rpc"),
+    ("vite", "survive-invalidate-null", "server-survives"),
+    ("vite", "survive-invalidate-shape", "server-survives"),
+    ("vite", "survive-invoke-null", "server-survives"),
+    ("vite", "survive-invoke-shape", "server-survives"),
+    ("webpack-dev-server", "greeting", "greeting"),
+    ("webpack-dev-server", "rebuild", "invalid-hash-ok"),
+    ("webpack-dev-server", "rebuild", "still-ok"),
+    ("webpack-dev-server", "static-changed", "static-changed"),
+    ("webpack-dev-server", "heartbeat", "silent-peer-terminated"),
+    ("webpack-dev-server", "heartbeat", "polite-peer-kept"),
+    ("webpack-dev-server", "origin-policy", "no-origin-closed"),
+    (
+        "webpack-dev-server",
+        "origin-policy",
+        "foreign-origin-closed",
+    ),
+    (
+        "webpack-dev-server",
+        "origin-policy",
+        "cve-2025-30360-closed",
+    ),
+    (
+        "webpack-dev-server",
+        "origin-policy",
+        "dns-rebinding-closed",
+    ),
+    ("webpack-dev-server", "origin-policy", "same-host-greeting"),
+    ("mf-broker", "flow-attach", "attach"),
+    ("mf-broker", "flow-attach", "fan-out-1"),
+    ("mf-broker", "flow-web-client", "reload-web-client"),
+    ("mf-broker", "flow-shelter", "attached-on-register"),
+    (
+        "mf-broker",
+        "flow-restart-reattach",
+        "reattached-after-restart",
+    ),
+    ("mf-broker", "registration-ack", "publisher-acknowledged"),
+    (
+        "mf-broker",
+        "identity-mismatch",
+        "subscription-state-reported",
+    ),
+    (
+        "mf-broker",
+        "stale-publisher",
+        "fetch-types-reaches-new-socket",
+    ),
+    ("mf-broker", "close-cleanup", "subscriber-told"),
+    ("mf-broker", "heartbeat", "dead-peer-dropped"),
+    ("mf-broker", "shutdown-notice", "notice-is-json-object"),
+    ("mf-broker", "shutdown-close", "close-1001"),
+    ("mf-broker", "survive-null", "server-survives"),
+    ("mf-broker", "survive-schema", "server-survives"),
+    ("mf-broker", "exit-subscriber", "publisher-kept"),
+    (
+        "mf-broker",
+        "identity-ownership",
+        "forged-update-not-forwarded",
+    ),
+    ("mf-broker", "identity-unknown", "unknown-identity-reported"),
+    ("mf-broker", "http-answers", "plain-get-answered"),
+    ("generic", "restart", "upgrade-after-restart"),
+    ("generic", "restart", "upgrade-after-stop-start"),
+    ("generic", "malformed", "server-survives"),
+];
+
+#[test]
+fn every_profile_loads_and_names_match_files() {
+    for p in PROFILES {
+        let scenarios = profile(p);
+        assert!(!scenarios.is_empty(), "profile {p} has no scenario files");
+    }
+}
+
+#[test]
+fn referenced_step_ids_exist() {
+    let all: BTreeMap<&str, BTreeMap<String, Scenario>> =
+        PROFILES.iter().map(|p| (*p, profile(p))).collect();
+    for (p, file, id) in IDS {
+        let s = all[p]
+            .get(*file)
+            .unwrap_or_else(|| panic!("profile {p} has no scenario {file}"));
+        assert!(
+            s.step_by_id(id).is_some(),
+            "{p}/{file} has no step with id {id:?}"
+        );
+    }
+}
+
+/// Checks that the host of a `ws://`/`http://` template is 127.0.0.1 or `${host}`.
+fn assert_loopback(url: &str, what: &str) {
+    let rest = url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or_else(|| panic!("{what}: {url:?} has no scheme"));
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    assert!(
+        host == "127.0.0.1" || host == "${host}",
+        "{what}: {url:?} aims at {host:?}; profiles may only reach 127.0.0.1"
+    );
+}
+
+#[test]
+fn profiles_only_reach_loopback() {
+    for p in PROFILES {
+        for (name, s) in profile(p) {
+            for step in &s.steps {
+                let what = format!("{p}/{name} {}", step.label());
+                match &step.action {
+                    Action::Connect(Connect {
+                        target: Target::Url(u),
+                        ..
+                    })
+                    | Action::Http(Http {
+                        target: Target::Url(u),
+                        ..
+                    }) => assert_loopback(u, &what),
+                    _ => {}
+                }
+            }
+            if let Some(server) = &s.server {
+                if let Ready::HttpProbe { url, .. } = &server.ready {
+                    assert_loopback(url, &format!("{p}/{name} [server] ready"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn edited_files_exist_in_the_probe_projects() {
+    for (p, app) in [("vite", "vite-app"), ("webpack-dev-server", "wds-app")] {
+        let app_dir = root().join("servers").join(app);
+        for (name, s) in profile(p) {
+            for step in &s.steps {
+                let path = match &step.action {
+                    Action::WriteFile(w) | Action::AppendFile(w) => &w.path,
+                    Action::DeleteFile(d) => &d.path,
+                    _ => continue,
+                };
+                assert!(
+                    app_dir.join(path).is_file(),
+                    "{p}/{name} {} edits {path}, which {app}/ does not have",
+                    step.label()
+                );
+            }
+        }
+    }
+}
+
+/// Every profile that starts a server must be runnable from a copy of the probe
+/// project and from any working directory: the command refers to conformance/servers
+/// through `${servers}`, and the project directory is a variable the caller can
+/// point at a copy.
+#[test]
+fn server_sections_are_relocatable() {
+    for p in ["vite", "webpack-dev-server"] {
+        for (name, s) in profile(p) {
+            let server = s
+                .server
+                .as_ref()
+                .unwrap_or_else(|| panic!("{p}/{name}: no [server]"));
+            assert_eq!(server.cwd.as_deref(), Some("${app}"), "{p}/{name}");
+            assert!(
+                server
+                    .command
+                    .iter()
+                    .skip(1)
+                    .all(|a| !a.contains("node_modules")
+                        || a.starts_with("${servers}/node_modules/")),
+                "{p}/{name}: command must reach node_modules through ${{servers}}"
+            );
+        }
+    }
+}
+
+/// A weakness check that could never fail proves nothing: each one must wait for
+/// something the server has to do within a bound.
+#[test]
+fn broker_weakness_checks_are_bounded_expectations() {
+    let broker = profile("mf-broker");
+    for (file, id) in [
+        ("registration-ack", "publisher-acknowledged"),
+        ("identity-mismatch", "subscription-state-reported"),
+        ("identity-unknown", "unknown-identity-reported"),
+    ] {
+        let step = broker[file].step_by_id(id).unwrap();
+        // `expect`, not `expect_ack`: an ack that arrives within microseconds of the
+        // send must still count.
+        let Action::Expect(e) = &step.action else {
+            panic!("{file}#{id} must be an expect")
+        };
+        assert!(e.within <= std::time::Duration::from_secs(1), "{file}#{id}");
+        assert!(
+            !e.skip_unmatched,
+            "{file}#{id}: any message counts as the ack"
+        );
+    }
+    let step = broker["heartbeat"].step_by_id("dead-peer-dropped").unwrap();
+    let Action::ExpectClose(c) = &step.action else {
+        panic!("heartbeat#dead-peer-dropped must be an expect_close")
+    };
+    assert_eq!(c.within, std::time::Duration::from_secs(10));
+    let conn = broker["heartbeat"]
+        .steps
+        .iter()
+        .find_map(|s| match &s.action {
+            Action::Connect(c) if c.conn == "stalled" => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        !conn.answer_pings,
+        "the stalled peer must refuse pings from its first frame on"
+    );
+}

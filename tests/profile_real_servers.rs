@@ -1,0 +1,727 @@
+//! The conformance profiles against the real servers of `conformance/servers/`:
+//! Vite 8.3.8, webpack-dev-server 5.2.7 and the Module Federation DTS broker 2.9.2.
+//!
+//! Each test installs the servers once (`ensure-installed.sh`, from the lockfile),
+//! runs a whole profile with the library engine (which starts and stops every server
+//! by its process group, on 127.0.0.1) and then pins the verdict a correct kit must
+//! give for each step, as established in shared/protocols/*.md: what the servers do
+//! right must be OK, each known defect must be FAILED at exactly its step, and
+//! nothing else may fail. Apps are copied to temporary folders before any edit;
+//! broker runs are serialised (its port 16322 is fixed), also across processes.
+//!
+//! Without `node` on PATH the tests print NOT RUN and return, except under CI (`CI`
+//! set), where that is an error.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use wsspec::report::{RunReport, Verdict};
+use wsspec::scenario::{run_files, scenario_files, ConnectDefaults, EngineOptions};
+
+const MAGIC: &str = "1hpzW-zo2z-o8io-gfmV1-2cb1d82";
+const BROKER_PORT: u16 = 16322;
+/// Upper bound for one whole profile run; the engine bounds every scenario by its
+/// deadline, this only keeps a slip from hanging the test binary.
+const PROFILE_CAP: Duration = Duration::from_secs(420);
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn servers_dir() -> PathBuf {
+    repo().join("conformance/servers")
+}
+
+/// Installs the real servers once per test binary. `None`: node is missing and this
+/// is not CI, so the caller reports NOT RUN.
+fn servers() -> Option<PathBuf> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let node_ok = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node_ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node is not on PATH, but CI is set: the real-server tests must run in CI"
+        );
+        eprintln!(
+            "NOT RUN: node is not on PATH; the real-server profile tests need Node.js >= 20.19"
+        );
+        return None;
+    }
+    let r = INSTALLED.get_or_init(|| {
+        let script = servers_dir().join("ensure-installed.sh");
+        let mut child = Command::new("bash")
+            .arg(&script)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        let status = wait_bounded(&mut child, Duration::from_secs(900))
+            .map_err(|e| format!("{}: {e}", script.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed: {status}", script.display()))
+        }
+    });
+    if let Err(e) = r {
+        panic!("{e}");
+    }
+    Some(servers_dir())
+}
+
+/// Waits for a child with a deadline; kills it (by pid) when the deadline passes.
+fn wait_bounded(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Result<std::process::ExitStatus, String> {
+    let end = Instant::now() + limit;
+    loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(s);
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("still running after {limit:?}; killed"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A copy of a probe project in a fresh temporary folder, removed on drop.
+struct AppCopy {
+    dir: PathBuf,
+}
+
+impl AppCopy {
+    fn new(app: &str) -> AppCopy {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("wsspec-profile-{}-{n}-{app}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_dir(&servers_dir().join(app), &dir);
+        AppCopy { dir }
+    }
+
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.dir.join(rel)).unwrap()
+    }
+}
+
+impl Drop for AppCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A port that was free a moment ago (for servers whose Origin must name it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Serialises broker runs: in this process by a mutex, across processes by an
+/// advisory lock, then waits (bounded) until nothing listens on 16322.
+struct BrokerLock {
+    _guard: std::sync::MutexGuard<'static, ()>,
+    _file: std::fs::File,
+}
+
+fn broker_lock() -> BrokerLock {
+    use std::os::fd::AsRawFd;
+    static IN_PROCESS: Mutex<()> = Mutex::new(());
+    let guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
+    let path = std::env::temp_dir().join("wsspec-mf-broker-16322.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(600);
+    // SAFETY: flock on a descriptor this function owns; LOCK_NB so the wait stays bounded.
+    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        assert!(
+            Instant::now() < end,
+            "another process held {} for 10 minutes",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let end = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", BROKER_PORT)).is_ok() {
+        assert!(
+            Instant::now() < end,
+            "something else listens on 127.0.0.1:{BROKER_PORT} (a developer's broker?); the broker tests need that port"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    BrokerLock {
+        _guard: guard,
+        _file: file,
+    }
+}
+
+/// Runs every scenario of a profile directory (or one file) and indexes the cases.
+fn run_profile(target: &str, opts: EngineOptions) -> Cases {
+    let path = repo().join(target);
+    let files = scenario_files(&path).unwrap_or_else(|e| panic!("{e}"));
+    let profile = path
+        .is_dir()
+        .then(|| path.file_name().unwrap().to_string_lossy().into_owned());
+    let opts = EngineOptions { profile, ..opts };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let report = rt.block_on(async {
+        tokio::time::timeout(PROFILE_CAP, run_files(&files, target, &opts))
+            .await
+            .unwrap_or_else(|_| panic!("{target}: still running after {PROFILE_CAP:?}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    });
+    let cases = Cases::new(report);
+    println!(
+        "{target}: {} cases in {:.1} s",
+        cases.report.cases.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for c in &cases.report.cases {
+        println!(
+            "  {:<62} {:<8} {}",
+            c.id,
+            c.verdict.label(),
+            c.observed.chars().take(160).collect::<String>()
+        );
+    }
+    cases
+}
+
+struct Cases {
+    report: RunReport,
+}
+
+impl Cases {
+    fn new(report: RunReport) -> Cases {
+        Cases { report }
+    }
+
+    /// The wire transcript of a scenario up to and including case `c` (a case only
+    /// holds what happened since the previous one), for failure messages.
+    fn transcript(&self, c: &wsspec::report::CaseReport) -> String {
+        let scenario = c.id.split('#').next().unwrap_or("");
+        let mut out = String::new();
+        for k in &self.report.cases {
+            if k.id.split('#').next() == Some(scenario) {
+                out += &format!("--- {} {}\n", k.id, k.verdict.label());
+                out += &wsspec::report::terminal::transcript_text(k, 60, 0);
+            }
+            if k.id == c.id {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The case of step `id` in `scenario` (`profile/scenario#<n>-<id>`).
+    fn case(&self, scenario: &str, id: &str) -> &wsspec::report::CaseReport {
+        let suffix = format!("-{id}");
+        self.report
+            .cases
+            .iter()
+            .find(|c| {
+                c.id.split_once('#').is_some_and(|(s, rest)| {
+                    (s == scenario || s.ends_with(&format!("/{scenario}")))
+                        && rest.ends_with(&suffix)
+                        && rest[..rest.len() - suffix.len()]
+                            .chars()
+                            .all(|ch| ch.is_ascii_digit())
+                })
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "no case for {scenario}#{id}; ids: {:?}",
+                    self.report.cases.iter().map(|c| &c.id).collect::<Vec<_>>()
+                )
+            })
+    }
+
+    fn ok(&self, scenario: &str, ids: &[&str]) {
+        for id in ids {
+            let c = self.case(scenario, id);
+            assert_eq!(
+                c.verdict,
+                Verdict::Ok,
+                "{}: expected OK, got {} ({})\n{}",
+                c.id,
+                c.verdict.label(),
+                c.observed,
+                self.transcript(c)
+            );
+        }
+    }
+
+    /// Asserts FAILED and that the evidence names what went wrong.
+    fn failed(&self, scenario: &str, id: &str, evidence: &str) {
+        let c = self.case(scenario, id);
+        assert_eq!(
+            c.verdict,
+            Verdict::Failed,
+            "{}: expected FAILED (a known defect of the real server), got {} ({})",
+            c.id,
+            c.verdict.label(),
+            c.observed
+        );
+        assert!(
+            c.observed.contains(evidence),
+            "{}: the evidence should mention {evidence:?}: {}",
+            c.id,
+            c.observed
+        );
+    }
+
+    /// Every FAILED case must be one of `expected` (scenario, step id), and every
+    /// expected one must have failed: nothing passes or fails by accident.
+    fn exactly_failed(&self, expected: &[(&str, &str)]) {
+        let failed: Vec<&str> = self
+            .report
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Failed)
+            .map(|c| c.id.as_str())
+            .collect();
+        for id in &failed {
+            let case = self.report.cases.iter().find(|c| c.id == *id).unwrap();
+            assert!(
+                expected
+                    .iter()
+                    .any(|(s, step)| self.case(s, step).id == *id),
+                "unexpected FAILED case {id}: {}\n{}",
+                case.observed,
+                self.transcript(case)
+            );
+        }
+        assert_eq!(
+            failed.len(),
+            expected.len(),
+            "FAILED cases: {failed:?}, expected: {expected:?}"
+        );
+    }
+
+    /// The engine's own bookkeeping: every scenario's start and cleanup went well
+    /// (servers stopped by signal, edited files restored).
+    fn setup_and_cleanup_ok(&self) {
+        for c in &self.report.cases {
+            if c.id.ends_with("#0") || c.id.ends_with("#cleanup") {
+                assert_eq!(c.verdict, Verdict::Ok, "{}: {}", c.id, c.observed);
+            }
+        }
+    }
+
+    fn not_run(&self, scenario: &str, id: &str) {
+        let c = self.case(scenario, id);
+        assert_eq!(c.verdict, Verdict::NotRun, "{}: {}", c.id, c.observed);
+    }
+}
+
+fn vars(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+fn vite_cmd(servers: &Path) -> String {
+    format!(
+        "node -r {s}/loopback-only.cjs {s}/node_modules/vite/bin/vite.js",
+        s = servers.display()
+    )
+}
+
+fn wds_cmd(servers: &Path) -> String {
+    format!(
+        "node {}/node_modules/webpack-cli/bin/cli.js serve",
+        servers.display()
+    )
+}
+
+#[test]
+fn vite_profile_on_vite_8() {
+    let Some(_) = servers() else { return };
+    let app = AppCopy::new("vite-app");
+    let original_dep = app.read("src/dep.js");
+    let r = run_profile(
+        "conformance/profiles/vite",
+        EngineOptions {
+            project_dir: Some(app.dir.clone()),
+            ..Default::default()
+        },
+    );
+    r.setup_and_cleanup_ok();
+    r.ok(
+        "handshake",
+        &["token", "upgrade", "greeting", "close-echoed"],
+    );
+    r.ok(
+        "origin-token",
+        &[
+            "foreign-no-token",
+            "foreign-wrong-token",
+            "null-origin-no-token",
+            "same-site-empty-token",
+            "dns-rebinding-host",
+            "right-token-accepted",
+            "right-token-greeting",
+        ],
+    );
+    r.ok("hmr-update", &["update-accepted", "update-self-accepted"]);
+    r.ok("hmr-css", &["css-update"]);
+    r.ok(
+        "hmr-full-reload",
+        &["full-reload-html", "full-reload-plain"],
+    );
+    r.ok(
+        "hmr-error",
+        &[
+            "update-before-parse",
+            "reimport-fails",
+            "error-pushed",
+            "update-after-fix",
+        ],
+    );
+    r.ok(
+        "ping",
+        &["vite-ping-upgrade", "vite-ping-closed-1000", "http-ping"],
+    );
+    r.ok(
+        "restart",
+        &[
+            "restart",
+            "old-socket-cut",
+            "old-token-refused",
+            "new-token-accepted",
+            "greeting-after-restart",
+        ],
+    );
+    r.ok(
+        "custom-events",
+        &["invoke-rpc", "junk-ignored", "still-serving"],
+    );
+    // Vite 8.3.8 exits (code 1) on each of these payloads (protocol note 2.5).
+    let crashes = [
+        "survive-invalidate-null",
+        "survive-invalidate-shape",
+        "survive-invoke-null",
+        "survive-invoke-shape",
+    ];
+    for s in crashes {
+        r.ok(s, &["send-malformed"]);
+        r.failed(s, "server-survives", "exit code 1");
+        r.not_run(s, "new-upgrade");
+    }
+    let expected: Vec<(&str, &str)> = crashes.iter().map(|s| (*s, "server-survives")).collect();
+    r.exactly_failed(&expected);
+    assert_eq!(
+        app.read("src/dep.js"),
+        original_dep,
+        "edited files are restored"
+    );
+}
+
+#[test]
+fn webpack_dev_server_profile_on_wds_5() {
+    let Some(_) = servers() else { return };
+    let app = AppCopy::new("wds-app");
+    let r = run_profile(
+        "conformance/profiles/webpack-dev-server",
+        EngineOptions {
+            project_dir: Some(app.dir.clone()),
+            ..Default::default()
+        },
+    );
+    r.setup_and_cleanup_ok();
+    r.ok("greeting", &["upgrade", "greeting", "ping-answered"]);
+    r.ok("rebuild", &["invalid-hash-ok", "still-ok"]);
+    r.ok("static-changed", &["static-changed"]);
+    r.ok(
+        "heartbeat",
+        &[
+            "silent-peer-terminated",
+            "polite-peer-kept",
+            "polite-peer-pong",
+        ],
+    );
+    for probe in [
+        "no-origin",
+        "foreign-origin",
+        "cve-2025-30360",
+        "dns-rebinding",
+    ] {
+        r.ok(
+            "origin-policy",
+            &[probe, &format!("{probe}-error"), &format!("{probe}-closed")],
+        );
+    }
+    r.ok(
+        "origin-policy",
+        &["same-host-accepted", "same-host-greeting"],
+    );
+    r.exactly_failed(&[]);
+}
+
+#[test]
+fn mf_broker_profile_on_dts_plugin_2_9_2() {
+    let Some(_) = servers() else { return };
+    let _lock = broker_lock();
+    let r = run_profile("conformance/profiles/mf-broker", EngineOptions::default());
+    r.setup_and_cleanup_ok();
+    // The flows the broker gets right.
+    r.ok(
+        "flow-attach",
+        &["attach", "attach-second", "fan-out-1", "fan-out-2"],
+    );
+    r.ok("flow-web-client", &["reload-web-client"]);
+    r.ok("flow-shelter", &["attached-on-register"]);
+    r.ok(
+        "flow-restart-reattach",
+        &[
+            "restart",
+            "reattached-after-restart",
+            "fan-out-after-restart",
+        ],
+    );
+    r.ok("heartbeat", &["client-ping-answered"]);
+    r.ok("exit-subscriber", &["broker-alive"]);
+    // One check per weakness of the protocol note's table (section 8).
+    r.failed(
+        "registration-ack",
+        "publisher-acknowledged",
+        "no message arrived on this connection at all",
+    );
+    r.failed(
+        "identity-mismatch",
+        "subscription-state-reported",
+        "no message arrived on this connection at all",
+    );
+    r.failed(
+        "stale-publisher",
+        "fetch-types-reaches-new-socket",
+        "nothing matching within 1s",
+    );
+    r.failed("close-cleanup", "subscriber-told", "within 2s");
+    r.failed("heartbeat", "dead-peer-dropped", "still open after 10s");
+    r.failed(
+        "shutdown-notice",
+        "notice-is-json-object",
+        "expected an object",
+    );
+    r.failed("shutdown-close", "close-1001", "1006");
+    r.failed("survive-null", "server-survives", "exit code 1");
+    r.failed("survive-schema", "server-survives", "exit code 1");
+    r.failed(
+        "exit-subscriber",
+        "publisher-kept",
+        "no message arrived on this connection at all",
+    );
+    r.failed(
+        "identity-ownership",
+        "forged-update-not-forwarded",
+        "spoofed.zip",
+    );
+    r.failed(
+        "identity-unknown",
+        "unknown-identity-reported",
+        "no message arrived on this connection at all",
+    );
+    r.failed("http-answers", "plain-get-answered", "timed out");
+    r.exactly_failed(&[
+        ("registration-ack", "publisher-acknowledged"),
+        ("identity-mismatch", "subscription-state-reported"),
+        ("stale-publisher", "fetch-types-reaches-new-socket"),
+        ("close-cleanup", "subscriber-told"),
+        ("heartbeat", "dead-peer-dropped"),
+        ("shutdown-notice", "notice-is-json-object"),
+        ("shutdown-close", "close-1001"),
+        ("survive-null", "server-survives"),
+        ("survive-schema", "server-survives"),
+        ("exit-subscriber", "publisher-kept"),
+        ("identity-ownership", "forged-update-not-forwarded"),
+        ("identity-unknown", "unknown-identity-reported"),
+        ("http-answers", "plain-get-answered"),
+    ]);
+}
+
+/// The generic checks every server gets; cswsh depends on the server's Origin policy.
+fn generic_common(r: &Cases) {
+    r.setup_and_cleanup_ok();
+    r.ok(
+        "restart",
+        &[
+            "works-before",
+            "restart",
+            "old-connection-closed",
+            "upgrade-after-restart",
+            "works-after-restart",
+            "stop",
+            "start",
+            "upgrade-after-stop-start",
+            "works-after-stop-start",
+        ],
+    );
+    r.ok(
+        "malformed",
+        &[
+            "invalid-utf8-fails-connection",
+            "server-survives",
+            "bystander-unaffected",
+            "new-upgrade",
+            "new-connection-works",
+        ],
+    );
+    r.ok(
+        "oversized",
+        &[
+            "send-2mib",
+            "server-survives",
+            "bystander-unaffected",
+            "new-upgrade",
+        ],
+    );
+    r.ok("cswsh", &["control-upgrade"]);
+}
+
+#[test]
+fn generic_profile_on_vite() {
+    let Some(servers) = servers() else { return };
+    let app = AppCopy::new("vite-app");
+    let r = run_profile(
+        "conformance/profiles/generic",
+        EngineOptions {
+            project_dir: Some(app.dir.clone()),
+            vars: vars(&[
+                ("protocol", "vite-hmr".into()),
+                ("server_cmd", vite_cmd(&servers)),
+            ]),
+            ..Default::default()
+        },
+    );
+    generic_common(&r);
+    r.ok(
+        "cswsh",
+        &[
+            "foreign-origin",
+            "null-origin",
+            "look-alike-origin",
+            "ip-literal-origin",
+        ],
+    );
+    r.exactly_failed(&[]);
+}
+
+#[test]
+fn generic_profile_on_wds() {
+    let Some(servers) = servers() else { return };
+    let app = AppCopy::new("wds-app");
+    let port = free_port();
+    let r = run_profile(
+        "conformance/profiles/generic",
+        EngineOptions {
+            project_dir: Some(app.dir.clone()),
+            vars: vars(&[
+                ("port", port.to_string()),
+                ("path", "/ws".into()),
+                ("server_cmd", wds_cmd(&servers)),
+            ]),
+            connect: ConnectDefaults {
+                origin: Some(format!("http://127.0.0.1:{port}")),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
+    generic_common(&r);
+    // WDS refuses foreign Origins only after the 101 (its own profile checks that);
+    // the generic check wants the refusal before the upgrade.
+    r.failed("cswsh", "foreign-origin", "sec-websocket-accept");
+    r.exactly_failed(&[("cswsh", "foreign-origin")]);
+}
+
+#[test]
+fn generic_profile_on_mf_broker() {
+    let Some(servers) = servers() else { return };
+    let _lock = broker_lock();
+    let r = run_profile(
+        "conformance/profiles/generic",
+        EngineOptions {
+            vars: vars(&[
+                ("port", BROKER_PORT.to_string()),
+                ("path", format!("/?WEB_SOCKET_CONNECT_MAGIC_ID={MAGIC}")),
+                (
+                    "server_cmd",
+                    format!("node {}/mf-broker.js", servers.display()),
+                ),
+            ]),
+            ..Default::default()
+        },
+    );
+    generic_common(&r);
+    // The broker has no Origin check at all.
+    r.failed("cswsh", "foreign-origin", "sec-websocket-accept");
+    r.exactly_failed(&[("cswsh", "foreign-origin")]);
+}
+
+/// The binary: a profile file by path, reports on disk, exit code by verdict.
+#[test]
+fn cli_runs_profile_files_and_exits_by_verdict() {
+    let Some(_) = servers() else { return };
+    let app = AppCopy::new("vite-app");
+    let out = app.dir.join("wsspec-report.json");
+    let run = |file: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+            .current_dir(repo())
+            .args(["scenario", file, "--project-dir"])
+            .arg(&app.dir)
+            .arg("--json")
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let status = wait_bounded(&mut child, Duration::from_secs(120)).unwrap();
+        let report = wsspec::report::read_json(&out).unwrap_or_else(|e| panic!("{e}"));
+        (status.code(), report)
+    };
+    let (code, report) = run("conformance/profiles/vite/ping.toml");
+    assert_eq!(code, Some(0), "all steps OK -> exit 0");
+    assert!(report.cases.iter().all(|c| c.verdict == Verdict::Ok));
+    let (code, report) = run("conformance/profiles/vite/survive-invoke-null.toml");
+    assert_eq!(code, Some(1), "a FAILED step -> exit 1");
+    let c = Cases::new(report);
+    c.failed("survive-invoke-null", "server-survives", "exit code 1");
+}
