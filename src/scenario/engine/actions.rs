@@ -620,6 +620,9 @@ impl Runner<'_> {
                 return Outcome::failed(sent, "an open connection", closed_text(&st));
             }
         }
+        // Taken before the bytes are queued: a reply can arrive within microseconds, and an
+        // ACK stamped before its request would be ignored by `expect_ack`.
+        let at = Instant::now();
         let (text, observed) = match &s.payload {
             SendPayload::Text(t) => {
                 let (b, n) = message_frames(OpCode::Text, t.as_bytes(), s.fragment_size);
@@ -662,7 +665,6 @@ impl Runner<'_> {
                 )
             }
         };
-        let at = Instant::now();
         conn.flush().await;
         let conn_name = s.conn.clone();
         self.record_send(step, &conn_name, text, at);
