@@ -56,20 +56,8 @@ impl Target {
             "wss" => true,
             other => return Err(TargetError::Scheme(other.to_owned())),
         };
-        let host = match u.host() {
-            Some(url::Host::Ipv6(a)) => a.to_string(),
-            Some(h) => h.to_string(),
-            None => return Err(TargetError::Malformed(format!("{s}: no host"))),
-        };
-        let port = u.port().unwrap_or(if tls { 443 } else { 80 });
-        let mut resource = u.path().to_owned();
-        if resource.is_empty() {
-            resource.push('/');
-        }
-        if let Some(q) = u.query() {
-            resource.push('?');
-            resource.push_str(q);
-        }
+        let (host, port, resource) =
+            url_parts(&u, tls).ok_or_else(|| TargetError::Malformed(format!("{s}: no host")))?;
         Ok(Target {
             url: s.to_owned(),
             tls,
@@ -133,6 +121,25 @@ impl Target {
         }
         Ok(first)
     }
+}
+
+/// Host (IPv6 without brackets), port (scheme default when absent) and path plus query
+/// (at least `/`) of a parsed URL; shared by WebSocket targets and the scenario HTTP client.
+pub(crate) fn url_parts(u: &url::Url, tls: bool) -> Option<(String, u16, String)> {
+    let host = match u.host()? {
+        url::Host::Ipv6(a) => a.to_string(),
+        h => h.to_string(),
+    };
+    let port = u.port().unwrap_or(if tls { 443 } else { 80 });
+    let mut resource = u.path().to_owned();
+    if resource.is_empty() {
+        resource.push('/');
+    }
+    if let Some(q) = u.query() {
+        resource.push('?');
+        resource.push_str(q);
+    }
+    Some((host, port, resource))
 }
 
 #[cfg(test)]

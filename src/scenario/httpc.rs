@@ -58,20 +58,8 @@ impl Endpoint {
                 )))
             }
         };
-        let host = match u.host() {
-            Some(url::Host::Ipv6(a)) => a.to_string(),
-            Some(h) => h.to_string(),
-            None => return Err(HttpClientError::Url(format!("{url}: no host"))),
-        };
-        let port = u.port().unwrap_or(if tls { 443 } else { 80 });
-        let mut resource = u.path().to_owned();
-        if resource.is_empty() {
-            resource.push('/');
-        }
-        if let Some(q) = u.query() {
-            resource.push('?');
-            resource.push_str(q);
-        }
+        let (host, port, resource) = crate::peer::target::url_parts(&u, tls)
+            .ok_or_else(|| HttpClientError::Url(format!("{url}: no host")))?;
         Ok(Endpoint {
             tls,
             host,
