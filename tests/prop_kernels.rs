@@ -129,6 +129,24 @@ fn dispatching_entry_points_match_scalar() {
     }
 }
 
+/// Around the lengths where a kernel starts aligning its stores (4 KiB for AVX-512, 512
+/// bytes for AVX2/SSE2), at every misalignment: both sides of the switch are exercised.
+#[test]
+fn every_kernel_at_the_alignment_thresholds() {
+    let mut rng = Rng(0x51ed_270b_27d4_eb2f);
+    for isa in available_isas() {
+        for len in [511, 512, 513, 575, 4095, 4096, 4097, 4159, 4160] {
+            for misalign in 0..64 {
+                let key = (rng.next() as u32).to_ne_bytes();
+                let off = (rng.next() % 4) as usize;
+                let at = rng.next() as usize;
+                let data = masked_input(&mut rng, len, key, off, Some(at));
+                check_mask_case(isa, &data, misalign, key, off);
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
