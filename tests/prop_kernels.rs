@@ -129,8 +129,9 @@ fn dispatching_entry_points_match_scalar() {
     }
 }
 
-/// Around the lengths where a kernel starts aligning its stores (4 KiB for AVX-512, 512
-/// bytes for AVX2/SSE2), at every misalignment: both sides of the switch are exercised.
+/// Around the lengths where a kernel changes strategy (AVX2/SSE2 align their stores from
+/// 512 bytes; AVX-512 overlaps unaligned edge vectors around an aligned middle, whose
+/// split depends on the misalignment), at every misalignment.
 #[test]
 fn every_kernel_at_the_alignment_thresholds() {
     let mut rng = Rng(0x51ed_270b_27d4_eb2f);

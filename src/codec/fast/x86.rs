@@ -2,9 +2,10 @@
 //!
 //! Each kernel XORs with an already rotated key (see `kernels::rotate_key`), so the
 //! pattern is 4-periodic from `buf[0]`; every vector step is a multiple of 4 bytes and
-//! the broadcast key never needs re-rotating except after the alignment head. Long
-//! buffers first go byte by byte to a 64-byte boundary so that no vector store splits a
-//! cache line.
+//! the broadcast key never needs re-rotating except after the alignment head. The AVX2
+//! and SSE2 kernels take long buffers byte by byte to a 64-byte boundary so that no
+//! vector store splits a cache line; the AVX-512 kernel instead stores two overlapping
+//! unaligned edge vectors around an aligned middle (see `xor_avx512_edges`).
 //!
 //! The `_ascii` flavour (const `ASCII = true`) ORs every result into an accumulator and
 //! reports whether no byte had its top bit set.
@@ -20,7 +21,7 @@ use core::arch::x86_64::*;
 
 use super::kernels::{portable, rotate_key};
 
-/// Buffers at least this long get an alignment head.
+/// Buffers at least this long get an alignment head (AVX2 and SSE2 kernels).
 const ALIGN_FROM: usize = 512;
 
 /// Splits off the bytes before the first 64-byte boundary (long buffers only), XORs them
@@ -40,46 +41,33 @@ fn align_head(buf: &mut [u8], k: [u8; 4]) -> (&mut [u8], [u8; 4], u8) {
     (rest, rotate_key(k, head), acc)
 }
 
-/// AVX-512 kernels align only buffers at least this long. Below it, plain unaligned
-/// stores (some splitting a cache line) are cheaper than the masked head: measured on
-/// Zen 5, 10k masked 1 KiB frames at 8 bytes past a line boundary took 170 µs per pass
-/// with a masked head and tail per frame and 133 µs with 16 unaligned full-width stores.
-const AVX512_ALIGN_FROM: usize = 4096;
-
-/// AVX-512 kernel: a masked head up to a 64-byte boundary (buffers of
-/// [`AVX512_ALIGN_FROM`] bytes or more), 4 x 64 bytes per step, then 64, then one masked
-/// 0..63-byte tail.
+/// AVX-512 kernel for buffers of 64 bytes or more, with no masked operation: the first
+/// and the last 64 bytes are loaded (unaligned) and XORed before anything is stored, the
+/// 64-byte-aligned middle is processed in place, and then the two edge vectors are stored.
+/// Where an edge overlaps the middle it writes the same (correct) bytes again, because it
+/// was computed from the original input. Only the two edge stores can split a line.
 ///
 /// # Safety
-/// The CPU must support `avx512f`, `avx512bw` and `avx2` (checked by `Isa::is_available`).
+/// As [`xor_avx512`]; additionally `buf.len() >= 64`.
 #[target_feature(enable = "avx512f,avx512bw,avx2")]
-pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+unsafe fn xor_avx512_edges<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
     let len = buf.len();
+    debug_assert!(len >= 64);
     let p = buf.as_mut_ptr();
-    let mut acc = _mm512_setzero_si512();
-    let mut i = 0usize;
-    let mut k = k;
-    if len >= AVX512_ALIGN_FROM {
-        // One masked operation up to the first 64-byte boundary, so that the main loop
-        // never stores across a cache line.
-        let head = p.align_offset(64);
-        if head > 0 {
-            let m: __mmask64 = (1u64 << head) - 1;
-            let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
-            // SAFETY: head < 64 <= len; masked-off lanes are not accessed.
-            let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p.cast()), kv);
-            _mm512_mask_storeu_epi8(p.cast(), m, a);
-            if ASCII {
-                acc = _mm512_maskz_mov_epi8(m, a);
-            }
-            i = head;
-            k = rotate_key(k, head);
-        }
-    }
-    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
-    // SAFETY (all pointer accesses below): `i + 256 <= len`, `i + 64 <= len` or the
-    // byte mask covering exactly `len - i` bytes keep every access inside `buf`;
-    // unaligned loads/stores are used throughout.
+    let last = len - 64;
+    // SAFETY: len >= 64, so [0, 64) and [last, len) are inside `buf`.
+    let first_v = _mm512_xor_si512(
+        _mm512_loadu_si512(p.cast()),
+        _mm512_set1_epi32(i32::from_ne_bytes(k)),
+    );
+    let last_v = _mm512_xor_si512(
+        _mm512_loadu_si512(p.add(last).cast()),
+        _mm512_set1_epi32(i32::from_ne_bytes(rotate_key(k, last))),
+    );
+    let mut i = p.align_offset(64).min(64);
+    let kv = _mm512_set1_epi32(i32::from_ne_bytes(rotate_key(k, i)));
+    let mut acc = _mm512_or_si512(first_v, last_v);
+    // SAFETY: `i + 256 <= len` / `i + 64 <= len` keep every access inside `buf`.
     while i + 256 <= len {
         let q = p.add(i);
         let a = _mm512_xor_si512(_mm512_loadu_si512(q.cast()), kv);
@@ -107,19 +95,37 @@ pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -
         }
         i += 64;
     }
-    let rem = len - i;
-    if rem > 0 {
-        // rem < 64, so the shift cannot overflow; masked-off lanes are neither read nor
-        // written (AVX-512 fault suppression).
-        let m: __mmask64 = (1u64 << rem) - 1;
-        let q = p.add(i);
-        let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, q.cast()), kv);
-        _mm512_mask_storeu_epi8(q.cast(), m, a);
-        if ASCII {
-            acc = _mm512_or_si512(acc, _mm512_maskz_mov_epi8(m, a));
-        }
-    }
+    // The bytes after `i` (< 64) are inside [last, len), the ones before the first
+    // boundary inside [0, 64).
+    _mm512_storeu_si512(p.add(last).cast(), last_v);
+    _mm512_storeu_si512(p.cast(), first_v);
     !ASCII || _mm512_movepi8_mask(acc) == 0
+}
+
+/// AVX-512 kernel: [`xor_avx512_edges`] from 64 bytes on, else one masked operation.
+///
+/// No masked operation on buffers of 64 bytes or more, by measurement on Zen 5: 10k
+/// masked 1 KiB frames, each 8 bytes past a line boundary, took about 170 µs per pass
+/// with a masked head to the next 64-byte boundary plus a masked tail per frame, about
+/// 135 µs with 16 unaligned full-width stores, and about 120 µs with the overlapping
+/// unaligned edges around an aligned middle.
+///
+/// # Safety
+/// The CPU must support `avx512f`, `avx512bw` and `avx2` (checked by `Isa::is_available`).
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    let len = buf.len();
+    if len >= 64 {
+        return xor_avx512_edges::<ASCII>(buf, k);
+    }
+    // len < 64, so the shift cannot overflow; masked-off lanes are neither read nor
+    // written (AVX-512 fault suppression).
+    let m: __mmask64 = (1u64 << len) - 1;
+    let p = buf.as_mut_ptr();
+    let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
+    let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p.cast()), kv);
+    _mm512_mask_storeu_epi8(p.cast(), m, a);
+    !ASCII || _mm512_movepi8_mask(_mm512_maskz_mov_epi8(m, a)) == 0
 }
 
 /// AVX2 kernel: 4 x 32 bytes per step, then 32, then the portable loop for < 32 bytes.
