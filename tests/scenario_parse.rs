@@ -989,3 +989,23 @@ fn docs_error_examples_are_real() {
         assert!(doc.contains(&e), "doc lacks the real message:\n{e}");
     }
 }
+
+#[test]
+fn send_repeat_builds_large_messages_and_rejects_misuse() {
+    use wsspec::scenario::{Action, Scenario, SendPayload};
+    let ok = "[scenario]\nname = \"r\"\n\n[[step]]\naction = \"connect\"\nconn = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n\n[[step]]\naction = \"send\"\nconn = \"a\"\ntext = \"ab\"\nrepeat = 3\n";
+    let scn = Scenario::from_str(ok, "r.toml").unwrap();
+    match &scn.steps[1].action {
+        Action::Send(s) => assert_eq!(s.payload, SendPayload::Text("ababab".into())),
+        other => panic!("{other:?}"),
+    }
+    let json = ok.replace("text = \"ab\"", "json = { a = 1 }");
+    let err = Scenario::from_str(&json, "r.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("r.toml:13:1") && err.contains("applies to text and binary_hex only"),
+        "{err}"
+    );
+    let huge = ok.replace("repeat = 3", "repeat = 40000000");
+    let err = Scenario::from_str(&huge, "r.toml").unwrap_err().to_string();
+    assert!(err.contains("larger than 64 MiB"), "{err}");
+}

@@ -172,6 +172,9 @@ fn kind_name(v: &DeValue<'_>) -> &'static str {
     }
 }
 
+/// Largest message a `send` with `repeat` may build.
+const MAX_REPEAT_BYTES: i128 = 64 << 20;
+
 fn int_value(v: &DeValue<'_>) -> Option<i128> {
     match v {
         DeValue::Integer(i) => i128::from_str_radix(i.as_str(), i.radix()).ok(),
@@ -309,7 +312,15 @@ fn action_keys(action: &str) -> &'static [&'static str] {
             "within",
             "expect",
         ],
-        "send" => &["conn", "text", "json", "binary_hex", "raw", "fragment_size"],
+        "send" => &[
+            "conn",
+            "text",
+            "json",
+            "binary_hex",
+            "raw",
+            "fragment_size",
+            "repeat",
+        ],
         "expect" => &[
             "conn",
             "within",
@@ -1637,6 +1648,36 @@ impl<'s> Parser<'s> {
                 .and_then(|r| self.raw(&r))
                 .map(SendPayload::Raw),
             None => None,
+        };
+        // `repeat` builds large messages (oversize probes) without a megabyte literal.
+        let payload = match (self.int(f, "repeat", 1, MAX_REPEAT_BYTES), payload) {
+            (None, p) => p,
+            (Some(n), Some(SendPayload::Text(t))) if (t.len() as i128) * n <= MAX_REPEAT_BYTES => {
+                Some(SendPayload::Text(t.repeat(n as usize)))
+            }
+            (Some(n), Some(SendPayload::Binary(b)))
+                if (b.len() as i128) * n <= MAX_REPEAT_BYTES =>
+            {
+                Some(SendPayload::Binary(b.repeat(n as usize)))
+            }
+            (Some(_), Some(SendPayload::Text(_) | SendPayload::Binary(_))) => {
+                self.err(
+                    Semantic,
+                    &f.key_span("repeat"),
+                    "field \"repeat\" makes the message larger than 64 MiB",
+                );
+                None
+            }
+            (Some(_), p) => {
+                if p.is_some() {
+                    self.err(
+                        Semantic,
+                        &f.key_span("repeat"),
+                        "field \"repeat\" applies to text and binary_hex only",
+                    );
+                }
+                None
+            }
         };
         let fragment_size = self
             .int(f, "fragment_size", 1, 1 << 32)
