@@ -47,6 +47,29 @@ pub struct Limits {
     pub max_frame_size: u64,
 }
 
+impl Limits {
+    /// Whether a frame of `add` payload bytes may join a message that already holds `have`
+    /// bytes (RFC 6455 §7.4.1: exceeding a limit is answered with 1009).
+    pub fn check(&self, have: u64, add: u64) -> Result<(), FrameError> {
+        if add > self.max_frame_size {
+            return Err(CapacityError::FrameTooLarge {
+                size: add,
+                limit: self.max_frame_size,
+            }
+            .into());
+        }
+        let size = have.saturating_add(add);
+        if size > self.max_message_size {
+            return Err(CapacityError::MessageTooLarge {
+                size,
+                limit: self.max_message_size,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     /// 64 MiB messages and frames: enough for Autobahn's 16 MiB limits cases.
     fn default() -> Self {
@@ -152,22 +175,7 @@ impl MessageAssembler {
     }
 
     fn check_size(&self, have: u64, add: u64) -> Result<(), FrameError> {
-        if add > self.limits.max_frame_size {
-            return Err(CapacityError::FrameTooLarge {
-                size: add,
-                limit: self.limits.max_frame_size,
-            }
-            .into());
-        }
-        let size = have.saturating_add(add);
-        if size > self.limits.max_message_size {
-            return Err(CapacityError::MessageTooLarge {
-                size,
-                limit: self.limits.max_message_size,
-            }
-            .into());
-        }
-        Ok(())
+        self.limits.check(have, add)
     }
 
     /// Feeds unmasked payload bytes of the open frame.

@@ -1,7 +1,7 @@
 //! In-place message assembly over a mutable input buffer.
 
 use crate::codec::close::{parse_close_payload, CloseFrame};
-use crate::codec::error::{CapacityError, FrameError, ProtocolError};
+use crate::codec::error::{FrameError, ProtocolError};
 use crate::codec::frame::{HeaderRules, OpCode};
 use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
@@ -83,22 +83,7 @@ impl<'a> MessageReader<'a> {
     }
 
     fn check_size(&self, have: u64, add: u64) -> Result<(), FrameError> {
-        if add > self.limits.max_frame_size {
-            return Err(CapacityError::FrameTooLarge {
-                size: add,
-                limit: self.limits.max_frame_size,
-            }
-            .into());
-        }
-        let size = have.saturating_add(add);
-        if size > self.limits.max_message_size {
-            return Err(CapacityError::MessageTooLarge {
-                size,
-                limit: self.limits.max_message_size,
-            }
-            .into());
-        }
-        Ok(())
+        self.limits.check(have, add)
     }
 
     fn fail<T>(&mut self, e: impl Into<FrameError>) -> Option<Result<T, FrameError>> {
