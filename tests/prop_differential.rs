@@ -126,7 +126,14 @@ fn the_classifier_rejects_what_the_list_does_not_cover() {
 #[test]
 fn generators_reach_every_entry() {
     use proptest::test_runner::{Config, TestRunner};
-    let mut runner = TestRunner::new(Config::with_cases(3000));
+    // A fixed seed: this test asserts coverage of the generator, so it must not depend on
+    // the luck of one run (a random seed missed the rare top-bit form once in CI-like runs).
+    let mut runner = TestRunner::new_with_rng(
+        Config::with_cases(3000),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
+    );
     let hits = Mutex::new(BTreeMap::<String, u64>::new());
     runner
         .run(&near_valid(), |bytes| {
