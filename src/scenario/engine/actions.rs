@@ -690,22 +690,13 @@ impl Runner<'_> {
                     .join("; ")
             )
         };
-        let compiled = match items
-            .iter()
-            .map(|i| i.matcher.compile())
-            .collect::<Result<Vec<CompiledMatcher>, _>>()
-        {
+        let compiled = match compile_all(items.iter().map(|i| &i.matcher)) {
             Ok(c) => c,
-            Err(err) => return Outcome::failed("", expected, err.to_string()),
+            Err(err) => return Outcome::failed("", expected, err),
         };
-        let ignore = match e
-            .ignore
-            .iter()
-            .map(|m| m.compile())
-            .collect::<Result<Vec<CompiledMatcher>, _>>()
-        {
+        let ignore = match compile_all(&e.ignore) {
             Ok(c) => c,
-            Err(err) => return Outcome::failed("", expected, err.to_string()),
+            Err(err) => return Outcome::failed("", expected, err),
         };
         let Some(conn) = self.conns.get(&e.conn) else {
             return self.not_open(&e.conn);
@@ -914,14 +905,9 @@ impl Runner<'_> {
                 )
             }
         );
-        let ignore = match s
-            .ignore
-            .iter()
-            .map(|m| m.compile())
-            .collect::<Result<Vec<CompiledMatcher>, _>>()
-        {
+        let ignore = match compile_all(&s.ignore) {
             Ok(c) => c,
-            Err(err) => return Outcome::failed("", expected, err.to_string()),
+            Err(err) => return Outcome::failed("", expected, err),
         };
         let Some(conn) = self.conns.get(&s.conn) else {
             return self.not_open(&s.conn);
@@ -1598,4 +1584,14 @@ impl Runner<'_> {
             ),
         }
     }
+}
+
+/// Compiles a list of matchers; the error is the first pattern's, as report text.
+fn compile_all<'a>(
+    matchers: impl IntoIterator<Item = &'a crate::scenario::matcher::MessageMatcher>,
+) -> Result<Vec<CompiledMatcher>, String> {
+    matchers
+        .into_iter()
+        .map(|m| m.compile().map_err(|e| e.to_string()))
+        .collect()
 }
