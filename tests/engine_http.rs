@@ -250,8 +250,8 @@ within = "300ms"
 #[tokio::test]
 async fn test_http_server_answers_fetch() {
     let (addr, _t) = http_server(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()).await;
-    let r = wsspec::scenario::httpc::fetch(
-        &wsspec::scenario::httpc::HttpRequest::get(format!("http://{addr}/")),
+    let r = wsspec::peer::http::fetch(
+        &wsspec::peer::http::HttpRequest::get(format!("http://{addr}/")),
         std::time::Instant::now() + Duration::from_secs(5),
         None,
     )

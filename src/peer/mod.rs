@@ -12,6 +12,7 @@
 //! * after the first protocol violation it keeps framing the stream leniently so that a
 //!   later close frame is still seen, and if framing is lost it only waits for TCP end.
 
+pub mod http;
 pub mod target;
 pub mod tls;
 pub mod transcript;

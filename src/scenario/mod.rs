@@ -3,9 +3,11 @@
 //! A scenario is a TOML file that drives named WebSocket connections through the
 //! message sequences of a dev server (Vite HMR, webpack-dev-server, the Module
 //! Federation DTS broker), starts and restarts the server under test, edits project
-//! files, and asserts on what comes back and how fast. This module is pure: it
-//! parses, validates, matches and substitutes; [`engine`] executes the steps
-//! ([`process`] runs the server under test, [`httpc`] is its small HTTP client). The reference is `docs/scenario-format.md`.
+//! files, and asserts on what comes back and how fast. Everything here but [`engine`]
+//! is pure: it parses, validates, matches and substitutes. [`engine`] is the runtime: it
+//! runs the steps over the wire peer ([`crate::peer`], with its HTTP client
+//! [`crate::peer::http`]) and controls the server process ([`engine::process`]). The
+//! reference is `docs/scenario-format.md`.
 //!
 //! ```
 //! use wsspec::scenario::{Action, Scenario};
@@ -32,12 +34,10 @@
 mod duration;
 pub mod engine;
 mod error;
-pub mod httpc;
 mod matcher;
 mod model;
 mod parse;
 mod path;
-pub mod process;
 mod resolve;
 mod vars;
 

@@ -8,9 +8,9 @@ use serde_json::Value;
 use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding as WireLen, OpCode};
 use crate::codec::handshake::ClientRequest;
 use crate::codec::http::HeadLimits;
+use crate::peer::http::{self, headers_json, Endpoint, HttpRequest, HttpResponse};
 use crate::peer::transcript::Transcript;
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerError};
-use crate::scenario::httpc::{self, headers_json, Endpoint, HttpRequest, HttpResponse};
 use crate::scenario::matcher::{compile_regex, CompiledMatcher, JsonPattern};
 use crate::scenario::model::*;
 use crate::scenario::{format_duration, render_value};
@@ -454,7 +454,7 @@ impl Runner<'_> {
                 port: target.port,
                 resource: target.resource.clone(),
             };
-            let r = httpc::exchange(
+            let r = http::exchange(
                 &ep,
                 &bytes,
                 false,
@@ -1283,7 +1283,7 @@ impl Runner<'_> {
         };
         let deadline = self.until(t0, h.within);
         let cut = self.cut_note(t0, h.within);
-        let resp = match httpc::fetch(&req, deadline, Some(&self.http_tr)).await {
+        let resp = match http::fetch(&req, deadline, Some(&self.http_tr)).await {
             Ok(r) => r,
             Err(e) => return Outcome::failed(sent, expected, format!("{e}{cut}")),
         };

@@ -37,6 +37,7 @@ mod actions;
 mod conn;
 mod describe;
 mod files;
+pub mod process;
 mod server;
 
 pub use files::{FileGuard, MAX_FILE};
@@ -45,9 +46,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::peer::http::HttpResponse;
 use crate::peer::transcript::Transcript;
 use crate::report::{CaseReport, Direction, RunReport, TranscriptEntry, Verdict, SCHEMA_VERSION};
-use crate::scenario::httpc::HttpResponse;
 use crate::scenario::{
     format_duration, is_var_name, substitute, Scenario, ScenarioError, Step, Vars,
 };

@@ -3,13 +3,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::process::{ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess, StopOutcome};
+use crate::peer::http::{fetch, HttpClientError, HttpRequest};
 use crate::peer::transcript::Transcript;
 use crate::report::{Direction, TranscriptEntry};
-use crate::scenario::httpc::{fetch, HttpClientError, HttpRequest};
 use crate::scenario::matcher::compile_regex;
-use crate::scenario::process::{
-    ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess, StopOutcome,
-};
 use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
 
 use super::describe::ms;

@@ -1,4 +1,5 @@
-//! A small, bounded HTTP/1.1 client for servers on this machine.
+//! A small, bounded HTTP/1.1 client for servers on this machine, beside the WebSocket
+//! peer: the same wire, the same transcript.
 //!
 //! The scenario engine needs plain HTTP for three things: fetching what a browser would
 //! fetch (Vite publishes its HMR token inside `/@vite/client`), probing a dev server for

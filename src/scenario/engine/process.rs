@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::model::Signal;
+use crate::scenario::Signal;
 
 /// Output lines kept per server (both streams together).
 pub const RING_LINES: usize = 200;
