@@ -166,12 +166,12 @@ fn profiles_only_reach_loopback() {
             for step in &s.steps {
                 let what = format!("{p}/{name} {}", step.label());
                 match &step.action {
-                    Action::Connect(Connect {
-                        target: Target::Url(u),
+                    StepAction::Connect(Connect {
+                        target: Address::Url(u),
                         ..
                     })
-                    | Action::Http(Http {
-                        target: Target::Url(u),
+                    | StepAction::Http(Http {
+                        target: Address::Url(u),
                         ..
                     }) => assert_loopback(u, &what),
                     _ => {}
@@ -193,8 +193,9 @@ fn edited_files_exist_in_the_probe_projects() {
         for (name, s) in profile(p) {
             for step in &s.steps {
                 let path = match &step.action {
-                    Action::WriteFile(w) | Action::AppendFile(w) => &w.path,
-                    Action::DeleteFile(d) => &d.path,
+                    StepAction::WriteFile(w) => &w.path,
+                    StepAction::AppendFile(w) => &w.path,
+                    StepAction::DeleteFile(d) => &d.path,
                     _ => continue,
                 };
                 assert!(
@@ -246,7 +247,7 @@ fn broker_weakness_checks_are_bounded_expectations() {
         let step = broker[file].step_by_id(id).unwrap();
         // `expect`, not `expect_ack`: an ack that arrives within microseconds of the
         // send must still count.
-        let Action::Expect(e) = &step.action else {
+        let StepAction::Expect(e) = &step.action else {
             panic!("{file}#{id} must be an expect")
         };
         assert!(e.within <= std::time::Duration::from_secs(1), "{file}#{id}");
@@ -256,7 +257,7 @@ fn broker_weakness_checks_are_bounded_expectations() {
         );
     }
     let step = broker["heartbeat"].step_by_id("dead-peer-dropped").unwrap();
-    let Action::ExpectClose(c) = &step.action else {
+    let StepAction::ExpectClose(c) = &step.action else {
         panic!("heartbeat#dead-peer-dropped must be an expect_close")
     };
     assert_eq!(c.within, std::time::Duration::from_secs(10));
@@ -264,7 +265,7 @@ fn broker_weakness_checks_are_bounded_expectations() {
         .steps
         .iter()
         .find_map(|s| match &s.action {
-            Action::Connect(c) if c.conn == "stalled" => Some(c),
+            StepAction::Connect(c) if c.conn == "stalled" => Some(c),
             _ => None,
         })
         .unwrap();

@@ -56,17 +56,17 @@ fn vite_example_shape() {
         }
     ));
     assert!(server.autostart);
-    let Action::Http(h) = &s.steps[0].action else {
+    let StepAction::Http(h) = &s.steps[0].action else {
         panic!("step 1 is http")
     };
     assert_eq!(h.method, "GET");
-    assert_eq!(h.target, Target::Path("/@vite/client".into()));
+    assert_eq!(h.target, Address::Path("/@vite/client".into()));
     assert!(matches!(
         &h.captures[0].source,
         CaptureSource::Regex { group: 1, .. }
     ));
     assert_eq!(h.captures[0].var, "token");
-    let Action::Connect(c) = &s.steps[1].action else {
+    let StepAction::Connect(c) = &s.steps[1].action else {
         panic!("step 2 is connect")
     };
     assert_eq!(c.conn, "hmr");
@@ -81,7 +81,7 @@ fn vite_example_shape() {
         headers.as_ref().unwrap()["sec-websocket-extensions"],
         "$absent"
     );
-    let Action::Connect(c) = &s.steps[3].action else {
+    let StepAction::Connect(c) = &s.steps[3].action else {
         panic!("connect")
     };
     assert!(matches!(
@@ -100,11 +100,11 @@ fn vite_example_shape() {
 #[test]
 fn wds_example_shape() {
     let s = example("wds-heartbeat-silent-peer.toml");
-    let Action::Connect(c) = &s.steps[0].action else {
+    let StepAction::Connect(c) = &s.steps[0].action else {
         panic!()
     };
     assert!(!c.answer_pings);
-    let Action::Expect(e) = &s.steps[1].action else {
+    let StepAction::Expect(e) = &s.steps[1].action else {
         panic!()
     };
     let ExpectWhat::All { items, ordered } = &e.what else {
@@ -113,12 +113,12 @@ fn wds_example_shape() {
     assert!(*ordered);
     assert_eq!(items.len(), 6);
     assert_eq!(e.ignore.len(), 1);
-    let Action::ExpectClose(ec) = &s.steps[2].action else {
+    let StepAction::ExpectClose(ec) = &s.steps[2].action else {
         panic!()
     };
     assert_eq!(ec.codes, vec![1006]);
     assert_eq!(ec.within, Duration::from_millis(2500));
-    let Action::Ping(p) = &s.steps.last().unwrap().action else {
+    let StepAction::Ping(p) = &s.steps.last().unwrap().action else {
         panic!()
     };
     assert_eq!(p.record_latency_as.as_deref(), Some("pong_ms"));
@@ -136,7 +136,7 @@ fn broker_example_shape() {
         s.server.as_ref().unwrap().ready,
         Ready::TcpPort("16322".into())
     );
-    let Action::Send(send) = &s.steps[1].action else {
+    let StepAction::Send(send) = &s.steps[1].action else {
         panic!()
     };
     let SendPayload::Json(j) = &send.payload else {
@@ -144,18 +144,18 @@ fn broker_example_shape() {
     };
     assert_eq!(j["payload"]["remoteTypeTarPath"], "${tar}");
     assert_eq!(j["time"], 0);
-    let Action::ExpectAck(a) = &s.steps[5].action else {
+    let StepAction::ExpectAck(a) = &s.steps[5].action else {
         panic!()
     };
     assert_eq!(a.after, AckAfter::Step("add-subscriber".into()));
     assert_eq!(a.captures[0].var, "attached_at");
     assert!(matches!(
         s.steps[9].action,
-        Action::StopServer(StopServer {
+        StepAction::StopServer(StopServer {
             signal: Some(Signal::Term)
         })
     ));
-    let Action::Expect(e) = &s.steps[10].action else {
+    let StepAction::Expect(e) = &s.steps[10].action else {
         panic!()
     };
     let ExpectWhat::One(item) = &e.what else {
@@ -164,7 +164,7 @@ fn broker_example_shape() {
     assert!(item.matcher.double_encoded);
     assert!(matches!(
         s.steps.last().unwrap().action,
-        Action::AssertServer(AssertServer {
+        StepAction::AssertServer(AssertServer {
             state: ServerState::Exited,
             exit_code: Some(0),
             ..
@@ -300,7 +300,7 @@ fn action_errors() {
         &format!("{HEAD}[[step]]\nconn = \"a\"\n"),
         3,
         1,
-        &["step 1: missing field \"action\"; expected one of connect, send"],
+        &["step 1: missing field \"action\"; expected one of connect, close"],
     );
     let d = assert_diag(
         &format!("{HEAD}[[step]]\naction = \"expct\"\n"),
@@ -309,10 +309,11 @@ fn action_errors() {
         &["unknown action \"expct\" (did you mean \"expect\"?)"],
     );
     assert!(
-        d.message.contains("expected one of connect, send, expect,"),
+        d.message
+            .contains("expected one of connect, close, drop_tcp,"),
         "{d}"
     );
-    assert!(d.message.ends_with("sleep, close"), "{d}");
+    assert!(d.message.ends_with("assert_server, sleep"), "{d}");
     assert_diag(
         &format!("{HEAD}[[step]]\naction = 3\n"),
         4,
@@ -711,7 +712,7 @@ fn server_lifecycle_rules() {
     let s = Scenario::from_str(&ok, "t.toml").unwrap();
     assert!(matches!(
         s.steps[2].action,
-        Action::RestartServer(StopServer {
+        StepAction::RestartServer(RestartServer {
             signal: Some(Signal::Kill)
         })
     ));
@@ -893,7 +894,7 @@ fn defaults_are_applied() {
     let src = with_conn("[[step]]\naction = \"expect\"\nconn = \"a\"\nmessages = [{ text = \"x\" }]\n[[step]]\naction = \"expect_close\"\nconn = \"a\"\n");
     let s = Scenario::from_str(&src, "t.toml").unwrap();
     assert_eq!(s.deadline, DEFAULT_DEADLINE);
-    let Action::Connect(c) = &s.steps[0].action else {
+    let StepAction::Connect(c) = &s.steps[0].action else {
         panic!()
     };
     assert_eq!(c.method, "GET");
@@ -906,12 +907,12 @@ fn defaults_are_applied() {
             headers: None
         }
     );
-    let Action::Expect(e) = &s.steps[1].action else {
+    let StepAction::Expect(e) = &s.steps[1].action else {
         panic!()
     };
     assert!(matches!(e.what, ExpectWhat::All { ordered: true, .. }));
     assert!(!e.skip_unmatched);
-    let Action::ExpectClose(ec) = &s.steps[2].action else {
+    let StepAction::ExpectClose(ec) = &s.steps[2].action else {
         panic!()
     };
     assert!(ec.codes.is_empty() && ec.allow_messages);
@@ -960,7 +961,7 @@ fn docs_toml_scenarios_parse_and_every_action_is_documented() {
         n >= 4,
         "expected the intro and the three examples, parsed {n}"
     );
-    for action in ACTION_NAMES {
+    for action in action_names() {
         assert!(
             doc.contains(&format!("### `{action}`"))
                 || doc.contains(&format!("`{action}` /"))
@@ -992,11 +993,11 @@ fn docs_error_examples_are_real() {
 
 #[test]
 fn send_repeat_builds_large_messages_and_rejects_misuse() {
-    use wsspec::scenario::{Action, Scenario, SendPayload};
+    use wsspec::scenario::{Scenario, SendPayload, StepAction};
     let ok = "[scenario]\nname = \"r\"\n\n[[step]]\naction = \"connect\"\nconn = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n\n[[step]]\naction = \"send\"\nconn = \"a\"\ntext = \"ab\"\nrepeat = 3\n";
     let scn = Scenario::from_str(ok, "r.toml").unwrap();
     match &scn.steps[1].action {
-        Action::Send(s) => assert_eq!(s.payload, SendPayload::Text("ababab".into())),
+        StepAction::Send(s) => assert_eq!(s.payload, SendPayload::Text("ababab".into())),
         other => panic!("{other:?}"),
     }
     let json = ok.replace("text = \"ab\"", "json = { a = 1 }");

@@ -226,15 +226,15 @@ fn steps_resolve_every_template() {
     vars.set("file", "dep.js");
     vars.set("big", "x".repeat(10));
 
-    let Action::Connect(c) = s.steps[0].resolve(&vars).unwrap().action else {
+    let StepAction::Connect(c) = s.steps[0].resolve(&vars).unwrap().action else {
         panic!()
     };
-    assert_eq!(c.target, Target::Path("/?x=http://127.0.0.1:1111".into()));
+    assert_eq!(c.target, Address::Path("/?x=http://127.0.0.1:1111".into()));
     assert_eq!(c.origin.as_deref(), Some("http://127.0.0.1:1111"));
     assert_eq!(c.headers, vec![("X-Port".to_string(), "1111".to_string())]);
     assert_eq!(c.query, vec![("token".to_string(), "T0K".to_string())]);
 
-    let Action::Send(send) = s.steps[1].resolve(&vars).unwrap().action else {
+    let StepAction::Send(send) = s.steps[1].resolve(&vars).unwrap().action else {
         panic!()
     };
     assert_eq!(
@@ -245,7 +245,7 @@ fn steps_resolve_every_template() {
     // expect_ack: the engine binds last_sent to the referenced send.
     let mut ack_vars = vars.clone();
     ack_vars.set("last_sent", r#"{"id":7,"name":"src"}"#);
-    let Action::ExpectAck(a) = s.steps[2].resolve(&ack_vars).unwrap().action else {
+    let StepAction::ExpectAck(a) = s.steps[2].resolve(&ack_vars).unwrap().action else {
         panic!()
     };
     assert_eq!(a.matcher.json, Some(json!({"id": 7})));
@@ -255,7 +255,7 @@ fn steps_resolve_every_template() {
         "r.toml:35:1: step 3 (action \"expect_ack\"): undefined variable \"last_sent\""
     );
 
-    let Action::WriteFile(w) = s.steps[3].resolve(&vars).unwrap().action else {
+    let StepAction::WriteFile(w) = s.steps[3].resolve(&vars).unwrap().action else {
         panic!()
     };
     assert_eq!(w.path, "src/dep.js");
@@ -288,7 +288,7 @@ fn steps_resolve_every_template() {
     later.set("reply", "done");
     let step = s.steps[5].resolve(&later).unwrap();
     assert_eq!(step.title.as_deref(), Some("reply was done"));
-    let Action::Close(c) = step.action else {
+    let StepAction::Close(c) = step.action else {
         panic!()
     };
     assert_eq!(c.reason, "done");
@@ -305,6 +305,6 @@ fn action_helpers() {
     assert_eq!(s.steps[1].display_name(), "req");
     assert_eq!(s.steps[5].display_name(), "reply was ${reply}");
     assert_eq!(s.steps[3].display_name(), "step 4 (action \"write_file\")");
-    assert_eq!(ACTION_NAMES.len(), 23);
+    assert_eq!(ACTIONS.len(), 23);
     assert_eq!(s.to_string(), "resolve (6 steps, deadline 60s)");
 }

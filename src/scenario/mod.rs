@@ -10,7 +10,7 @@
 //! reference is `docs/scenario-format.md`.
 //!
 //! ```
-//! use wsspec::scenario::{Action, Scenario};
+//! use wsspec::scenario::{Scenario, StepAction};
 //! let src = r#"
 //! [scenario]
 //! name = "greeting"
@@ -28,19 +28,29 @@
 //! match = { type = "json", json = { type = "connected" } }
 //! "#;
 //! let s = Scenario::from_str(src, "greeting.toml").unwrap();
-//! assert!(matches!(s.steps[1].action, Action::Expect(_)));
+//! assert!(matches!(s.steps[1].action, StepAction::Expect(_)));
 //! ```
 
+pub mod actions;
+mod describe;
 mod duration;
 pub mod engine;
 mod error;
 mod matcher;
 mod model;
-mod parse;
 mod path;
+mod read;
 mod resolve;
 mod vars;
 
+pub use actions::{
+    action_names, check_project_path, AckAfter, ActionInfo, AppendFile, AssertServer, CaptureFrom,
+    CaptureStep, Close, ConnUse, Connect, ConnectExpect, DeleteFile, DropTcp, Expect, ExpectAck,
+    ExpectClose, ExpectItem, ExpectSilence, ExpectWhat, FileWrite, Http, LengthEncoding, MaskSpec,
+    PauseReading, Ping, RawFrame, RestartServer, ResumeReading, Rpc, SendMessage, SendPayload,
+    ServerState, ServerStop, ServerUse, SetPingPolicy, SetReading, Sleep, StartServer, StepAction,
+    StopServer, Uses, WriteFile, ACTIONS, COMMON_STEP_KEYS,
+};
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
 pub use engine::{
     run_file, run_files, run_scenario, scenario_files, ConnectDefaults, EngineOptions, LoadError,
@@ -51,8 +61,8 @@ pub use matcher::{
     Mismatch, PatternError, WILDCARDS,
 };
 pub use model::*;
-pub use parse::{check_project_path, parse_hex};
 pub use path::{JsonPath, PathError, PathLookupError, PathSegment};
+pub use read::parse_hex;
 pub use resolve::{ResolveError, StepError};
 pub use vars::{
     has_refs, is_var_name, render_value, substitute, substitute_json, var_refs, EnvSource,
@@ -94,13 +104,13 @@ impl Scenario {
                 e.utf8_error().valid_up_to()
             ))
         })?;
-        parse::parse_scenario(&src, label.clone())
+        read::parse_scenario(&src, label.clone())
     }
 
     /// Parses a scenario held in memory; `file_label` names it in diagnostics.
     #[allow(clippy::should_implement_trait)]
     pub fn from_str(src: &str, file_label: &str) -> Result<Scenario, ScenarioError> {
-        parse::parse_scenario(src, Arc::from(file_label))
+        read::parse_scenario(src, Arc::from(file_label))
     }
 
     /// The step with this id.

@@ -1,15 +1,16 @@
 //! Execution-time expansion of `${...}` over whole steps, `[vars]` and `[server]`.
 //!
+//! Each action expands its own fields (`ActionSpec::resolve`, with the helpers here).
 //! The engine calls [`Scenario::initial_vars`] once, [`ServerSpec::resolve`] before
 //! starting the server, and [`Step::resolve`] right before running each step (after
 //! setting `last_sent`; for `expect_ack`, `last_sent` must hold the message named by
 //! `after`). The result has no references left, and the checks that could not run at
 //! load time (paths, payload sizes, patterns) have run on the final text.
 
+use super::actions::check_project_path;
 use super::error::{Diagnostic, DiagnosticKind, Location, ScenarioError};
 use super::matcher::{compile_regex, JsonPattern, MessageMatcher};
-use super::model::*;
-use super::parse::check_project_path;
+use super::model::{Address, Bytes, Capture, CaptureSource, Ready, Scenario, ServerSpec, Step};
 use super::vars::{substitute, substitute_json, VarError, Vars};
 use serde_json::Value;
 use std::fmt;
@@ -60,35 +61,36 @@ impl fmt::Display for StepError {
 
 impl std::error::Error for StepError {}
 
-type R = Result<(), ResolveError>;
+/// What the substitution helpers return.
+pub(crate) type R = Result<(), ResolveError>;
 
-fn sub(s: &mut String, vars: &Vars) -> R {
+pub(crate) fn sub(s: &mut String, vars: &Vars) -> R {
     if s.contains('$') {
         *s = substitute(s, vars)?;
     }
     Ok(())
 }
 
-fn sub_opt(s: &mut Option<String>, vars: &Vars) -> R {
+pub(crate) fn sub_opt(s: &mut Option<String>, vars: &Vars) -> R {
     if let Some(s) = s {
         sub(s, vars)?;
     }
     Ok(())
 }
 
-fn sub_pairs(pairs: &mut [(String, String)], vars: &Vars) -> R {
+pub(crate) fn sub_pairs(pairs: &mut [(String, String)], vars: &Vars) -> R {
     for (_, v) in pairs {
         sub(v, vars)?;
     }
     Ok(())
 }
 
-fn sub_json(v: &mut Value, vars: &Vars) -> R {
+pub(crate) fn sub_json(v: &mut Value, vars: &Vars) -> R {
     *v = substitute_json(v, vars)?;
     Ok(())
 }
 
-fn sub_pattern(v: &mut Option<Value>, vars: &Vars) -> R {
+pub(crate) fn sub_pattern(v: &mut Option<Value>, vars: &Vars) -> R {
     if let Some(v) = v {
         sub_json(v, vars)?;
         JsonPattern::compile_optional(v).map_err(|e| ResolveError::Invalid(e.to_string()))?;
@@ -96,14 +98,14 @@ fn sub_pattern(v: &mut Option<Value>, vars: &Vars) -> R {
     Ok(())
 }
 
-fn sub_matcher(m: &mut MessageMatcher, vars: &Vars) -> R {
+pub(crate) fn sub_matcher(m: &mut MessageMatcher, vars: &Vars) -> R {
     *m = m.substituted(vars)?;
     m.compile()
         .map_err(|e| ResolveError::Invalid(e.to_string()))?;
     Ok(())
 }
 
-fn sub_captures(caps: &mut [Capture], vars: &Vars) -> R {
+pub(crate) fn sub_captures(caps: &mut [Capture], vars: &Vars) -> R {
     for c in caps {
         if let CaptureSource::Regex { regex, .. } = &mut c.source {
             sub(regex, vars)?;
@@ -113,136 +115,20 @@ fn sub_captures(caps: &mut [Capture], vars: &Vars) -> R {
     Ok(())
 }
 
-fn sub_target(t: &mut Target, vars: &Vars) -> R {
+pub(crate) fn sub_address(t: &mut Address, vars: &Vars) -> R {
     match t {
-        Target::Url(s) | Target::Path(s) => sub(s, vars),
+        Address::Url(s) | Address::Path(s) => sub(s, vars),
     }
 }
 
-fn sub_path(p: &mut String, vars: &Vars) -> R {
+pub(crate) fn sub_path(p: &mut String, vars: &Vars) -> R {
     sub(p, vars)?;
     check_project_path(p).map_err(ResolveError::Invalid)
 }
 
-fn sub_bytes(b: &mut Bytes, vars: &Vars) -> R {
+pub(crate) fn sub_bytes(b: &mut Bytes, vars: &Vars) -> R {
     if let Bytes::Text(t) = b {
         sub(t, vars)?;
-    }
-    Ok(())
-}
-
-fn resolve_action(action: &mut Action, vars: &Vars) -> R {
-    match action {
-        Action::Connect(c) => {
-            sub_target(&mut c.target, vars)?;
-            for p in &mut c.protocols {
-                sub(p, vars)?;
-            }
-            sub_pairs(&mut c.headers, vars)?;
-            sub_opt(&mut c.origin, vars)?;
-            sub_pairs(&mut c.query, vars)?;
-            match &mut c.expect {
-                ConnectExpect::Upgrade { protocol, headers } => {
-                    sub_pattern(protocol, vars)?;
-                    sub_pattern(headers, vars)?;
-                }
-                ConnectExpect::Status { headers, body, .. } => {
-                    sub_pattern(headers, vars)?;
-                    sub_pattern(body, vars)?;
-                }
-                _ => {}
-            }
-        }
-        Action::Send(s) => match &mut s.payload {
-            SendPayload::Text(t) => sub(t, vars)?,
-            SendPayload::Json(j) => sub_json(j, vars)?,
-            SendPayload::Binary(_) => {}
-            SendPayload::Raw(r) => sub_bytes(&mut r.payload, vars)?,
-        },
-        Action::Expect(e) => {
-            match &mut e.what {
-                ExpectWhat::One(item) => {
-                    sub_matcher(&mut item.matcher, vars)?;
-                    sub_captures(&mut item.captures, vars)?;
-                }
-                ExpectWhat::All { items, .. } => {
-                    for item in items {
-                        sub_matcher(&mut item.matcher, vars)?;
-                        sub_captures(&mut item.captures, vars)?;
-                    }
-                }
-            }
-            for m in &mut e.ignore {
-                sub_matcher(m, vars)?;
-            }
-        }
-        Action::ExpectSilence(e) => {
-            for m in &mut e.ignore {
-                sub_matcher(m, vars)?;
-            }
-        }
-        Action::ExpectClose(e) => sub_pattern(&mut e.reason, vars)?,
-        Action::ExpectAck(a) => {
-            sub_matcher(&mut a.matcher, vars)?;
-            sub_captures(&mut a.captures, vars)?;
-        }
-        Action::Rpc(r) => {
-            sub_json(&mut r.request, vars)?;
-            if let Some(id) = &mut r.response_id {
-                sub_json(id, vars)?;
-            }
-            if let Some(m) = &mut r.expect {
-                sub_matcher(m, vars)?;
-            }
-            sub_captures(&mut r.captures, vars)?;
-            if r.id_path.get(&r.request).is_none() {
-                return Err(ResolveError::Invalid(format!(
-                    "the request has no id at {}",
-                    r.id_path
-                )));
-            }
-        }
-        Action::Capture(c) => sub_captures(std::slice::from_mut(&mut c.capture), vars)?,
-        Action::Http(h) => {
-            sub_target(&mut h.target, vars)?;
-            sub_pairs(&mut h.headers, vars)?;
-            sub_opt(&mut h.body, vars)?;
-            sub_pattern(&mut h.expect_headers, vars)?;
-            sub_pattern(&mut h.expect_body, vars)?;
-            sub_captures(&mut h.captures, vars)?;
-        }
-        Action::WriteFile(w) | Action::AppendFile(w) => {
-            sub_path(&mut w.path, vars)?;
-            sub(&mut w.content, vars)?;
-        }
-        Action::DeleteFile(d) => sub_path(&mut d.path, vars)?,
-        Action::Ping(p) => {
-            sub_bytes(&mut p.payload, vars)?;
-            let n = p.payload.as_slice().len();
-            if n > 125 {
-                return Err(ResolveError::Invalid(format!(
-                    "the ping payload is {n} bytes after substitution; at most 125 are allowed"
-                )));
-            }
-        }
-        Action::Close(c) => {
-            sub(&mut c.reason, vars)?;
-            if c.reason.len() > 123 {
-                return Err(ResolveError::Invalid(format!(
-                    "the close reason is {} bytes after substitution; at most 123 are allowed",
-                    c.reason.len()
-                )));
-            }
-        }
-        Action::StartServer
-        | Action::StopServer(_)
-        | Action::RestartServer(_)
-        | Action::AssertServer(_)
-        | Action::PauseReading(_)
-        | Action::ResumeReading(_)
-        | Action::DropTcp(_)
-        | Action::SetPingPolicy(_)
-        | Action::Sleep(_) => {}
     }
     Ok(())
 }
@@ -251,8 +137,10 @@ impl Step {
     /// A copy of the step with every template expanded and re-checked.
     pub fn resolve(&self, vars: &Vars) -> Result<Step, StepError> {
         let mut out = self.clone();
-        let result =
-            resolve_action(&mut out.action, vars).and_then(|()| sub_opt(&mut out.title, vars));
+        let result = out
+            .action
+            .resolve(vars)
+            .and_then(|()| sub_opt(&mut out.title, vars));
         match result {
             Ok(()) => Ok(out),
             Err(error) => Err(StepError {

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use crate::codec::frame::OpCode;
 use crate::codec::message::{Event, Message};
 use crate::peer::{Peer, PeerEvent};
+use crate::scenario::describe::short;
 use crate::scenario::matcher::MessageRef;
 
 /// Queued bytes at which the pump stops reading.
@@ -100,16 +101,6 @@ pub fn cut(s: &str, max: usize) -> String {
     } else {
         let head: String = s.chars().take(max).collect();
         format!("{head}… ({} bytes)", s.len())
-    }
-}
-
-/// `"…"`-quoted, cut after `max` characters.
-pub fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        format!("{s:?}")
-    } else {
-        let head: String = s.chars().take(max).collect();
-        format!("{head:?}… ({} bytes)", s.len())
     }
 }
 

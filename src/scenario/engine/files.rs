@@ -1,4 +1,5 @@
-//! Project file edits that are always undone.
+//! Project file edits that are always undone ([`FileGuard`]), and how the file
+//! actions run (`write_file`, `append_file`, `delete_file`).
 //!
 //! The first time a scenario touches a file, its original content (or its absence) is
 //! recorded; [`FileGuard::restore`] puts every touched file back and removes the
@@ -10,6 +11,10 @@ use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
+
+use super::runner::{Outcome, RunStep, Runner, StepCx};
+use crate::report::Direction;
+use crate::scenario::actions::{DeleteFile, FileWrite};
 
 /// Largest file the engine edits: its original must be kept in memory to restore it.
 pub const MAX_FILE: u64 = 64 << 20;
@@ -225,6 +230,65 @@ impl FileGuard {
         } else {
             Err(problems)
         }
+    }
+}
+
+impl Runner<'_> {
+    /// Runs one file edit and describes it; `content` is `None` for a delete.
+    fn file_edit(&mut self, what: &str, path: &str, content: Option<&str>) -> Outcome {
+        let sent = match content {
+            Some(c) => format!("{what} {path} ({} bytes)", c.len()),
+            None => format!("{what} {path}"),
+        };
+        let Some(g) = &mut self.files else {
+            return Outcome::failed(sent, "", "file actions need a [server] section");
+        };
+        let res = match (what, content) {
+            ("write", Some(c)) => g.write(path, c.as_bytes()),
+            ("append", Some(c)) => g.append(path, c.as_bytes()),
+            _ => g.delete(path),
+        };
+        match res {
+            Ok(note) => {
+                let mut obs = match what {
+                    "delete" => format!("deleted {}", note.path.display()),
+                    _ => format!(
+                        "{} {} ({} bytes now{})",
+                        if what == "write" {
+                            "wrote"
+                        } else {
+                            "appended to"
+                        },
+                        note.path.display(),
+                        note.size,
+                        if note.existed { "" } else { ", new file" }
+                    ),
+                };
+                if let Some(since) = note.since_last_write_ms.filter(|ms| *ms < 100.0) {
+                    let w = format!(
+                        "edited again {since:.0} ms after the previous edit of the same file (Vite drops a second change within 50 ms; space edits by 100 ms)"
+                    );
+                    self.events.note(w.clone());
+                    obs += &format!("; note: {w}");
+                }
+                self.events.push(Direction::Sent, "file", obs.clone(), None);
+                Outcome::ok(sent, "", obs)
+            }
+            Err(e) => Outcome::failed(sent, "", e),
+        }
+    }
+}
+
+impl<const APPEND: bool> RunStep for FileWrite<APPEND> {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        let what = if APPEND { "append" } else { "write" };
+        r.file_edit(what, &self.path, Some(&self.content))
+    }
+}
+
+impl RunStep for DeleteFile {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        r.file_edit("delete", &self.path, None)
     }
 }
 

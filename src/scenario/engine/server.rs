@@ -1,4 +1,6 @@
-//! The scenario's server: start and readiness, stop, restart, exit bookkeeping.
+//! The scenario's server: start and readiness, stop, restart, exit bookkeeping
+//! ([`ServerCtl`]), and how the server actions run (`start_server`, `stop_server`,
+//! `restart_server`, `assert_server`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -7,10 +9,12 @@ use super::process::{ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess,
 use crate::peer::http::{fetch, HttpClientError, HttpRequest};
 use crate::peer::transcript::Transcript;
 use crate::report::{Direction, TranscriptEntry};
+use crate::scenario::actions::{AssertServer, ServerState, ServerStop, StartServer};
+use crate::scenario::describe::ms;
 use crate::scenario::matcher::compile_regex;
 use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
 
-use super::describe::ms;
+use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 
 /// Output lines quoted in a report when the server misbehaves.
 const QUOTED_LINES: usize = 8;
@@ -393,5 +397,176 @@ impl ServerCtl {
             }
         }
         v
+    }
+}
+
+impl Runner<'_> {
+    /// NOT RUN for a server action when the server was started by someone else.
+    fn external_not_run(&self, what: &str) -> Option<Outcome> {
+        if self.external {
+            Some(Outcome::not_run(
+                what.to_string(),
+                "the server was started by someone else (--url); the kit cannot control it",
+            ))
+        } else {
+            None
+        }
+    }
+
+    async fn start_server(&mut self) -> Outcome {
+        if let Some(o) = self.external_not_run("the server starts and becomes ready") {
+            return o;
+        }
+        let deadline = self.step_cap;
+        let Some(s) = &mut self.server else {
+            return Outcome::failed("", "", "the scenario has no [server] section");
+        };
+        let sent = s.command_line();
+        match s.start(&mut self.vars, deadline).await {
+            Ok(obs) => Outcome::ok(sent, "the server becomes ready", obs),
+            Err(e) => Outcome::failed(sent, "the server becomes ready", e),
+        }
+    }
+
+    /// `stop_server` and `restart_server`: the stop, judged, then the start when
+    /// `restart`.
+    async fn stop_server(&mut self, signal: Option<Signal>, restart: bool) -> Outcome {
+        let what = if restart {
+            "the server stops on the signal, starts again and becomes ready"
+        } else {
+            "the server exits on the signal within the stop timeout"
+        };
+        if let Some(o) = self.external_not_run(what) {
+            return o;
+        }
+        let deadline = self.step_cap;
+        let Some(s) = &mut self.server else {
+            return Outcome::failed("", what, "the scenario has no [server] section");
+        };
+        let sig = signal.unwrap_or(s.stop_signal());
+        let sent = format!("SIG{}", sig.name());
+        let t_stop = Instant::now();
+        let stop = match s.stop(sig).await {
+            Ok(out) => s.judge_stop(&out),
+            Err(e) => Err(e),
+        };
+        if !restart {
+            return match stop {
+                Ok(obs) => Outcome::ok(sent, what, obs),
+                Err(e) => Outcome::failed(sent, what, e),
+            };
+        }
+        let stop_text = match &stop {
+            Ok(t) | Err(t) => t.clone(),
+        };
+        s.restart_began = Some(t_stop);
+        let started = s.start(&mut self.vars, deadline).await;
+        let recovery = ms(t_stop.elapsed());
+        match (stop, started) {
+            (Ok(_), Ok(obs)) => Outcome::ok(
+                sent,
+                what,
+                format!(
+                    "stopped ({stop_text}); {obs}; recovery {recovery} from the signal to ready"
+                ),
+            ),
+            (Err(_), Ok(obs)) => Outcome::failed(sent, what, format!("{stop_text}; then {obs}")),
+            (_, Err(e)) => Outcome::failed(sent, what, format!("stopped ({stop_text}); {e}")),
+        }
+    }
+}
+
+impl RunStep for StartServer {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        r.start_server().await
+    }
+}
+
+impl<const RESTART: bool> RunStep for ServerStop<RESTART> {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        r.stop_server(self.signal, RESTART).await
+    }
+}
+
+impl RunStep for AssertServer {
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+        let a = self;
+        let t0 = cx.t0;
+        let expected = match (a.state, a.exit_code) {
+            (ServerState::Alive, _) if a.within.is_zero() => "the server is running".to_string(),
+            (ServerState::Alive, _) => {
+                format!("the server keeps running for {}", format_duration(a.within))
+            }
+            (ServerState::Exited, Some(c)) => format!(
+                "the server exits with code {c} within {}",
+                format_duration(a.within)
+            ),
+            (ServerState::Exited, None) => {
+                format!("the server exits within {}", format_duration(a.within))
+            }
+        };
+        if let Some(o) = r.external_not_run(&expected) {
+            return o;
+        }
+        let Window {
+            until: deadline,
+            cut,
+        } = r.window(t0, a.within);
+        let Some(s) = &mut r.server else {
+            return Outcome::failed("", expected, "the scenario has no [server] section");
+        };
+        let Some(p) = s.process() else {
+            return Outcome::failed("", expected, "the server was never started");
+        };
+        match a.state {
+            ServerState::Alive => {
+                let pid = p.pid();
+                let exit = if a.within.is_zero() {
+                    p.exit()
+                } else {
+                    p.wait_exit(deadline).await
+                };
+                match exit {
+                    Some(e) => {
+                        let t = s.exit_text(&e);
+                        s.exit_reported();
+                        Outcome::failed("", expected, format!("the server has exited: {t}"))
+                    }
+                    None if cut.is_empty() => Outcome::ok(
+                        "",
+                        expected,
+                        format!("running (pid {pid}) for {}", ms(t0.elapsed())),
+                    ),
+                    None => Outcome::failed(
+                        "",
+                        expected,
+                        format!("running (pid {pid}) for {}{cut}", ms(t0.elapsed())),
+                    ),
+                }
+            }
+            ServerState::Exited => match p.wait_exit(deadline).await {
+                None => Outcome::failed(
+                    "",
+                    expected,
+                    format!(
+                        "still running (pid {}) after {}{cut}",
+                        p.pid(),
+                        format_duration(a.within)
+                    ),
+                ),
+                Some(e) => {
+                    let t = s.exit_text(&e);
+                    s.acknowledge_exit();
+                    match a.exit_code {
+                        Some(c) if c != e.shell_code() => Outcome::failed(
+                            "",
+                            expected,
+                            format!("exited with {t} (code {})", e.shell_code()),
+                        ),
+                        _ => Outcome::ok("", expected, format!("exited: {t}")),
+                    }
+                }
+            },
+        }
     }
 }

@@ -1,0 +1,713 @@
+//! The runner: the state of one scenario run and its core loop. Setup (variables,
+//! project directory, server start), then each step in order (expand its templates,
+//! run it within its window, turn its [`Outcome`] into a case with the transcript since
+//! the previous case), then teardown (connections, server, files) into `#cleanup`.
+//!
+//! What each action does is in its family's file ([`RunStep`] impls); this file only
+//! knows the order, the time limits and the bookkeeping every step shares.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::conn::Conn;
+use super::files::FileGuard;
+use super::server::{self, ServerCtl};
+use super::{EngineOptions, MAX_CASE_ENTRIES};
+use crate::peer::http::HttpResponse;
+use crate::peer::transcript::Transcript;
+use crate::report::{CaseReport, Direction, TranscriptEntry, Verdict};
+use crate::scenario::actions::*;
+use crate::scenario::model::Address;
+use crate::scenario::{
+    format_duration, is_var_name, render_value, substitute, Scenario, Step, StepError, Vars,
+};
+
+/// How one action runs and how its outcome is judged; one impl per action, in the
+/// engine file of its family.
+pub(super) trait RunStep {
+    /// Runs the (resolved) step.
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome;
+}
+
+/// What a running step knows about itself.
+pub(super) struct StepCx<'s> {
+    /// The resolved step.
+    pub step: &'s Step,
+    /// When it started: windows (`within`, `for`, ...) count from here.
+    pub t0: Instant,
+}
+
+/// Builds the dispatch from the action table.
+macro_rules! run_dispatch {
+    ($($(#[$doc:meta])* $variant:ident($ty:ty),)*) => {
+        /// Runs the step's action.
+        async fn run_action(r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+            match &cx.step.action {
+                $(StepAction::$variant(a) => a.run(r, cx).await,)*
+            }
+        }
+    };
+}
+with_actions!(run_dispatch);
+
+/// A step's window: when it ends (its own limit cut by the step timeout and the
+/// deadline) and the words for a window that was cut short (empty otherwise).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub until: Instant,
+    pub cut: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct SendRecord {
+    pub text: String,
+    pub at: Instant,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone)]
+pub(super) struct Outcome {
+    pub verdict: Verdict,
+    pub sent: String,
+    pub expected: String,
+    pub observed: String,
+    pub remote_close_code: Option<u16>,
+}
+
+impl Outcome {
+    pub(super) fn ok(
+        sent: impl Into<String>,
+        expected: impl Into<String>,
+        observed: impl Into<String>,
+    ) -> Self {
+        Outcome {
+            verdict: Verdict::Ok,
+            sent: sent.into(),
+            expected: expected.into(),
+            observed: observed.into(),
+            remote_close_code: None,
+        }
+    }
+
+    pub(super) fn failed(
+        sent: impl Into<String>,
+        expected: impl Into<String>,
+        observed: impl Into<String>,
+    ) -> Self {
+        Outcome {
+            verdict: Verdict::Failed,
+            ..Outcome::ok(sent, expected, observed)
+        }
+    }
+
+    pub(super) fn not_run(expected: impl Into<String>, observed: impl Into<String>) -> Self {
+        Outcome {
+            verdict: Verdict::NotRun,
+            ..Outcome::ok("", expected, observed)
+        }
+    }
+}
+
+pub(super) struct Runner<'a> {
+    pub(super) scn: &'a Scenario,
+    pub(super) opts: &'a EngineOptions,
+    pub(super) prefix: String,
+    pub(super) started: Instant,
+    pub(super) deadline: Instant,
+    pub(super) step_cap: Instant,
+    pub(super) vars: Vars,
+    pub(super) conns: HashMap<String, Conn>,
+    pub(super) transcripts: Vec<Transcript>,
+    pub(super) events: Transcript,
+    pub(super) http_tr: Transcript,
+    pub(super) sends_by_id: HashMap<String, SendRecord>,
+    pub(super) last_send: HashMap<String, SendRecord>,
+    pub(super) last_http: Option<HttpResponse>,
+    pub(super) server: Option<ServerCtl>,
+    pub(super) files: Option<FileGuard>,
+    /// `wss`/`https` for `path` targets (from a `wss://`/`https://` base URL).
+    pub(super) tls: bool,
+    /// The server was started by someone else (`--url` with a `[server]` section).
+    pub(super) external: bool,
+    pub(super) cursor_ms: f64,
+    pub(super) done_steps: usize,
+    pub(super) cases: Vec<CaseReport>,
+}
+
+impl<'a> Runner<'a> {
+    pub(super) fn new(scn: &'a Scenario, opts: &'a EngineOptions) -> Self {
+        let started = Instant::now();
+        let deadline = started + opts.deadline.unwrap_or(scn.deadline);
+        let prefix = match &opts.profile {
+            Some(p) => format!("{p}/{}", scn.name),
+            None => scn.name.clone(),
+        };
+        let events = Transcript::new("scenario", started);
+        let http_tr = Transcript::new("http", started);
+        Runner {
+            scn,
+            opts,
+            prefix,
+            started,
+            deadline,
+            step_cap: deadline,
+            vars: Vars::new(),
+            conns: HashMap::new(),
+            transcripts: vec![events.clone(), http_tr.clone()],
+            events,
+            http_tr,
+            sends_by_id: HashMap::new(),
+            last_send: HashMap::new(),
+            last_http: None,
+            server: None,
+            files: None,
+            tls: false,
+            external: false,
+            cursor_ms: -1.0,
+            done_steps: 0,
+            cases: Vec::new(),
+        }
+    }
+
+    pub(super) fn ms(&self, t: Instant) -> f64 {
+        t.saturating_duration_since(self.started).as_secs_f64() * 1000.0
+    }
+
+    /// The window of `d` from `start`, cut by the step timeout and the deadline.
+    pub(super) fn window(&self, start: Instant, d: Duration) -> Window {
+        let cut = if start + d <= self.step_cap {
+            ""
+        } else if self.step_cap >= self.deadline {
+            " (cut short by the scenario deadline)"
+        } else {
+            " (cut short by the step timeout)"
+        };
+        Window {
+            until: (start + d).min(self.step_cap),
+            cut,
+        }
+    }
+
+    fn case_id(&self, step: &Step) -> String {
+        match &step.id {
+            Some(id) => format!("{}#{}-{id}", self.prefix, step.index),
+            None => format!("{}#{}", self.prefix, step.index),
+        }
+    }
+
+    fn rfc(&self, check: &str, step: &Step) -> String {
+        format!("scenario {check} ({})", step.location)
+    }
+
+    pub(super) async fn run_steps(&mut self) {
+        match self.setup().await {
+            Err(why) => {
+                self.push_setup_case(Outcome::failed("", "a usable scenario setup", why.clone()));
+                self.fill_not_run(&format!("not run: the setup failed ({})", first_line(&why)));
+                return;
+            }
+            Ok(Some(out)) => self.push_setup_case(out),
+            Ok(None) => {}
+        }
+        let scn = self.scn;
+        let mut stop: Option<String> = None;
+        for step in &scn.steps {
+            if stop.is_none() && Instant::now() >= self.deadline {
+                stop = Some(format!(
+                    "not run: the scenario deadline ({}) was reached",
+                    format_duration(self.deadline - self.started)
+                ));
+            }
+            if let Some(reason) = &stop {
+                self.push_not_run(step, reason);
+                continue;
+            }
+            let t0 = Instant::now();
+            self.step_cap = match step.timeout {
+                Some(t) => (t0 + t).min(self.deadline),
+                None => self.deadline,
+            };
+            let (title, out) = match self.prepare(step) {
+                Err(e) => (
+                    step.title.clone().unwrap_or_else(|| step.action.title()),
+                    Outcome::failed("", "", format!("cannot prepare the step: {e}")),
+                ),
+                Ok(resolved) => {
+                    let title = resolved
+                        .title
+                        .clone()
+                        .unwrap_or_else(|| resolved.action.title());
+                    let cap = self.step_cap;
+                    let out =
+                        match tokio::time::timeout_at(cap.into(), self.exec(&resolved, t0)).await {
+                            Ok(o) => o,
+                            Err(_) => Outcome::failed(
+                                "",
+                                "",
+                                if cap < self.deadline {
+                                    format!(
+                                        "the step timeout ({}) ran out",
+                                        format_duration(step.timeout.unwrap_or_default())
+                                    )
+                                } else {
+                                    "the scenario deadline was reached during the step".to_string()
+                                },
+                            ),
+                        };
+                    (title, out)
+                }
+            };
+            let out = self.note_server_exit(out);
+            let failed = out.verdict == Verdict::Failed;
+            let check = step.action.check_name();
+            let case = self.make_case(self.case_id(step), title, self.rfc(check, step), out, t0);
+            self.cases.push(case);
+            self.done_steps += 1;
+            if failed && !self.opts.keep_going {
+                stop = Some(format!("not run: step {} failed", step.index));
+            }
+        }
+    }
+
+    /// Expands the step's templates; for `expect_ack`, `${last_sent}` is the message of
+    /// the send it acknowledges while the step is prepared.
+    fn prepare(&mut self, step: &Step) -> Result<Step, StepError> {
+        if let StepAction::ExpectAck(a) = &step.action {
+            if let Some(rec) = self.ack_record(a) {
+                let saved = self.vars.get("last_sent").cloned();
+                self.vars.set("last_sent", rec.text.clone());
+                let r = step.resolve(&self.vars);
+                match saved {
+                    Some(v) => self.vars.set("last_sent", v),
+                    None => {
+                        self.vars.remove("last_sent");
+                    }
+                }
+                return r;
+            }
+        }
+        step.resolve(&self.vars)
+    }
+
+    pub(super) fn ack_record(&self, a: &ExpectAck) -> Option<SendRecord> {
+        match &a.after {
+            AckAfter::Step(id) => self.sends_by_id.get(id).cloned(),
+            AckAfter::LastSend => self.last_send.get(&a.conn).cloned(),
+        }
+    }
+
+    pub(super) fn record_send(&mut self, step: &Step, conn: &str, text: String, at: Instant) {
+        let rec = SendRecord {
+            text: text.clone(),
+            at,
+        };
+        if let Some(id) = &step.id {
+            self.sends_by_id.insert(id.clone(), rec.clone());
+        }
+        self.last_send.insert(conn.to_owned(), rec);
+        self.vars.set("last_sent", text);
+    }
+
+    /// Adds a note about a server that exited while no step expected it.
+    fn note_server_exit(&mut self, mut out: Outcome) -> Outcome {
+        if let Some(s) = &mut self.server {
+            if let Some(note) = s.unexpected_exit_note() {
+                if !out.observed.is_empty() {
+                    out.observed.push_str("; ");
+                }
+                out.observed.push_str(&note);
+            }
+        }
+        out
+    }
+
+    fn push_not_run(&mut self, step: &Step, reason: &str) {
+        let title = step.title.clone().unwrap_or_else(|| step.action.title());
+        let check = step.action.check_name();
+        let case = CaseReport {
+            id: self.case_id(step),
+            title,
+            rfc: self.rfc(check, step),
+            verdict: Verdict::NotRun,
+            close_verdict: None,
+            remote_close_code: None,
+            duration_ms: 0.0,
+            sent: String::new(),
+            expected: String::new(),
+            observed: reason.to_owned(),
+            transcript: Vec::new(),
+        };
+        self.cases.push(case);
+        self.done_steps += 1;
+    }
+
+    /// Reports every step that has no case yet as NOT RUN.
+    pub(super) fn fill_not_run(&mut self, reason: &str) {
+        let scn = self.scn;
+        while self.done_steps < scn.steps.len() {
+            let step = &scn.steps[self.done_steps];
+            self.push_not_run(step, reason);
+        }
+    }
+
+    fn push_setup_case(&mut self, out: Outcome) {
+        let t0 = self.started;
+        let rfc = match &self.scn.server {
+            Some(s) => format!("scenario setup ({})", s.location),
+            None => format!("scenario setup ({})", self.scn.file),
+        };
+        let title = if self.scn.server.is_some() && !self.external {
+            "start the server and wait until it is ready".to_string()
+        } else {
+            "prepare the scenario".to_string()
+        };
+        let case = self.make_case(format!("{}#0", self.prefix), title, rfc, out, t0);
+        self.cases.push(case);
+    }
+
+    fn make_case(
+        &mut self,
+        id: String,
+        title: String,
+        rfc: String,
+        out: Outcome,
+        t0: Instant,
+    ) -> CaseReport {
+        let end = Instant::now();
+        let transcript = self.take_window(end);
+        CaseReport {
+            id,
+            title,
+            rfc,
+            verdict: out.verdict,
+            close_verdict: None,
+            remote_close_code: out.remote_close_code,
+            duration_ms: end.duration_since(t0).as_secs_f64() * 1000.0,
+            sent: out.sent,
+            expected: out.expected,
+            observed: out.observed,
+            transcript,
+        }
+    }
+
+    /// Everything recorded since the previous case, in time order.
+    fn take_window(&mut self, end: Instant) -> Vec<TranscriptEntry> {
+        let lo = self.cursor_ms;
+        let hi = self.ms(end);
+        let mut v: Vec<TranscriptEntry> = Vec::new();
+        for t in &self.transcripts {
+            v.extend(
+                t.entries()
+                    .into_iter()
+                    .filter(|e| e.t_ms > lo && e.t_ms <= hi),
+            );
+        }
+        if let Some(s) = &self.server {
+            v.extend(s.entries(self.started, lo, hi));
+        }
+        v.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
+        if v.len() > MAX_CASE_ENTRIES {
+            let keep = MAX_CASE_ENTRIES / 2;
+            let omitted = v.len() - 2 * keep;
+            let tail = v.split_off(v.len() - keep);
+            v.truncate(keep);
+            v.push(TranscriptEntry {
+                t_ms: tail[0].t_ms,
+                conn: "scenario".into(),
+                dir: Direction::Event,
+                kind: "note".into(),
+                summary: format!("{omitted} entries left out here"),
+                hex: None,
+            });
+            v.extend(tail);
+        }
+        self.cursor_ms = hi;
+        v
+    }
+
+    /// Variables, project directory, server; `Ok(Some(..))` when there is a setup case
+    /// to report.
+    async fn setup(&mut self) -> Result<Option<Outcome>, String> {
+        let scn = self.scn;
+        let opts = self.opts;
+        let mut builtins = Vars::new();
+        let mut host = "127.0.0.1".to_string();
+        let mut port: Option<String> = None;
+        if let Some(u) = &opts.base_url {
+            let url = url::Url::parse(u)
+                .map_err(|e| format!("--url {u:?}: {e} (expected e.g. ws://127.0.0.1:5173/)"))?;
+            self.tls = match url.scheme() {
+                "ws" | "http" => false,
+                "wss" | "https" => true,
+                s => {
+                    return Err(format!(
+                        "--url {u:?}: scheme {s:?}; expected ws, wss, http or https"
+                    ))
+                }
+            };
+            host = match url.host() {
+                Some(url::Host::Ipv6(a)) => a.to_string(),
+                Some(h) => h.to_string(),
+                None => return Err(format!("--url {u:?}: no host")),
+            };
+            port = url.port_or_known_default().map(|p| p.to_string());
+            self.external = scn.server.is_some();
+        }
+        for (k, v) in &opts.vars {
+            if !is_var_name(k) {
+                return Err(format!(
+                    "--var {k:?}: not a variable name; expected letters, digits and '_', not starting with a digit"
+                ));
+            }
+            if k == "port" {
+                port = Some(v.clone());
+            }
+            if k == "host" {
+                host = v.clone();
+            }
+        }
+        let port_in_vars = scn.vars.iter().any(|d| d.name == "port");
+        let mut free_port = None;
+        if port.is_none() && !port_in_vars && scn.server.is_some() && !self.external {
+            let p = server::free_port().map_err(|e| format!("cannot pick a free port: {e}"))?;
+            free_port = Some(p);
+            port = Some(p.to_string());
+        }
+        builtins.set("host", host);
+        if let Some(p) = &port {
+            builtins.set("port", p.clone());
+        }
+        let scenario_dir = scenario_dir(&scn.file);
+        builtins.set("scenario_dir", scenario_dir.display().to_string());
+        for (k, v) in &opts.vars {
+            builtins.set(k.clone(), v.clone());
+        }
+        let mut project_dir = None;
+        if let Some(spec) = &scn.server {
+            let resolve_cwd = |vars: &Vars| -> Result<PathBuf, String> {
+                let s = match &spec.cwd {
+                    Some(t) => substitute(t, vars).map_err(|e| e.to_string())?,
+                    None => String::new(),
+                };
+                Ok(if s.is_empty() {
+                    scenario_dir.clone()
+                } else if Path::new(&s).is_absolute() {
+                    PathBuf::from(s)
+                } else {
+                    scenario_dir.join(s)
+                })
+            };
+            let dir = match &opts.project_dir {
+                Some(d) => d.clone(),
+                None => match resolve_cwd(&builtins) {
+                    Ok(d) => d,
+                    // `cwd` may use `[vars]` entries: expand those first.
+                    Err(first) => {
+                        let v = scn
+                            .initial_vars(builtins.clone())
+                            .map_err(|e| e.to_string())?;
+                        resolve_cwd(&v)
+                            .map_err(|_| format!("{}: [server] cwd: {first}", spec.location))?
+                    }
+                },
+            };
+            let dir = std::fs::canonicalize(&dir).map_err(|e| {
+                format!("the project directory {} is not usable: {e}", dir.display())
+            })?;
+            if !dir.is_dir() {
+                return Err(format!(
+                    "the project directory {} is not a directory",
+                    dir.display()
+                ));
+            }
+            builtins.set("project_dir", dir.display().to_string());
+            project_dir = Some(dir);
+        }
+        self.vars = scn.initial_vars(builtins).map_err(|e| e.to_string())?;
+        let Some(spec) = &scn.server else {
+            return Ok(None);
+        };
+        let dir = project_dir.unwrap_or(scenario_dir);
+        self.files = Some(FileGuard::new(dir.clone()));
+        let resolved = spec.resolve(&self.vars).map_err(|e| e.to_string())?;
+        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone());
+        if self.external {
+            self.server = Some(ctl);
+            return Ok(None);
+        }
+        if let Some(p) = free_port {
+            self.events
+                .note(format!("picked free port {p} on 127.0.0.1 for ${{port}}"));
+        }
+        if !spec.autostart {
+            self.server = Some(ctl);
+            return Ok(None);
+        }
+        let started = ctl.start(&mut self.vars, self.deadline).await;
+        let sent = ctl.command_line();
+        self.server = Some(ctl);
+        match started {
+            Ok(obs) => Ok(Some(Outcome::ok(sent, "the server becomes ready", obs))),
+            Err(why) => Err(why),
+        }
+    }
+
+    /// Closes connections, stops the server, restores files; reports a cleanup case
+    /// when there was a server or an edited file.
+    pub(super) async fn teardown(&mut self) {
+        let t0 = Instant::now();
+        self.conns.clear();
+        let mut problems: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        let had_server = self.server.is_some() && !self.external;
+        if let Some(s) = &mut self.server {
+            if !self.external {
+                match s.teardown().await {
+                    Ok(n) => notes.push(n),
+                    Err(p) => problems.push(p),
+                }
+            }
+        }
+        let mut touched = 0;
+        if let Some(g) = &mut self.files {
+            touched = g.touched();
+            if touched > 0 {
+                match g.restore() {
+                    Ok(n) => notes.push(format!("{n} edited file(s) restored")),
+                    Err(ps) => problems.extend(ps),
+                }
+            }
+        }
+        if !had_server && touched == 0 {
+            return;
+        }
+        let out = if problems.is_empty() {
+            Outcome::ok(
+                "stop the server, restore files",
+                "the server stops on its stop signal; every file is restored",
+                notes.join("; "),
+            )
+        } else {
+            let mut all = problems;
+            all.extend(notes);
+            Outcome::failed(
+                "stop the server, restore files",
+                "the server stops on its stop signal and never exits on its own; every file is restored",
+                all.join("; "),
+            )
+        };
+        let rfc = match &self.scn.server {
+            Some(s) => format!("scenario cleanup ({})", s.location),
+            None => format!("scenario cleanup ({})", self.scn.file),
+        };
+        let case = self.make_case(
+            format!("{}#cleanup", self.prefix),
+            "cleanup: stop the server and restore edited files".into(),
+            rfc,
+            out,
+            t0,
+        );
+        self.cases.push(case);
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// The absolute directory of a scenario file (the current directory for a bare name or
+/// an in-memory label).
+fn scenario_dir(file: &str) -> PathBuf {
+    let parent = Path::new(file)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::fs::canonicalize(&parent)
+        .or_else(|_| std::env::current_dir())
+        .unwrap_or(parent)
+}
+
+impl Runner<'_> {
+    /// Runs one (resolved) step. A failure on a connection where the server already
+    /// broke RFC 6455 says so, since that often explains the failure.
+    async fn exec(&mut self, step: &Step, t0: Instant) -> Outcome {
+        let cx = StepCx { step, t0 };
+        let mut out = run_action(self, &cx).await;
+        if out.verdict == Verdict::Failed {
+            if let Some(k) = step.action.conn().and_then(|c| self.conns.get(c)) {
+                if let Some(v) = k.lock().violation.clone() {
+                    out.observed += &format!("; the server broke RFC 6455 on this connection: {v}");
+                }
+            }
+        }
+        out
+    }
+
+    /// The outcome of a step whose connection is not open.
+    pub(super) fn not_open(&self, conn: &str) -> Outcome {
+        Outcome::failed(
+            "",
+            "",
+            format!("connection {conn:?} is not open (its connect step did not succeed)"),
+        )
+    }
+
+    /// The URL of an address: a `path` goes to `${host}:${port}` with the plain or the
+    /// TLS scheme of `schemes` (`("ws", "wss")`, `("http", "https")`).
+    pub(super) fn url_of(&self, t: &Address, schemes: (&str, &str)) -> Result<String, String> {
+        match t {
+            Address::Url(u) => Ok(u.clone()),
+            Address::Path(p) => {
+                let host = self
+                    .vars
+                    .get("host")
+                    .map(render_value)
+                    .unwrap_or_else(|| "127.0.0.1".into());
+                let port = self.vars.get("port").map(render_value).ok_or_else(|| {
+                    "${port} is not set: give the server with --url, or --var port=N".to_string()
+                })?;
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                let scheme = if self.tls { schemes.1 } else { schemes.0 };
+                Ok(format!("{scheme}://{host}:{port}{p}"))
+            }
+        }
+    }
+}
+
+/// Runs one scenario; returns its cases and the server command it started, if any.
+pub(super) async fn run_cases(
+    scn: &Scenario,
+    opts: &EngineOptions,
+) -> (Vec<CaseReport>, Option<String>) {
+    let mut r = Runner::new(scn, opts);
+    // Every wait inside is already bounded by the deadline; this outer bound only makes
+    // sure that a slip somewhere can never keep the run from ending.
+    let outer = r.deadline + Duration::from_secs(5);
+    if tokio::time::timeout_at(outer.into(), r.run_steps())
+        .await
+        .is_err()
+    {
+        r.events
+            .note("the run was cut off by the scenario deadline (outer bound)");
+    }
+    r.fill_not_run("the scenario deadline was reached");
+    r.teardown().await;
+    let hint = r
+        .server
+        .as_ref()
+        .filter(|_| !r.external)
+        .map(ServerCtl::command_line)
+        .or_else(|| {
+            scn.server
+                .as_ref()
+                .filter(|_| opts.base_url.is_none())
+                .map(|s| s.command.join(" "))
+        });
+    (r.cases, hint)
+}

@@ -1,0 +1,126 @@
+//! How `send` runs: the message's frames (fragmented when asked) or one hand-built
+//! raw frame, written in one piece or chopped.
+
+use std::num::NonZeroUsize;
+use std::time::Instant;
+
+use super::expect::closed_text;
+use super::runner::{Outcome, RunStep, Runner, StepCx};
+use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding as WireLen, OpCode};
+use crate::peer::Peer;
+use crate::scenario::actions::{LengthEncoding, MaskSpec, RawFrame, SendMessage, SendPayload};
+use crate::scenario::describe::send_payload;
+
+impl RunStep for SendMessage {
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+        let s = self;
+        let step = cx.step;
+        let sent = send_payload(&s.payload);
+        let Some(conn) = r.conns.get(&s.conn) else {
+            return r.not_open(&s.conn);
+        };
+        {
+            let st = conn.lock();
+            if st.dropped {
+                return Outcome::failed(sent, "", "the connection was dropped by an earlier step");
+            }
+            if st.ended().is_some() {
+                return Outcome::failed(sent, "an open connection", closed_text(&st));
+            }
+        }
+        // Taken before the bytes are queued: a reply can arrive within microseconds, and an
+        // ACK stamped before its request would be ignored by `expect_ack`.
+        let at = Instant::now();
+        let (text, observed) = match &s.payload {
+            SendPayload::Text(t) => {
+                let (b, n) = message_frames(OpCode::Text, t.as_bytes(), s.fragment_size);
+                conn.send_raw(b);
+                (
+                    t.clone(),
+                    format!("queued {} bytes in {n} frame(s)", t.len()),
+                )
+            }
+            SendPayload::Json(j) => {
+                let t = j.to_string();
+                let (b, n) = message_frames(OpCode::Text, t.as_bytes(), s.fragment_size);
+                conn.send_raw(b);
+                (
+                    t.clone(),
+                    format!("queued {} bytes in {n} frame(s)", t.len()),
+                )
+            }
+            SendPayload::Binary(bin) => {
+                let (b, n) = message_frames(OpCode::Binary, bin, s.fragment_size);
+                conn.send_raw(b);
+                (
+                    String::from_utf8_lossy(bin).into_owned(),
+                    format!("queued {} bytes in {n} frame(s)", bin.len()),
+                )
+            }
+            SendPayload::Raw(r) => {
+                let bytes = raw_frame(r);
+                let n = bytes.len();
+                if r.opcode == 8 {
+                    conn.mark_close_sent();
+                }
+                match r.chop {
+                    Some(c) => conn.send_chopped(bytes, c.get(), r.delay.unwrap_or_default()),
+                    None => conn.send_raw(bytes),
+                }
+                (
+                    String::from_utf8_lossy(r.payload.as_slice()).into_owned(),
+                    format!("queued {n} frame bytes"),
+                )
+            }
+        };
+        conn.flush().await;
+        let conn_name = s.conn.clone();
+        r.record_send(step, &conn_name, text, at);
+        Outcome::ok(sent, "", observed)
+    }
+}
+
+/// Frames for one data message, fragmented when asked.
+pub(super) fn message_frames(
+    opcode: OpCode,
+    payload: &[u8],
+    frag: Option<NonZeroUsize>,
+) -> (Vec<u8>, usize) {
+    let size = frag.map_or(usize::MAX, NonZeroUsize::get);
+    if payload.len() <= size {
+        return (Peer::frame_bytes(opcode, true, payload), 1);
+    }
+    let chunks: Vec<&[u8]> = payload.chunks(size).collect();
+    let mut out = Vec::with_capacity(payload.len() + 14 * chunks.len());
+    for (i, c) in chunks.iter().enumerate() {
+        let op = if i == 0 { opcode } else { OpCode::Continuation };
+        out.extend(Peer::frame_bytes(op, i + 1 == chunks.len(), c));
+    }
+    (out, chunks.len())
+}
+
+fn raw_frame(r: &RawFrame) -> Vec<u8> {
+    let payload = r.payload.as_slice();
+    let header = FrameHeader {
+        fin: r.fin,
+        rsv: r.rsv,
+        opcode: OpCode::from_u8(r.opcode),
+        mask: match r.mask {
+            MaskSpec::Random => Some(rand::random()),
+            MaskSpec::Unmasked => None,
+            MaskSpec::Key(k) => Some(k),
+        },
+        payload_len: r.declared_length.unwrap_or(payload.len() as u64),
+        length_encoding: match r.length_encoding {
+            LengthEncoding::Minimal => {
+                WireLen::minimal_for(r.declared_length.unwrap_or(payload.len() as u64))
+            }
+            LengthEncoding::Bits7 => WireLen::Short,
+            LengthEncoding::Bits16 => WireLen::U16,
+            LengthEncoding::Bits64 => WireLen::U64,
+        },
+    };
+    let mut out = Vec::with_capacity(header.encoded_len() + payload.len());
+    encode_frame(&header, payload, &mut out);
+    out
+}
