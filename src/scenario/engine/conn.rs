@@ -23,6 +23,8 @@ use crate::scenario::matcher::MessageRef;
 pub const QUEUE_HIGH_BYTES: usize = 64 << 20;
 /// Queued messages at which the pump stops reading.
 pub const QUEUE_HIGH_MESSAGES: usize = 100_000;
+/// Pings of the server remembered per connection (the latest ones).
+pub const MAX_PINGS_KEPT: usize = 1000;
 /// Bytes queued for writing but not yet written above which pings go unanswered: a
 /// server that floods pings and does not read must not make the kit queue pongs
 /// without bound.
@@ -130,6 +132,9 @@ pub struct ConnState {
     pub last_arrived: Option<Msg>,
     /// Pongs received: payload and arrival.
     pub pongs: Vec<(Vec<u8>, Instant)>,
+    /// The server's pings: payload and arrival, the latest [`MAX_PINGS_KEPT`] (a server
+    /// may send pings without end).
+    pub pings: VecDeque<(Vec<u8>, Instant)>,
     /// The server's close frame: code (`None` = no code), reason, arrival.
     pub close_frame: Option<(Option<u16>, String, Instant)>,
     /// TCP end: time and error.
@@ -490,7 +495,18 @@ fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>, w: &mut Wr
                         peer.send_close(code, b"");
                     }
                 }
-                Some(Event::Ping(p)) if w.answer_pings && !lock(state).close_sent => {
+                Some(Event::Ping(p)) => {
+                    let close_sent = {
+                        let mut g = lock(state);
+                        if g.pings.len() == MAX_PINGS_KEPT {
+                            g.pings.pop_front();
+                        }
+                        g.pings.push_back((p.clone(), now));
+                        g.close_sent
+                    };
+                    if !w.answer_pings || close_sent {
+                        return false;
+                    }
                     let unwritten = w.queued.saturating_sub(peer.bytes_written());
                     if unwritten < MAX_UNWRITTEN {
                         let f = Peer::frame_bytes(OpCode::Pong, true, &p);
@@ -505,7 +521,7 @@ fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>, w: &mut Wr
                         }
                     }
                 }
-                Some(Event::Ping(_)) | None => {}
+                None => {}
             }
             false
         }
