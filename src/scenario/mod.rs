@@ -43,14 +43,7 @@ mod read;
 mod resolve;
 mod vars;
 
-pub use actions::{
-    action_names, check_project_path, AckAfter, ActionInfo, AppendFile, AssertServer, CaptureFrom,
-    CaptureStep, Close, ConnUse, Connect, ConnectExpect, DeleteFile, DropTcp, Expect, ExpectAck,
-    ExpectClose, ExpectItem, ExpectSilence, ExpectWhat, FileWrite, Http, LengthEncoding, MaskSpec,
-    PauseReading, Ping, RawFrame, RestartServer, ResumeReading, Rpc, SendMessage, SendPayload,
-    ServerState, ServerStop, ServerUse, SetPingPolicy, SetReading, Sleep, StartServer, StepAction,
-    StopServer, Uses, WriteFile, ACTIONS, COMMON_STEP_KEYS,
-};
+pub use actions::*;
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
 pub use engine::{
     run_file, run_files, run_scenario, scenario_files, ConnectDefaults, EngineOptions, LoadError,
