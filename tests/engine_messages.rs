@@ -668,3 +668,51 @@ text = "x"
         dump(&r)
     );
 }
+
+#[tokio::test]
+async fn expect_ping_sees_a_heartbeat_and_misses_a_silent_server() {
+    let (addr, _t) = ws_server(|mut ws| async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = ws.send(Message::Ping(b"hb".to_vec().into())).await;
+        // Keep reading so tungstenite sees our pong; then stay quiet.
+        use futures_util::StreamExt;
+        let _ = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let s = load(
+        r#"
+[scenario]
+name = "heartbeat"
+
+[[step]]
+action = "connect"
+conn = "a"
+path = "/"
+
+[[step]]
+action = "expect_ping"
+conn = "a"
+within = "2s"
+payload = "hb"
+
+[[step]]
+action = "expect_ping"
+conn = "a"
+within = "300ms"
+"#,
+    );
+    let r = run(&s, &opts_for(addr)).await;
+    assert_eq!(vs(&r), vec![Pass, Pass, Failed], "{}", dump(&r));
+    assert!(
+        r.cases[1].observed.starts_with("ping 6862 after"),
+        "{}",
+        dump(&r)
+    );
+    assert_eq!(r.cases[1].title, "expect a ping on a");
+    assert!(
+        r.cases[2].observed.contains("no ping within 300ms"),
+        "{}",
+        dump(&r)
+    );
+}

@@ -10,10 +10,12 @@ use super::{ActionSpec, ConnUse, Uses};
 use crate::scenario::describe::{json, matcher};
 use crate::scenario::duration::format_duration;
 use crate::scenario::matcher::MessageMatcher;
-use crate::scenario::model::Capture;
+use crate::scenario::model::{Bytes, Capture};
 use crate::scenario::path::JsonPath;
 use crate::scenario::read::{did_you_mean, int_value, Fields, IdInfo, Reader, Semantic};
-use crate::scenario::resolve::{sub_captures, sub_json, sub_matcher, sub_pattern, ResolveError};
+use crate::scenario::resolve::{
+    sub_bytes, sub_captures, sub_json, sub_matcher, sub_pattern, ResolveError,
+};
 use crate::scenario::vars::Vars;
 
 /// This family's rows of the action table (see `actions/mod.rs`).
@@ -32,6 +34,8 @@ macro_rules! expect_actions {
             Rpc(Rpc),
             /// Capture a value from the last received message or HTTP response.
             Capture(CaptureStep),
+            /// Wait for a ping from the server.
+            ExpectPing(ExpectPing),
         ] $($rest)* }
     };
 }
@@ -668,5 +672,54 @@ impl ActionSpec for CaptureStep {
 
     fn title(&self) -> String {
         format!("capture {}", self.capture.var)
+    }
+}
+
+/// `expect_ping`: the server pings this connection within the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectPing {
+    /// `conn`.
+    pub conn: String,
+    /// `within`, from the step's start; pings that came earlier do not count.
+    pub within: Duration,
+    /// `payload` (template text) or `payload_hex`: the ping must carry exactly this;
+    /// `None` accepts any payload.
+    pub payload: Option<Bytes>,
+}
+
+impl ActionSpec for ExpectPing {
+    const NAME: &'static str = "expect_ping";
+    const KEYS: &'static [&'static str] = &["conn", "within", "payload", "payload_hex"];
+    const CHECK: &'static str = "ping/pong";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        let conn = r.conn(f);
+        let within = r.within(f);
+        let payload = match r.exactly_one(f, &["payload", "payload_hex"], false) {
+            Some("payload_hex") => Some(Bytes::Hex(r.hex_field(f, "payload_hex")?)),
+            Some(_) => Some(Bytes::Text(r.template(f, "payload")?.0)),
+            None if f.has("payload") => return None,
+            None => None,
+        };
+        Some(ExpectPing {
+            conn: conn?,
+            within,
+            payload,
+        })
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        Uses::conn(&self.conn)
+    }
+
+    fn resolve(&mut self, vars: &Vars) -> Result<(), ResolveError> {
+        match &mut self.payload {
+            Some(b) => sub_bytes(b, vars),
+            None => Ok(()),
+        }
+    }
+
+    fn title(&self) -> String {
+        format!("expect a ping on {}", self.conn)
     }
 }

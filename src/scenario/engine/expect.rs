@@ -21,7 +21,7 @@ use crate::scenario::actions::*;
 use crate::scenario::describe::{self, ms, short};
 use crate::scenario::format_duration;
 use crate::scenario::matcher::{compile_regex, CompiledMatcher, MessageMatcher};
-use crate::scenario::model::{Capture, CaptureSource};
+use crate::scenario::model::{Bytes, Capture, CaptureSource};
 
 /// Why [`wait_for_match`] ended without what it waited for.
 pub(super) enum Missed {
@@ -698,5 +698,63 @@ impl Runner<'_> {
             Ok(c) => Ok(format!("{observed}; captured {}", c.join(", "))),
             Err(err) => Err(format!("matched {}, but {err}", m.describe())),
         }
+    }
+}
+
+impl RunStep for ExpectPing {
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+        let want = self.payload.as_ref().map(|b| b.as_slice().to_vec());
+        let expected = match &self.payload {
+            Some(Bytes::Text(t)) => format!("a ping {}", short(t, 60)),
+            Some(Bytes::Hex(h)) => format!("a ping {}", hex(h)),
+            None => "a ping".to_string(),
+        } + &format!(" within {}", format_duration(self.within));
+        let Some(conn) = r.conns.get(&self.conn) else {
+            return r.not_open(&self.conn);
+        };
+        let Window { until, cut } = r.window(cx.t0, self.within);
+        let mut other = 0usize;
+        let res = wait_for_match(conn, until, |st| {
+            let fresh = st.pings.iter().filter(|(_, at)| *at >= cx.t0);
+            other = 0;
+            for (p, at) in fresh {
+                if want.as_ref().is_none_or(|w| w == p) {
+                    return Some((p.clone(), *at));
+                }
+                other += 1;
+            }
+            None
+        })
+        .await;
+        let others = if other > 0 {
+            format!(" ({other} ping(s) with another payload)")
+        } else {
+            String::new()
+        };
+        match res {
+            Ok((p, at)) => Outcome::ok(
+                "",
+                expected,
+                format!("ping {} {}", hex(&p), latency(at, cx.t0)),
+            ),
+            Err(Missed::Closed(why)) => Outcome::failed("", expected, format!("{why}{others}")),
+            Err(Missed::TimedOut) => Outcome::failed(
+                "",
+                expected,
+                format!(
+                    "no ping within {}{cut}{others}",
+                    format_duration(self.within)
+                ),
+            ),
+        }
+    }
+}
+
+/// Bytes as hex, `(empty)` for none.
+fn hex(b: &[u8]) -> String {
+    if b.is_empty() {
+        "(empty)".into()
+    } else {
+        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }
