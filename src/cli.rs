@@ -1,9 +1,12 @@
-//! The `wsspec` command line: argument parsing and the glue between the suite, the
-//! scenario engine, the built-in server and the report writers.
+//! The `wsspec` command line: it maps arguments to the options of the suite, the
+//! scenario engine, the built-in server and the report writers, and one error type to
+//! the exit code.
 //!
-//! Exit codes: 0 when no case failed, 1 when any did, 2 for usage errors and for a server
-//! that could not be reached at all (an unreachable server is never a pass).
+//! Exit codes: 0 when no case failed, 1 when any did, 2 when the run could not happen
+//! (a bad argument, a scenario that does not load, a server that cannot be reached, a
+//! report that cannot be written): a run that did not happen is never a pass.
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,9 +15,51 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::peer::{ConnectOptions, Target};
 use crate::report::{self, Baseline, Policy, Progress, RunReport};
+use crate::scenario::{ConnectDefaults, EngineOptions, LoadError, Profile};
 
-/// Exit code for usage errors and unreachable servers.
+/// Exit code for a run that could not happen (see [`CliError`]).
 pub const EXIT_USAGE: i32 = 2;
+
+/// Why a command could not do its job. Every kind exits with [`EXIT_USAGE`].
+#[derive(Debug)]
+pub enum CliError {
+    /// A bad argument or option; the message names it.
+    Usage(String),
+    /// Scenario files that do not load; every diagnostic names file, line and column.
+    Load(LoadError),
+    /// The server under test cannot be reached, or the built-in one cannot start.
+    Server(String),
+    /// A file cannot be read or written.
+    Io(String),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        EXIT_USAGE
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(m) | CliError::Server(m) | CliError::Io(m) => f.write_str(m),
+            CliError::Load(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<LoadError> for CliError {
+    fn from(e: LoadError) -> Self {
+        CliError::Load(e)
+    }
+}
+
+/// What a command returns: the exit code of a run that happened (0 or 1), or why it
+/// could not happen.
+type Exit = Result<i32, CliError>;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,52 +84,68 @@ enum Command {
     Scenario(ScenarioArgs),
 }
 
-/// Options shared by every command that connects to a server.
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Run(_) => "run",
+            Command::Serve(_) => "serve",
+            Command::Report(_) => "report",
+            Command::Scenario(_) => "scenario",
+        }
+    }
+
+    async fn run(self) -> Exit {
+        match self {
+            Command::Run(a) => run_suite(a).await,
+            Command::Serve(a) => serve(a).await,
+            Command::Report(a) => merge_reports(a),
+            Command::Scenario(a) => run_scenarios(a).await,
+        }
+    }
+}
+
+/// Connection options of every command that connects to a server.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ConnectArgs {
-    /// Extra request header, `Name: value` (repeatable).
+    /// Extra request header, `Name: value` (repeatable); a scenario step's own header of
+    /// the same name wins.
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
-    /// `Origin` header to send.
+    /// `Origin` header to send (in a scenario: for every connect step that sets none).
     #[arg(long)]
     pub origin: Option<String>,
-    /// Subprotocol to offer (repeatable), e.g. `--protocol vite-hmr`.
-    #[arg(long = "protocol", value_name = "NAME")]
-    pub protocols: Vec<String>,
-    /// Query parameter to append to the URL, `key=value` (repeatable), e.g. a token.
-    #[arg(long = "query", value_name = "KEY=VALUE")]
-    pub query: Vec<String>,
-    /// Do not verify the TLS certificate of a wss:// server (self-signed dev certificates).
+    /// Do not verify TLS certificates (`wss://`, `https://`; self-signed dev certificates).
     #[arg(long)]
     pub insecure: bool,
 }
 
 impl ConnectArgs {
-    /// Builds peer options; errors name the offending argument.
-    pub fn to_options(&self) -> Result<ConnectOptions, String> {
-        let mut o = ConnectOptions {
-            origin: self.origin.clone(),
-            insecure: self.insecure,
-            ..Default::default()
-        };
-        o.protocols = self.protocols.clone();
-        for h in &self.headers {
-            let (n, v) = h
-                .split_once(':')
-                .ok_or_else(|| format!("--header {h:?}: expected `Name: value`"))?;
-            if n.trim().is_empty() {
-                return Err(format!("--header {h:?}: empty header name"));
-            }
-            o.headers.push((n.trim().to_owned(), v.trim().to_owned()));
-        }
-        for q in &self.query {
-            let (k, v) = q
-                .split_once('=')
-                .ok_or_else(|| format!("--query {q:?}: expected `key=value`"))?;
-            o.query.push((k.to_owned(), v.to_owned()));
-        }
-        Ok(o)
+    /// The `--header` values as (name, value) pairs.
+    fn header_pairs(&self) -> Result<Vec<(String, String)>, CliError> {
+        self.headers
+            .iter()
+            .map(|h| {
+                let (n, v) = split_arg(h, ':', "--header", "`Name: value`")?;
+                if n.trim().is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "--header {h:?}: empty header name"
+                    )));
+                }
+                Ok((n.trim().to_owned(), v.trim().to_owned()))
+            })
+            .collect()
     }
+}
+
+/// `key<sep>value`, or a usage error naming `option` and the expected form.
+fn split_arg<'a>(
+    arg: &'a str,
+    sep: char,
+    option: &str,
+    form: &str,
+) -> Result<(&'a str, &'a str), CliError> {
+    arg.split_once(sep)
+        .ok_or_else(|| CliError::Usage(format!("{option} {arg:?}: expected {form}")))
 }
 
 /// Report outputs shared by the suite and the scenario runner.
@@ -142,10 +203,35 @@ struct RunArgs {
     /// Name of the server in reports (default: the URL, or `built-in`).
     #[arg(long)]
     agent: Option<String>,
+    /// Subprotocol to offer (repeatable), e.g. `--protocol vite-hmr`.
+    #[arg(long = "protocol", value_name = "NAME")]
+    protocols: Vec<String>,
+    /// Query parameter to append to the URL, `key=value` (repeatable), e.g. a token.
+    #[arg(long = "query", value_name = "KEY=VALUE")]
+    query: Vec<String>,
     #[command(flatten)]
     connect: ConnectArgs,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+impl RunArgs {
+    /// The peer's options for every case.
+    fn connect_options(&self) -> Result<ConnectOptions, CliError> {
+        let mut query = Vec::new();
+        for q in &self.query {
+            let (k, v) = split_arg(q, '=', "--query", "`key=value`")?;
+            query.push((k.to_owned(), v.to_owned()));
+        }
+        Ok(ConnectOptions {
+            origin: self.connect.origin.clone(),
+            insecure: self.connect.insecure,
+            protocols: self.protocols.clone(),
+            headers: self.connect.header_pairs()?,
+            query,
+            ..Default::default()
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -194,154 +280,57 @@ pub struct ScenarioArgs {
     /// Name of the server in reports (default: the URL or the server command).
     #[arg(long)]
     pub agent: Option<String>,
-    /// Extra request header for every connect, `Name: value` (repeatable; a step's own
-    /// header of the same name wins).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// `Origin` for every connect step that sets none.
-    #[arg(long)]
-    pub origin: Option<String>,
-    /// Do not verify TLS certificates (`wss://`, `https://`).
-    #[arg(long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
 
-/// Where profile names are looked up: `conformance/profiles` under the current
-/// directory, then under the source tree the binary was built from.
-fn profile_dirs() -> Vec<PathBuf> {
-    vec![
-        PathBuf::from("conformance/profiles"),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance/profiles"),
-    ]
-}
-
-/// Resolves the `wsspec scenario` argument to files and a profile name (`None` for a
-/// single file).
-fn scenario_target(arg: &str) -> Result<(Vec<PathBuf>, Option<String>), String> {
-    let p = std::path::Path::new(arg);
-    let dir = if p.exists() {
-        p.to_path_buf()
-    } else if !arg.contains('/') && !arg.ends_with(".toml") {
-        match profile_dirs()
-            .into_iter()
-            .map(|d| d.join(arg))
-            .find(|d| d.is_dir())
-        {
-            Some(d) => d,
-            None => {
-                let mut known: Vec<String> = profile_dirs()
-                    .iter()
-                    .filter_map(|d| std::fs::read_dir(d).ok())
-                    .flatten()
-                    .filter_map(|e| e.ok())
-                    .filter(|e| e.path().is_dir())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect();
-                known.sort();
-                known.dedup();
-                return Err(format!(
-                    "{arg:?}: no such scenario file, directory or profile{}",
-                    if known.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (profiles: {})", known.join(", "))
-                    }
-                ));
+impl ScenarioArgs {
+    /// The engine's options; errors name the offending argument.
+    fn engine_options(&self) -> Result<EngineOptions, CliError> {
+        let mut vars = Vec::new();
+        for v in &self.vars {
+            let (k, val) = split_arg(v, '=', "--var", "NAME=VALUE")?;
+            if !crate::scenario::is_var_name(k) {
+                return Err(CliError::Usage(format!(
+                    "--var {v:?}: {k:?} is not a variable name (letters, digits, '_'; not starting with a digit)"
+                )));
+            }
+            vars.push((k.to_owned(), val.to_owned()));
+        }
+        if let Some(u) = &self.url {
+            let parsed =
+                url::Url::parse(u).map_err(|e| CliError::Usage(format!("--url {u:?}: {e}")))?;
+            if !matches!(parsed.scheme(), "ws" | "wss" | "http" | "https") {
+                return Err(CliError::Usage(format!(
+                    "--url {u:?}: scheme {:?}; expected ws, wss, http or https",
+                    parsed.scheme()
+                )));
             }
         }
-    } else {
-        return Err(format!("{arg}: no such scenario file or directory"));
-    };
-    let files = crate::scenario::scenario_files(&dir).map_err(|e| e.to_string())?;
-    let profile = if dir.is_dir() {
-        let name = std::fs::canonicalize(&dir)
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| arg.to_owned());
-        Some(name)
-    } else {
-        None
-    };
-    Ok((files, profile))
-}
-
-/// Turns the command line into engine options; errors name the offending argument.
-fn scenario_options(a: &ScenarioArgs) -> Result<crate::scenario::EngineOptions, String> {
-    let mut vars = Vec::new();
-    for v in &a.vars {
-        let (k, val) = v
-            .split_once('=')
-            .ok_or_else(|| format!("--var {v:?}: expected NAME=VALUE"))?;
-        if !crate::scenario::is_var_name(k) {
-            return Err(format!(
-                "--var {v:?}: {k:?} is not a variable name (letters, digits, '_'; not starting with a digit)"
-            ));
-        }
-        vars.push((k.to_owned(), val.to_owned()));
+        Ok(EngineOptions {
+            base_url: self.url.clone(),
+            vars,
+            project_dir: self.project_dir.clone(),
+            deadline: self.deadline,
+            connect: ConnectDefaults {
+                headers: self.connect.header_pairs()?,
+                origin: self.connect.origin.clone(),
+                insecure: self.connect.insecure,
+            },
+            keep_going: self.keep_going,
+            agent: self.agent.clone(),
+        })
     }
-    let mut headers = Vec::new();
-    for h in &a.headers {
-        let (n, v) = h
-            .split_once(':')
-            .ok_or_else(|| format!("--header {h:?}: expected `Name: value`"))?;
-        if n.trim().is_empty() {
-            return Err(format!("--header {h:?}: empty header name"));
-        }
-        headers.push((n.trim().to_owned(), v.trim().to_owned()));
-    }
-    if let Some(u) = &a.url {
-        let parsed = url::Url::parse(u).map_err(|e| format!("--url {u:?}: {e}"))?;
-        if !matches!(parsed.scheme(), "ws" | "wss" | "http" | "https") {
-            return Err(format!(
-                "--url {u:?}: scheme {:?}; expected ws, wss, http or https",
-                parsed.scheme()
-            ));
-        }
-    }
-    Ok(crate::scenario::EngineOptions {
-        base_url: a.url.clone(),
-        vars,
-        project_dir: a.project_dir.clone(),
-        deadline: a.deadline,
-        connect: crate::scenario::ConnectDefaults {
-            headers,
-            origin: a.origin.clone(),
-            insecure: a.insecure,
-        },
-        keep_going: a.keep_going,
-        profile: None,
-        agent: a.agent.clone(),
-    })
 }
 
 /// `wsspec scenario`: loads every file first (all problems reported as
 /// `file:line:column: ...`, exit 2), runs them, writes the reports.
-pub async fn run_scenarios(a: ScenarioArgs) -> i32 {
-    let (files, profile) = match scenario_target(&a.path) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("wsspec scenario: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let mut opts = match scenario_options(&a) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("wsspec scenario: {e}");
-            return EXIT_USAGE;
-        }
-    };
-    let target = profile.clone().unwrap_or_default();
-    opts.profile = profile;
-    let report = match crate::scenario::run_files(&files, &target, &opts).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
-        }
-    };
+async fn run_scenarios(a: ScenarioArgs) -> Exit {
+    let opts = a.engine_options()?;
+    let profile = Profile::load(&a.path, &crate::scenario::profile_dirs())?;
+    let report = crate::scenario::run_profile(&profile, &opts).await;
     finish(&report, &a.output)
 }
 
@@ -359,6 +348,7 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { 0 };
         }
     };
+    let name = cli.command.name();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -369,80 +359,57 @@ pub fn main() -> i32 {
             return EXIT_USAGE;
         }
     };
-    rt.block_on(async move {
-        match cli.command {
-            Command::Run(a) => run_suite(a).await,
-            Command::Serve(a) => serve(a).await,
-            Command::Report(a) => merge_reports(a),
-            Command::Scenario(a) => run_scenarios(a).await,
+    match rt.block_on(cli.command.run()) {
+        Ok(code) => code,
+        // Scenario diagnostics name their file, line and column already.
+        Err(e @ CliError::Load(LoadError::Scenario(_))) => {
+            eprintln!("{e}");
+            e.exit_code()
         }
-    })
+        Err(e) => {
+            eprintln!("wsspec {name}: {e}");
+            e.exit_code()
+        }
+    }
 }
 
-async fn run_suite(a: RunArgs) -> i32 {
+async fn run_suite(a: RunArgs) -> Exit {
     let catalog = crate::suite::catalog();
-    let selection = match crate::suite::select(&catalog, &a.cases, &a.exclude, a.all) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("wsspec run: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let selection = crate::suite::select(&catalog, &a.cases, &a.exclude, a.all)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     if a.list {
-        for c in &selection {
+        for c in selection.iter() {
             println!("{:<10} {:<14} {}", c.id, c.rfc, c.title);
         }
         eprintln!("{} cases", selection.len());
-        return 0;
+        return Ok(0);
     }
-    let opts = match a.connect.to_options() {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("wsspec run: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let opts = a.connect_options()?;
     let mut builtin = None;
     let (target, agent) = match &a.url {
-        Some(url) => match Target::parse(url) {
-            Ok(t) => {
-                if let Err(e) = t.resolve() {
-                    eprintln!("wsspec run: {e}");
-                    return EXIT_USAGE;
-                }
-                (t, a.agent.clone().unwrap_or_else(|| url.clone()))
-            }
-            Err(e) => {
-                eprintln!("wsspec run: {e}");
-                return EXIT_USAGE;
-            }
-        },
+        Some(url) => {
+            let t = Target::parse(url).map_err(|e| CliError::Usage(e.to_string()))?;
+            t.resolve().map_err(|e| CliError::Server(e.to_string()))?;
+            (t, a.agent.clone().unwrap_or_else(|| url.clone()))
+        }
         None => {
             let cfg = crate::server::ServerConfig::default();
-            match crate::server::bind("127.0.0.1:0".parse().expect("literal address"), cfg).await {
-                Ok(s) => {
-                    let t = Target::local(s.local_addr, "/");
-                    eprintln!(
-                        "wsspec: no URL given; testing the built-in reference server at {}",
-                        t.url
-                    );
-                    builtin = Some(s);
-                    (t, a.agent.clone().unwrap_or_else(|| "built-in".into()))
-                }
-                Err(e) => {
-                    eprintln!("wsspec run: cannot start the built-in server: {e}");
-                    return EXIT_USAGE;
-                }
-            }
+            let s = crate::server::bind("127.0.0.1:0".parse().expect("literal address"), cfg)
+                .await
+                .map_err(|e| CliError::Server(format!("cannot start the built-in server: {e}")))?;
+            let t = Target::local(s.local_addr, "/");
+            eprintln!(
+                "wsspec: no URL given; testing the built-in reference server at {}",
+                t.url
+            );
+            builtin = Some(s);
+            (t, a.agent.clone().unwrap_or_else(|| "built-in".into()))
         }
     };
     // Refuse early when nothing listens: an unreachable server is a usage error, not a run.
-    if let Err(e) =
-        crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now()).await
-    {
-        eprintln!("wsspec run: {}: {e}", target.url);
-        return EXIT_USAGE;
-    }
+    crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now())
+        .await
+        .map_err(|e| CliError::Server(format!("{}: {e}", target.url)))?;
     let progress = Arc::new(Progress::new(selection.len(), !a.output.no_progress));
     let p2 = progress.clone();
     let cfg = crate::suite::RunConfig {
@@ -463,16 +430,10 @@ async fn run_suite(a: RunArgs) -> i32 {
 }
 
 /// Writes every requested report, prints the summary, and returns the exit code.
-pub fn finish(report: &RunReport, out: &OutputArgs) -> i32 {
+pub fn finish(report: &RunReport, out: &OutputArgs) -> Exit {
     let policy = Policy::new(out.strict);
     let baseline = match &out.baseline {
-        Some(p) => match Baseline::load(p) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                eprintln!("wsspec: {e}");
-                return EXIT_USAGE;
-            }
-        },
+        Some(p) => Some(Baseline::load(p).map_err(|e| CliError::Io(e.to_string()))?),
         None => None,
     };
     print!("{}", report::terminal::summary_table_with(report, &policy));
@@ -494,11 +455,11 @@ pub fn finish(report: &RunReport, out: &OutputArgs) -> i32 {
             );
         }
     }
-    let mut io_failed = false;
+    // Every report is attempted even when one cannot be written.
+    let mut unwritten = Vec::new();
     let mut write = |what: &str, r: std::io::Result<()>| {
         if let Err(e) = r {
-            eprintln!("wsspec: cannot write the {what} report: {e}");
-            io_failed = true;
+            unwritten.push(format!("cannot write the {what} report: {e}"));
         }
     };
     if let Some(p) = &out.json {
@@ -520,32 +481,23 @@ pub fn finish(report: &RunReport, out: &OutputArgs) -> i32 {
             outcome.regressions.join(", ")
         );
     }
-    if io_failed {
-        return EXIT_USAGE;
+    if !unwritten.is_empty() {
+        return Err(CliError::Io(unwritten.join("; ")));
     }
-    report::exit_code(&outcome)
+    Ok(report::exit_code(&outcome))
 }
 
-async fn serve(a: ServeArgs) -> i32 {
-    let faults = match crate::server::Faults::parse(&a.fault.join(",")) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("wsspec serve: {e}");
-            return EXIT_USAGE;
-        }
-    };
+async fn serve(a: ServeArgs) -> Exit {
+    let faults = crate::server::Faults::parse(&a.fault.join(","))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let cfg = crate::server::ServerConfig {
         faults,
         ..Default::default()
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.port));
-    let server = match crate::server::bind(addr, cfg).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("wsspec serve: cannot listen on {addr}: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let server = crate::server::bind(addr, cfg)
+        .await
+        .map_err(|e| CliError::Server(format!("cannot listen on {addr}: {e}")))?;
     println!("LISTENING {}", server.local_addr.port());
     eprintln!(
         "wsspec: reference echo server on ws://{}/ (Ctrl-C to stop)",
@@ -553,26 +505,20 @@ async fn serve(a: ServeArgs) -> i32 {
     );
     wait_for_stop_signal().await;
     server.shutdown().await;
-    0
+    Ok(0)
 }
 
-fn merge_reports(a: ReportArgs) -> i32 {
-    let mut reports = Vec::new();
-    for p in &a.inputs {
-        match report::read_json(p) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                eprintln!("wsspec report: {e}");
-                return EXIT_USAGE;
-            }
-        }
-    }
-    if let Err(e) = report::write_html(&reports, &a.html) {
-        eprintln!("wsspec report: cannot write {}: {e}", a.html.display());
-        return EXIT_USAGE;
-    }
+fn merge_reports(a: ReportArgs) -> Exit {
+    let reports = a
+        .inputs
+        .iter()
+        .map(|p| report::read_json(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CliError::Io(e.to_string()))?;
+    report::write_html(&reports, &a.html)
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", a.html.display())))?;
     println!("wrote {}", a.html.join("index.html").display());
-    0
+    Ok(0)
 }
 
 /// Waits for Ctrl-C or SIGTERM (tests and CI stop servers by pid with SIGTERM).

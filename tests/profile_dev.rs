@@ -6,7 +6,7 @@
 //! `WSSPEC_PROFILE=conformance/profiles/vite cargo test --test profile_dev -- --ignored --nocapture`
 
 use std::path::PathBuf;
-use wsspec::scenario::{scenario_files, EngineOptions};
+use wsspec::scenario::{run_profile, EngineOptions, Profile};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "developer aid: needs WSSPEC_PROFILE and the real servers"]
@@ -16,7 +16,7 @@ async fn run_profile_from_env() {
         return;
     };
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(&target);
-    let files = scenario_files(&path).unwrap_or_else(|e| panic!("{e}"));
+    let profile = Profile::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
     let vars = std::env::var("WSSPEC_VARS")
         .unwrap_or_default()
         .split(';')
@@ -33,16 +33,10 @@ async fn run_profile_from_env() {
             origin: std::env::var("WSSPEC_ORIGIN").ok(),
             ..Default::default()
         },
-        profile: path
-            .file_name()
-            .filter(|_| path.is_dir())
-            .map(|n| n.to_string_lossy().into_owned()),
         keep_going: std::env::var("WSSPEC_KEEP_GOING").is_ok(),
         ..Default::default()
     };
-    let report = wsspec::scenario::run_files(&files, &target, &opts)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let report = run_profile(&profile, &opts).await;
     for c in &report.cases {
         println!(
             "{:<60} {:<8} {:>8.0} ms  {}",

@@ -18,7 +18,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wsspec::report::{RunReport, Verdict};
-use wsspec::scenario::{run_files, scenario_files, ConnectDefaults, EngineOptions};
+use wsspec::scenario::{ConnectDefaults, EngineOptions, Profile};
 
 const MAGIC: &str = "1hpzW-zo2z-o8io-gfmV1-2cb1d82";
 const BROKER_PORT: u16 = 16322;
@@ -189,11 +189,7 @@ fn broker_lock() -> BrokerLock {
 /// Runs every scenario of a profile directory (or one file) and indexes the cases.
 fn run_profile(target: &str, opts: EngineOptions) -> Cases {
     let path = repo().join(target);
-    let files = scenario_files(&path).unwrap_or_else(|e| panic!("{e}"));
-    let profile = path
-        .is_dir()
-        .then(|| path.file_name().unwrap().to_string_lossy().into_owned());
-    let opts = EngineOptions { profile, ..opts };
+    let profile = Profile::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -201,10 +197,9 @@ fn run_profile(target: &str, opts: EngineOptions) -> Cases {
         .unwrap();
     let started = Instant::now();
     let report = rt.block_on(async {
-        tokio::time::timeout(PROFILE_CAP, run_files(&files, target, &opts))
+        tokio::time::timeout(PROFILE_CAP, wsspec::scenario::run_profile(&profile, &opts))
             .await
             .unwrap_or_else(|_| panic!("{target}: still running after {PROFILE_CAP:?}"))
-            .unwrap_or_else(|e| panic!("{e}"))
     });
     let cases = Cases::new(report);
     println!(

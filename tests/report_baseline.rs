@@ -6,7 +6,7 @@ mod fixtures;
 use fixtures::{case, mixed, report, temp_dir};
 use wsspec::report::{
     compare_ids, evaluate, evaluate_with, exit_code, Baseline, BaselineEntry, CloseVerdict, Policy,
-    ReportError, Status, Verdict,
+    ReportError, Standing, Verdict,
 };
 
 fn ids(v: &[&str]) -> Vec<String> {
@@ -153,7 +153,7 @@ fn not_run_is_never_a_pass_but_does_not_fail_alone() {
     assert_eq!(exit_code(&out), 0);
     let policy = Policy::new(true);
     for c in &r.cases {
-        assert_eq!(policy.status(c), Status::Skipped);
+        assert_eq!(policy.standing(c), Standing::Skipped);
     }
     // A NOT RUN case that was expected to run is a regression against a baseline.
     let out = evaluate(&r, false, Some(&Baseline::new()));

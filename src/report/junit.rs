@@ -15,7 +15,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 use super::ids::by_category;
 use super::json::write_atomic;
 use super::model::{CaseReport, RunReport, Verdict};
-use super::policy::{reasons_label, Policy, Status};
+use super::policy::{reasons_label, Policy, Standing};
 use super::text::{neutralise, one_line, transcript_text, truncate};
 
 /// Longest value of sent/expected/observed quoted in a failure message.
@@ -66,10 +66,10 @@ pub fn junit_string(report: &RunReport, policy: &Policy) -> io::Result<String> {
 }
 
 fn test_case(report: &RunReport, cat: &str, case: &CaseReport, policy: &Policy) -> TestCase {
-    let status = policy.status(case);
+    let status = policy.standing(case);
     let detail = details(case);
     let tc_status = match status {
-        Status::Failed => {
+        Standing::Failed => {
             let reasons = policy.fail_reasons(case);
             let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
             s.set_type(reasons_label(&reasons));
@@ -83,7 +83,7 @@ fn test_case(report: &RunReport, cat: &str, case: &CaseReport, policy: &Policy) 
             s.set_description(detail.clone());
             s
         }
-        Status::Skipped => {
+        Standing::Skipped => {
             let mut s = TestCaseStatus::skipped();
             s.set_type(case.verdict.label());
             s.set_message(format!(
@@ -93,7 +93,7 @@ fn test_case(report: &RunReport, cat: &str, case: &CaseReport, policy: &Policy) 
             ));
             s
         }
-        Status::Passed | Status::Noted => TestCaseStatus::success(),
+        Standing::Passed | Standing::Noted => TestCaseStatus::success(),
     };
     let mut tc = TestCase::new(
         format!("{} {}", one_line(&case.id, 200), one_line(&case.title, 200)),
@@ -115,13 +115,13 @@ fn test_case(report: &RunReport, cat: &str, case: &CaseReport, policy: &Policy) 
         ),
     ]);
     match status {
-        Status::Failed => {
+        Standing::Failed => {
             tc.set_system_out(format!(
                 "{detail}\n--- transcript ---\n{}",
                 neutralise(&transcript_text(case, MAX_ENTRIES, HEX_CAP), true)
             ));
         }
-        Status::Noted => {
+        Standing::Noted => {
             let why = if case.verdict == Verdict::NonStrict {
                 "NON-STRICT (passes without --strict)".to_string()
             } else if case.verdict == Verdict::Informational {
@@ -134,7 +134,7 @@ fn test_case(report: &RunReport, cat: &str, case: &CaseReport, policy: &Policy) 
             };
             tc.set_system_out(format!("note: {why}\n{detail}"));
         }
-        Status::Skipped | Status::Passed => {}
+        Standing::Skipped | Standing::Passed => {}
     }
     tc
 }

@@ -28,5 +28,5 @@ pub use ids::{category, compare_ids};
 pub use json::{read_json, write_json};
 pub use junit::{write_junit, write_junit_with};
 pub use model::*;
-pub use policy::{FailReason, Policy, Status};
+pub use policy::{FailReason, Policy, Standing};
 pub use terminal::{failure_lines, summary_table, Progress};

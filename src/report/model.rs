@@ -5,6 +5,8 @@
 //! [`RunReport`] is the stable schema documented in `docs/report-schema.md`; field
 //! names here are that schema, so renaming one is a breaking change.
 
+use std::time::{Duration, SystemTime};
+
 use serde::{Deserialize, Serialize};
 
 /// Schema version written into every JSON report; bump on incompatible change.
@@ -181,4 +183,100 @@ pub struct RunReport {
     pub strict: bool,
     /// Per-case results in execution order.
     pub cases: Vec<CaseReport>,
+}
+
+impl CaseReport {
+    /// A case with its id, title and rule and nothing else yet: verdict NOT RUN, no
+    /// close verdict, nothing sent or observed. Producers fill in what they know
+    /// (`CaseReport { verdict, observed, ..CaseReport::new(id, title, rfc) }`).
+    pub fn new(id: impl Into<String>, title: impl Into<String>, rfc: impl Into<String>) -> Self {
+        CaseReport {
+            id: id.into(),
+            title: title.into(),
+            rfc: rfc.into(),
+            verdict: Verdict::NotRun,
+            close_verdict: None,
+            remote_close_code: None,
+            duration_ms: 0.0,
+            sent: String::new(),
+            expected: String::new(),
+            observed: String::new(),
+            transcript: Vec::new(),
+        }
+    }
+
+    /// A case the kit did not run; `observed` says `not run: <reason>`.
+    pub fn not_run(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        rfc: impl Into<String>,
+        reason: &str,
+    ) -> Self {
+        CaseReport {
+            observed: format!("not run: {reason}"),
+            ..CaseReport::new(id, title, rfc)
+        }
+    }
+}
+
+impl RunReport {
+    /// The report of a run of `kind` (`rfc6455`, `scenario`) that started at `started`
+    /// and took `took`; the start is written as RFC 3339 UTC with milliseconds.
+    pub fn new(
+        kind: &str,
+        agent: String,
+        target: String,
+        started: SystemTime,
+        took: Duration,
+        cases: Vec<CaseReport>,
+    ) -> Self {
+        RunReport {
+            tool: "wsspec".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            schema: SCHEMA_VERSION,
+            kind: kind.into(),
+            agent,
+            target,
+            started: humantime::format_rfc3339_millis(started).to_string(),
+            duration_ms: took.as_secs_f64() * 1000.0,
+            strict: false,
+            cases,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn run_report_start_is_rfc3339_utc_with_milliseconds() {
+        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_123); // leap day 2000
+        let r = RunReport::new(
+            "scenario",
+            "a".into(),
+            "t".into(),
+            t,
+            Duration::ZERO,
+            vec![],
+        );
+        assert_eq!(r.started, "2000-02-29T00:00:00.123Z");
+        let r = RunReport::new(
+            "rfc6455",
+            "a".into(),
+            "t".into(),
+            UNIX_EPOCH,
+            Duration::ZERO,
+            vec![],
+        );
+        assert_eq!(r.started, "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn not_run_says_so() {
+        let c = CaseReport::not_run("1.1.1", "t", "RFC 6455 §5.6", "the deadline passed");
+        assert_eq!(c.verdict, Verdict::NotRun);
+        assert_eq!(c.observed, "not run: the deadline passed");
+    }
 }

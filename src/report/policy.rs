@@ -55,19 +55,19 @@ impl Policy {
         out
     }
 
-    /// The single status a writer shows for the case.
-    pub fn status(&self, case: &CaseReport) -> Status {
+    /// How the case counts for the run, the one standing every writer shows.
+    pub fn standing(&self, case: &CaseReport) -> Standing {
         if !self.fail_reasons(case).is_empty() {
-            return Status::Failed;
+            return Standing::Failed;
         }
         match case.verdict {
-            Verdict::NotRun | Verdict::Unimplemented => Status::Skipped,
-            Verdict::Informational | Verdict::NonStrict => Status::Noted,
+            Verdict::NotRun | Verdict::Unimplemented => Standing::Skipped,
+            Verdict::Informational | Verdict::NonStrict => Standing::Noted,
             Verdict::Ok | Verdict::Failed => {
                 if case.close_verdict.is_some_and(|c| c != CloseVerdict::Ok) {
-                    Status::Noted
+                    Standing::Noted
                 } else {
-                    Status::Passed
+                    Standing::Passed
                 }
             }
         }
@@ -82,7 +82,7 @@ impl Default for Policy {
 
 /// How a case counts for the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub enum Standing {
     /// Passed with nothing to note.
     Passed,
     /// Passed, with something worth showing (INFORMATIONAL, NON-STRICT without `--strict`,

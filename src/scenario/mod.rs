@@ -39,15 +39,14 @@ mod error;
 mod matcher;
 mod model;
 mod path;
+mod profile;
 mod read;
 mod resolve;
 mod vars;
 
 pub use actions::*;
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
-pub use engine::{
-    run_file, run_files, run_scenario, scenario_files, ConnectDefaults, EngineOptions, LoadError,
-};
+pub use engine::{run_file, run_profile, run_scenario, ConnectDefaults, EngineOptions};
 pub use error::{Diagnostic, DiagnosticKind, Location, ScenarioError, MAX_DIAGNOSTICS};
 pub use matcher::{
     CompiledMatcher, JsonKind, JsonPattern, MatcherError, MessageMatcher, MessageRef, MessageType,
@@ -55,6 +54,7 @@ pub use matcher::{
 };
 pub use model::*;
 pub use path::{JsonPath, PathError, PathLookupError, PathSegment};
+pub use profile::{profile_dirs, LoadError, Profile};
 pub use read::parse_hex;
 pub use resolve::{ResolveError, StepError};
 pub use vars::{

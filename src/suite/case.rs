@@ -110,3 +110,45 @@ impl CaseDef {
         CaseDef::new(info, move || CaseKind::Fuzz(make()))
     }
 }
+
+/// Every case the suite knows, in execution order, each with what it does.
+#[derive(Clone)]
+pub struct Catalog {
+    pub(crate) cases: Vec<CaseDef>,
+}
+
+/// The cases chosen for a run ([`crate::suite::select`]), in execution order, each with
+/// what it does, so the runner never looks a case up again by its id.
+#[derive(Clone)]
+pub struct Selection {
+    pub(crate) cases: Vec<CaseDef>,
+}
+
+macro_rules! case_list {
+    ($t:ident) => {
+        impl $t {
+            /// The catalog entries, in execution order.
+            pub fn iter(&self) -> impl ExactSizeIterator<Item = &CaseInfo> + Clone {
+                self.cases.iter().map(|d| &d.info)
+            }
+
+            /// How many cases.
+            pub fn len(&self) -> usize {
+                self.cases.len()
+            }
+
+            /// True when there is no case.
+            pub fn is_empty(&self) -> bool {
+                self.cases.is_empty()
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_list().entries(self.iter().map(|i| &i.id)).finish()
+            }
+        }
+    };
+}
+case_list!(Catalog);
+case_list!(Selection);

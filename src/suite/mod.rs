@@ -45,8 +45,8 @@ pub mod select;
 pub mod spec;
 pub mod verdict;
 
-pub use case::CaseInfo;
-pub use runner::{run, Progress, RunConfig};
+pub use case::{CaseInfo, Catalog, Selection};
+pub use runner::{run, OnCaseDone, RunConfig};
 pub use select::{select, SelectError};
 
 use case::CaseDef;
@@ -60,8 +60,8 @@ pub(crate) fn defs() -> Vec<CaseDef> {
 }
 
 /// The catalog of every case the suite knows (517 Autobahn cases plus the extra checks).
-pub fn catalog() -> Vec<CaseInfo> {
-    defs().into_iter().map(|d| d.info).collect()
+pub fn catalog() -> Catalog {
+    Catalog { cases: defs() }
 }
 
 #[cfg(test)]
@@ -70,7 +70,8 @@ mod tests {
 
     #[test]
     fn catalog_is_sorted_and_unique() {
-        let c = catalog();
+        let cat = catalog();
+        let c: Vec<&CaseInfo> = cat.iter().collect();
         for w in c.windows(2) {
             assert!(
                 w[0].sort_key() < w[1].sort_key(),
@@ -86,7 +87,8 @@ mod tests {
 
     #[test]
     fn run_alone_flags() {
-        let c = catalog();
+        let cat = catalog();
+        let c: Vec<&CaseInfo> = cat.iter().collect();
         let alone: Vec<&str> = c
             .iter()
             .filter(|x| x.must_run_alone && !x.id.starts_with("9."))

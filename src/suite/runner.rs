@@ -15,24 +15,23 @@
 //!   reported NOT RUN with what it saw so far; cases not started are reported NOT RUN.
 //! * A progress callback sees every case report as it is produced.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::task::JoinSet;
 
-use super::case::{CaseDef, CaseInfo, CaseKind};
+use super::case::{CaseDef, CaseInfo, CaseKind, Selection};
 use super::describe;
 use super::extra;
 use super::fuzzer;
 use super::spec::FuzzSpec;
 use super::verdict;
 use crate::peer::{ConnectOptions, Target};
-use crate::report::{CaseReport, CloseVerdict, RunReport, Verdict, SCHEMA_VERSION};
+use crate::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 
-/// Callback invoked with each finished case.
-pub type Progress = Arc<dyn Fn(&CaseReport) + Send + Sync>;
+/// Called with each finished case (a progress bar, a live log).
+pub type OnCaseDone = Arc<dyn Fn(&CaseReport) + Send + Sync>;
 
 /// How to run a selection.
 #[derive(Clone, Default)]
@@ -46,7 +45,7 @@ pub struct RunConfig {
     /// Display name of the server; empty = the `Server` header of the first 101, else the URL.
     pub agent: String,
     /// Called once per case, in completion order.
-    pub progress: Option<Progress>,
+    pub progress: Option<OnCaseDone>,
 }
 
 impl fmt::Debug for RunConfig {
@@ -84,17 +83,13 @@ struct Done {
 pub async fn run(
     target: &Target,
     opts: &ConnectOptions,
-    selection: &[CaseInfo],
+    selection: &Selection,
     cfg: RunConfig,
 ) -> RunReport {
     let start = Instant::now();
-    let started = rfc3339(SystemTime::now());
+    let started = SystemTime::now();
     let hard = start + cfg.deadline.unwrap_or(NO_DEADLINE);
     let jobs = cfg.jobs.max(1);
-    let defs: HashMap<String, CaseDef> = super::defs()
-        .into_iter()
-        .map(|d| (d.info.id.clone(), d))
-        .collect();
     let target = Arc::new(target.clone());
     let opts = Arc::new(opts.clone());
     let mut results: Vec<Option<CaseReport>> = vec![None; selection.len()];
@@ -111,18 +106,8 @@ pub async fn run(
         results[d.index] = Some(d.report);
     };
 
-    for (index, info) in selection.iter().enumerate() {
-        let Some(def) = defs.get(&info.id) else {
-            finish(
-                Done {
-                    index,
-                    report: not_run(info, "unknown case id".into(), 0.0),
-                    server: None,
-                },
-                &mut results,
-            );
-            continue;
-        };
+    for (index, def) in selection.cases.iter().enumerate() {
+        let info = &def.info;
         if let Some(reason) = &def.not_run {
             finish(
                 Done {
@@ -202,7 +187,7 @@ pub async fn run(
                 } else {
                     "the case task ended without a result (internal error of the kit)".into()
                 };
-                let r = not_run(&selection[i], reason, 0.0);
+                let r = not_run(&selection.cases[i].info, reason, 0.0);
                 if let Some(p) = &cfg.progress {
                     p(&r);
                 }
@@ -215,43 +200,28 @@ pub async fn run(
     } else {
         first_server.unwrap_or_else(|| target.url.clone())
     };
-    RunReport {
-        tool: "wsspec".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        schema: SCHEMA_VERSION,
-        kind: "rfc6455".into(),
+    let mut report = RunReport::new(
+        "rfc6455",
         agent,
-        target: target.url.clone(),
+        target.url.clone(),
         started,
-        duration_ms: start.elapsed().as_secs_f64() * 1000.0,
-        strict: cfg.strict,
+        start.elapsed(),
         cases,
-    }
+    );
+    report.strict = cfg.strict;
+    report
 }
 
+/// A case of `info` with nothing but its id, title and rule.
 fn blank(info: &CaseInfo) -> CaseReport {
-    CaseReport {
-        id: info.id.clone(),
-        title: info.title.clone(),
-        rfc: info.rfc.clone(),
-        verdict: Verdict::NotRun,
-        close_verdict: None,
-        remote_close_code: None,
-        duration_ms: 0.0,
-        sent: String::new(),
-        expected: String::new(),
-        observed: String::new(),
-        transcript: Vec::new(),
-    }
+    CaseReport::new(&info.id, &info.title, &info.rfc)
 }
 
 fn not_run(info: &CaseInfo, reason: String, duration_ms: f64) -> CaseReport {
     CaseReport {
-        verdict: Verdict::NotRun,
         close_verdict: Some(CloseVerdict::NotRun),
         duration_ms,
-        observed: format!("not run: {reason}"),
-        ..blank(info)
+        ..CaseReport::not_run(&info.id, &info.title, &info.rfc, &reason)
     }
 }
 
@@ -327,43 +297,5 @@ pub(crate) fn fuzz_report(info: &CaseInfo, spec: &FuzzSpec, run: fuzzer::FuzzRun
         observed: describe::observed(&run, &j.why),
         transcript: run.transcript,
         ..blank(info)
-    }
-}
-
-/// `SystemTime` as RFC 3339 UTC with millisecond precision.
-pub(crate) fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_known_values() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        let t = UNIX_EPOCH + Duration::from_millis(951_782_400_123); // leap day 2000
-        assert_eq!(rfc3339(t), "2000-02-29T00:00:00.123Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.000Z");
     }
 }

@@ -16,7 +16,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use super::case::CaseInfo;
+use super::case::{Catalog, Selection};
 
 /// Why a selection could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl Matcher {
 
 fn matchers(
     entries: &[String],
-    catalog: &[CaseInfo],
+    catalog: &Catalog,
     option: &'static str,
 ) -> Result<Vec<Matcher>, SelectError> {
     let mut out = Vec::new();
@@ -101,40 +101,41 @@ fn matchers(
 
 /// Selects cases from `catalog`, keeping catalog (execution) order.
 pub fn select(
-    catalog: &[CaseInfo],
+    catalog: &Catalog,
     cases: &[String],
     exclude: &[String],
     all: bool,
-) -> Result<Vec<CaseInfo>, SelectError> {
+) -> Result<Selection, SelectError> {
     let include = matchers(cases, catalog, "cases")?;
     let exclude = matchers(exclude, catalog, "exclude")?;
-    let chosen: Vec<CaseInfo> = catalog
+    let chosen: Vec<_> = catalog
+        .cases
         .iter()
-        .filter(|c| {
+        .filter(|d| {
             if !include.is_empty() {
-                include.iter().any(|m| m.matches(&c.id))
+                include.iter().any(|m| m.matches(&d.info.id))
             } else {
-                all || !c.slow
+                all || !d.info.slow
             }
         })
-        .filter(|c| !exclude.iter().any(|m| m.matches(&c.id)))
+        .filter(|d| !exclude.iter().any(|m| m.matches(&d.info.id)))
         .cloned()
         .collect();
     if chosen.is_empty() {
         return Err(SelectError::Empty);
     }
-    Ok(chosen)
+    Ok(Selection { cases: chosen })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn cat() -> Vec<CaseInfo> {
+    fn cat() -> Catalog {
         crate::suite::catalog()
     }
 
-    fn ids(v: &[CaseInfo]) -> Vec<&str> {
+    fn ids(v: &Selection) -> Vec<&str> {
         v.iter().map(|c| c.id.as_str()).collect()
     }
 
@@ -194,19 +195,19 @@ mod tests {
             vec!["2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9"]
         );
         assert_eq!(
-            select(&c, &s(&["2.99"]), &[], false),
-            Err(SelectError::UnknownCase {
+            select(&c, &s(&["2.99"]), &[], false).unwrap_err(),
+            SelectError::UnknownCase {
                 id: "2.99".into(),
                 option: "cases"
-            })
+            }
         );
         assert!(matches!(
             select(&c, &s(&["(*"]), &[], false),
             Err(SelectError::BadPattern { .. })
         ));
         assert_eq!(
-            select(&c, &s(&["2.1"]), &s(&["2.*"]), false),
-            Err(SelectError::Empty)
+            select(&c, &s(&["2.1"]), &s(&["2.*"]), false).unwrap_err(),
+            SelectError::Empty
         );
         let d = select(&c, &[], &s(&["6.*", "h.*"]), false).unwrap();
         assert!(!d.iter().any(|c| c.category == "6" || c.category == "h"));

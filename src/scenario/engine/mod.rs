@@ -49,8 +49,8 @@ pub use files::{FileGuard, MAX_FILE};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::report::{CaseReport, RunReport, SCHEMA_VERSION};
-use crate::scenario::{Scenario, ScenarioError};
+use crate::report::{CaseReport, RunReport};
+use crate::scenario::{LoadError, Profile, Scenario};
 
 use runner::run_cases;
 
@@ -88,114 +88,14 @@ pub struct EngineOptions {
     pub connect: ConnectDefaults,
     /// Run the steps after a failed one instead of reporting them NOT RUN.
     pub keep_going: bool,
-    /// Profile name: case ids become `<profile>/<scenario>#<n>`.
-    pub profile: Option<String>,
     /// Name of the server in reports (default: the URL, or the server command).
     pub agent: Option<String>,
 }
-
-/// A scenario file (or profile) that could not be loaded.
-#[derive(Debug)]
-pub enum LoadError {
-    /// One or more files have problems; every diagnostic names file, line and column.
-    Scenario(Vec<ScenarioError>),
-    /// The path is neither a scenario file nor a directory holding some.
-    Path(String),
-}
-
-impl std::fmt::Display for LoadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LoadError::Scenario(errs) => {
-                for (i, e) in errs.iter().enumerate() {
-                    if i > 0 {
-                        writeln!(f)?;
-                    }
-                    write!(f, "{e}")?;
-                }
-                Ok(())
-            }
-            LoadError::Path(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for LoadError {}
 
 /// Loads and runs one scenario file.
 pub async fn run_file(path: &Path, opts: &EngineOptions) -> Result<RunReport, LoadError> {
     let scn = Scenario::from_file(path).map_err(|e| LoadError::Scenario(vec![e]))?;
     Ok(run_scenario(&scn, opts).await)
-}
-
-/// The scenario files of a profile directory (`*.toml`, sorted by name), or the file
-/// itself.
-pub fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
-    if path.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    if !path.is_dir() {
-        return Err(LoadError::Path(format!(
-            "{}: no such scenario file or profile directory",
-            path.display()
-        )));
-    }
-    let rd =
-        std::fs::read_dir(path).map_err(|e| LoadError::Path(format!("{}: {e}", path.display())))?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(LoadError::Path(format!(
-            "{}: the directory holds no *.toml scenario files",
-            path.display()
-        )));
-    }
-    Ok(files)
-}
-
-/// Loads every file first (reporting all problems of all files), then runs them one
-/// after the other into one report whose `target` is `target` (when empty: the
-/// scenario names).
-pub async fn run_files(
-    paths: &[PathBuf],
-    target: &str,
-    opts: &EngineOptions,
-) -> Result<RunReport, LoadError> {
-    let mut scenarios = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
-        match Scenario::from_file(p) {
-            Ok(s) => scenarios.push(s),
-            Err(e) => errors.push(e),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(LoadError::Scenario(errors));
-    }
-    let wall = SystemTime::now();
-    let t = Instant::now();
-    let mut cases = Vec::new();
-    let mut hint = None;
-    for s in &scenarios {
-        let (c, h) = run_cases(s, opts).await;
-        cases.extend(c);
-        hint = hint.or(h);
-    }
-    let names;
-    let target = if target.is_empty() {
-        names = scenarios
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        &names
-    } else {
-        target
-    };
-    Ok(report(opts, target, hint, wall, t, cases))
 }
 
 /// Runs one scenario; always returns a report (problems before the first step, such as
@@ -204,14 +104,28 @@ pub async fn run_files(
 pub async fn run_scenario(scn: &Scenario, opts: &EngineOptions) -> RunReport {
     let wall = SystemTime::now();
     let t = Instant::now();
-    let (cases, hint) = run_cases(scn, opts).await;
-    let target = opts.profile.clone().unwrap_or_else(|| scn.name.clone());
-    report(opts, &target, hint, wall, t, cases)
+    let (cases, hint) = run_cases(scn, opts, None).await;
+    report(opts, scn.name.clone(), hint, wall, t, cases)
+}
+
+/// Runs the scenarios of a profile one after the other into one report whose target
+/// is the profile's name; with a name, case ids read `<profile>/<scenario>#<n>`.
+pub async fn run_profile(profile: &Profile, opts: &EngineOptions) -> RunReport {
+    let wall = SystemTime::now();
+    let t = Instant::now();
+    let mut cases = Vec::new();
+    let mut hint = None;
+    for s in &profile.scenarios {
+        let (c, h) = run_cases(s, opts, profile.name.as_deref()).await;
+        cases.extend(c);
+        hint = hint.or(h);
+    }
+    report(opts, profile.target(), hint, wall, t, cases)
 }
 
 fn report(
     opts: &EngineOptions,
-    target: &str,
+    target: String,
     server_command: Option<String>,
     wall: SystemTime,
     t: Instant,
@@ -223,16 +137,5 @@ fn report(
         }
         server_command.unwrap_or_else(|| "external".into())
     });
-    RunReport {
-        tool: "wsspec".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        schema: SCHEMA_VERSION,
-        kind: "scenario".into(),
-        agent,
-        target: target.into(),
-        started: humantime::format_rfc3339_seconds(wall).to_string(),
-        duration_ms: t.elapsed().as_secs_f64() * 1000.0,
-        strict: false,
-        cases,
-    }
+    RunReport::new("scenario", agent, target, wall, t.elapsed(), cases)
 }

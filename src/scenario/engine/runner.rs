@@ -136,10 +136,10 @@ pub(super) struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub(super) fn new(scn: &'a Scenario, opts: &'a EngineOptions) -> Self {
+    pub(super) fn new(scn: &'a Scenario, opts: &'a EngineOptions, profile: Option<&str>) -> Self {
         let started = Instant::now();
         let deadline = started + opts.deadline.unwrap_or(scn.deadline);
-        let prefix = match &opts.profile {
+        let prefix = match profile {
             Some(p) => format!("{p}/{}", scn.name),
             None => scn.name.clone(),
         };
@@ -204,7 +204,7 @@ impl<'a> Runner<'a> {
         match self.setup().await {
             Err(why) => {
                 self.push_setup_case(Outcome::failed("", "a usable scenario setup", why.clone()));
-                self.fill_not_run(&format!("not run: the setup failed ({})", first_line(&why)));
+                self.fill_not_run(&format!("the setup failed ({})", first_line(&why)));
                 return;
             }
             Ok(Some(out)) => self.push_setup_case(out),
@@ -215,7 +215,7 @@ impl<'a> Runner<'a> {
         for step in &scn.steps {
             if stop.is_none() && Instant::now() >= self.deadline {
                 stop = Some(format!(
-                    "not run: the scenario deadline ({}) was reached",
+                    "the scenario deadline ({}) was reached",
                     format_duration(self.deadline - self.started)
                 ));
             }
@@ -265,7 +265,7 @@ impl<'a> Runner<'a> {
             self.cases.push(case);
             self.done_steps += 1;
             if failed && !self.opts.keep_going {
-                stop = Some(format!("not run: step {} failed", step.index));
+                stop = Some(format!("step {} failed", step.index));
             }
         }
     }
@@ -322,22 +322,11 @@ impl<'a> Runner<'a> {
         out
     }
 
+    /// A NOT RUN case for `step`; `reason` completes "not run: ...".
     fn push_not_run(&mut self, step: &Step, reason: &str) {
         let title = step.title.clone().unwrap_or_else(|| step.action.title());
-        let check = step.action.check_name();
-        let case = CaseReport {
-            id: self.case_id(step),
-            title,
-            rfc: self.rfc(check, step),
-            verdict: Verdict::NotRun,
-            close_verdict: None,
-            remote_close_code: None,
-            duration_ms: 0.0,
-            sent: String::new(),
-            expected: String::new(),
-            observed: reason.to_owned(),
-            transcript: Vec::new(),
-        };
+        let rfc = self.rfc(step.action.check_name(), step);
+        let case = CaseReport::not_run(self.case_id(step), title, rfc, reason);
         self.cases.push(case);
         self.done_steps += 1;
     }
@@ -377,17 +366,14 @@ impl<'a> Runner<'a> {
         let end = Instant::now();
         let transcript = self.take_window(end);
         CaseReport {
-            id,
-            title,
-            rfc,
             verdict: out.verdict,
-            close_verdict: None,
             remote_close_code: out.remote_close_code,
             duration_ms: end.duration_since(t0).as_secs_f64() * 1000.0,
             sent: out.sent,
             expected: out.expected,
             observed: out.observed,
             transcript,
+            ..CaseReport::new(id, title, rfc)
         }
     }
 
@@ -680,12 +666,14 @@ impl Runner<'_> {
     }
 }
 
-/// Runs one scenario; returns its cases and the server command it started, if any.
+/// Runs one scenario (of `profile`, if it is part of one); returns its cases and the
+/// server command it started, if any.
 pub(super) async fn run_cases(
     scn: &Scenario,
     opts: &EngineOptions,
+    profile: Option<&str>,
 ) -> (Vec<CaseReport>, Option<String>) {
-    let mut r = Runner::new(scn, opts);
+    let mut r = Runner::new(scn, opts, profile);
     // Every wait inside is already bounded by the deadline; this outer bound only makes
     // sure that a slip somewhere can never keep the run from ending.
     let outer = r.deadline + Duration::from_secs(5);
