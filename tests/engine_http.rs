@@ -3,8 +3,7 @@
 //! sent, refusal = HTTP 400 "Bad Request"), Content-Length and close-delimited bodies,
 //! header captures, the body size limit, and a server that never answers.
 
-#[path = "engine_support.rs"]
-mod support;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +14,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::Message;
 
-use support::*;
+use common::scenario::*;
 use wsspec::report::Verdict::{Failed, Ok as Pass};
 
 const TOKEN: &str = "T0k-4xY_9";
@@ -216,7 +215,7 @@ url = "http://127.0.0.1:${mute}/"
 within = "300ms"
 "#,
     );
-    let mut o = support::opts_for("127.0.0.1:1".parse().unwrap());
+    let mut o = opts_for("127.0.0.1:1".parse().unwrap());
     o.keep_going = true;
     for (k, a) in [
         ("len", len_addr),

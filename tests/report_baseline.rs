@@ -1,7 +1,7 @@
 //! Baseline file format, the pass/fail rule, regressions, NOT RUN handling, id ordering.
 
-#[path = "report_fixtures.rs"]
-mod fixtures;
+mod common;
+use common::reports as fixtures;
 
 use fixtures::{case, mixed, report, temp_dir};
 use wsspec::report::{

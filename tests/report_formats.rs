@@ -1,7 +1,7 @@
 //! JSON round trip, JUnit structure and HTML site, on hand-built reports.
 
-#[path = "report_fixtures.rs"]
-mod fixtures;
+mod common;
+use common::reports as fixtures;
 
 use fixtures::{case, mixed, report, temp_dir};
 use quick_junit::TestCaseStatus;

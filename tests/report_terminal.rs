@@ -1,7 +1,7 @@
 //! Terminal summary table, failure lines and the progress wrapper.
 
-#[path = "report_fixtures.rs"]
-mod fixtures;
+mod common;
+use common::reports as fixtures;
 
 use fixtures::{case, mixed, report};
 use wsspec::report::{failure_lines, summary_table, CloseVerdict, Progress, Verdict};

@@ -1,7 +1,13 @@
-//! Generators shared by the property tests: frame sequences (valid and deliberately broken)
-//! and the Autobahn 6.x UTF-8 payloads.
+//! What the integration tests share, in one module (`mod common;` in a test file):
+//! [`reports`], hand-built reports; [`scenario`], scenario runs against small scripted
+//! servers, table-driven from `tests/scenarios/`; and, here, the generators of the
+//! property tests: frame sequences (valid and deliberately broken) and the Autobahn 6.x
+//! UTF-8 payloads.
 
 #![allow(dead_code)]
+
+pub mod reports;
+pub mod scenario;
 
 use proptest::prelude::*;
 use wsspec::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};

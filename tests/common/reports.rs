@@ -1,6 +1,4 @@
-//! Hand-built reports shared by the `report_*` tests (included with `#[path]`; as its own
-//! test target it contains no tests).
-#![allow(dead_code)]
+//! Hand-built reports for the `report_*` tests.
 
 use wsspec::report::{CaseReport, CloseVerdict, Direction, RunReport, TranscriptEntry, Verdict};
 
