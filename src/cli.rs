@@ -280,8 +280,10 @@ pub struct ScenarioArgs {
     /// Name of the server in reports (default: the URL or the server command).
     #[arg(long)]
     pub agent: Option<String>,
+    /// Connection defaults for every `connect` step.
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Reports to write.
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1,10 +1,18 @@
 //! wsspec: a WebSocket (RFC 6455) conformance test kit.
 //!
-//! * [`codec`]: sans-IO opening handshake and frame codec (no IO, no clock).
-//! * [`peer`]: the tokio wire peer that sends exactly what a test asks for and records what comes back.
+//! Data flows one way, from the command line to the report:
+//!
+//! * [`cli`]: the `wsspec` command line: arguments to options, one error type to exit codes.
+//! * [`suite`]: the RFC 6455 server suite (Autobahn's cases and ids, plus wsspec's own checks).
+//! * [`scenario`]: the scenario language of the scripted peer and its engine.
 //! * [`server`]: the built-in reference echo server, its fault switches and hostile servers.
-//! * [`scenario`]: the scenario language of the scripted peer.
+//! * [`peer`]: the tokio wire peer that sends exactly what a test asks for and records what
+//!   comes back, and its small HTTP/1.1 client.
+//! * [`codec`]: sans-IO opening handshake and frame codec (no IO, no clock).
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
+
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
 pub mod codec;

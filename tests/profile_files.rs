@@ -17,7 +17,7 @@ fn profile(name: &str) -> BTreeMap<String, Scenario> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("dir entry").path();
-        if !path.extension().is_some_and(|e| e == "toml") {
+        if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
         let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));

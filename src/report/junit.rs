@@ -1,6 +1,6 @@
 //! JUnit XML for CI systems: one `<testsuite>` per category, one `<testcase>` per case.
 //!
-//! Mapping (decided by [`Policy::status`], the same rule as the exit code):
+//! Mapping (decided by [`Policy::standing`], the same rule as the exit code):
 //! failing cases become `<failure>` with sent/expected/observed in the message and the
 //! transcript in `<system-out>`; NOT RUN and UNIMPLEMENTED become `<skipped>` (never a
 //! success); INFORMATIONAL, and NON-STRICT without `--strict`, are successes whose

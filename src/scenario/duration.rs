@@ -122,11 +122,11 @@ fn scaled(num: &str, unit_ns: u128) -> Option<u128> {
 /// Formats a duration the way scenario files write them (`1.5s`, `250ms`).
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if d.subsec_nanos() % 1_000_000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
         format!("{}us", d.as_micros())
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
-    } else if ms >= 1000 && ms % 100 == 0 {
+    } else if ms >= 1000 && ms.is_multiple_of(100) {
         format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
     } else {
         format!("{ms}ms")

@@ -461,7 +461,7 @@ fn assign_distinct(pats: &[JsonPattern], elems: &[Value]) -> Result<(), usize> {
             if ok[p][e] && !seen[e] {
                 seen[e] = true;
                 let current = owner[e];
-                if current.map_or(true, |q| augment(q, ok, owner, seen)) {
+                if current.is_none_or(|q| augment(q, ok, owner, seen)) {
                     owner[e] = Some(p);
                     return true;
                 }

@@ -3,11 +3,25 @@
 //! A scenario is a TOML file that drives named WebSocket connections through the
 //! message sequences of a dev server (Vite HMR, webpack-dev-server, the Module
 //! Federation DTS broker), starts and restarts the server under test, edits project
-//! files, and asserts on what comes back and how fast. Everything here but [`engine`]
-//! is pure: it parses, validates, matches and substitutes. [`engine`] is the runtime: it
-//! runs the steps over the wire peer ([`crate::peer`], with its HTTP client
-//! [`crate::peer::http`]) and controls the server process ([`engine::process`]). The
-//! reference is `docs/scenario-format.md`.
+//! files, and asserts on what comes back and how fast. The reference is
+//! `docs/scenario-format.md`.
+//!
+//! Everything here but [`engine`] is pure (it reads files, but opens no connection and
+//! starts no process):
+//!
+//! * [`actions`]: the table of actions, one file per family: how each action is read,
+//!   what it uses and defines, how its templates expand, how it is described;
+//! * the loader (`read/`): spanned TOML readers, the document's sections, matchers,
+//!   the load-time checks, "did you mean" hints; every problem as `file:line:col`;
+//! * the model ([`Scenario`], [`Step`], [`StepAction`]), matchers ([`JsonPattern`],
+//!   [`MessageMatcher`]), variables ([`Vars`]), JSON paths, durations, the expansion
+//!   of a step right before it runs ([`Step::resolve`]), and [`Profile`], the named list
+//!   of scenarios a run loads.
+//!
+//! [`engine`] is the runtime: it runs the steps over the wire peer ([`crate::peer`],
+//! with its HTTP client [`crate::peer::http`]), controls the server process
+//! ([`engine::process`]) and edits project files, and turns every step into a case of
+//! the report.
 //!
 //! ```
 //! use wsspec::scenario::{Scenario, StepAction};

@@ -117,7 +117,7 @@ pub struct Catalog {
     pub(crate) cases: Vec<CaseDef>,
 }
 
-/// The cases chosen for a run ([`crate::suite::select`]), in execution order, each with
+/// The cases chosen for a run ([`crate::suite::select()`]), in execution order, each with
 /// what it does, so the runner never looks a case up again by its id.
 #[derive(Clone)]
 pub struct Selection {

@@ -19,7 +19,7 @@
 //! Modules: [`spec`] (what a case sends and expects), [`fuzzer`] (Autobahn's client state
 //! machine over the wire peer), [`verdict`] (the two verdicts), [`autobahn`] (the catalog,
 //! one module per category), [`extra`] (`h.*` handshake and `x.*` framing checks with their
-//! grading decisions), [`select`] (`--cases` / `--exclude`), [`runner`] (parallelism,
+//! grading decisions), [`select`](mod@select) (`--cases` / `--exclude`), [`runner`] (parallelism,
 //! deadline, progress).
 //!
 //! Deviations from Autobahn, each deliberate:

@@ -12,9 +12,6 @@
 //! These kernels only say valid or not; the exact offset of an error is the job of the
 //! scalar validator, which the caller runs on failure.
 
-// AVX-512 intrinsics need Rust 1.89 (see x86.rs).
-#![allow(clippy::incompatible_msrv)]
-
 #[cfg(target_arch = "x86")]
 use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]

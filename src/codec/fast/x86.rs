@@ -10,10 +10,6 @@
 //! The `_ascii` flavour (const `ASCII = true`) ORs every result into an accumulator and
 //! reports whether no byte had its top bit set.
 
-// The AVX-512 intrinsics are stable since Rust 1.89; the manifest's rust-version (1.80)
-// must be raised accordingly (reported to the manifest owner).
-#![allow(clippy::incompatible_msrv)]
-
 #[cfg(target_arch = "x86")]
 use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]

@@ -3,17 +3,17 @@
 //! Every action is a type in one family file here (`connections`, `send`, `expect`,
 //! `http`, `server`, `files`, `time`) that says how it is read: its name, its keys, the
 //! connection it uses, what it defines, how its templates are expanded and how it is
-//! described ([`ActionSpec`]). How it runs is the matching `RunStep` impl in the same
+//! described (`ActionSpec`). How it runs is the matching `RunStep` impl in the same
 //! family file of the engine (`src/scenario/engine/<family>.rs`). Those are the only two
 //! places an action lives:
 //!
 //! 1. here, in its family file: a row in the family's list (the macro `<family>_actions`
-//!    at the top of the file) and the type with its [`ActionSpec`] impl;
+//!    at the top of the file) and the type with its `ActionSpec` impl;
 //! 2. in the engine's family file: its `RunStep` impl.
 //!
 //! The rows of all families make [`StepAction`] (one variant per action) and
 //! [`ACTIONS`]; the loader, the load-time checks, the describer and the engine's
-//! dispatch all take what they need from them. A row without an [`ActionSpec`] or a
+//! dispatch all take what they need from them. A row without an `ActionSpec` or a
 //! `RunStep` impl does not build, so the compiler points at whatever is missing.
 //!
 //! [`Uses`] is what the load-time checks know about a step without knowing the action:

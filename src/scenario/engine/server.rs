@@ -238,7 +238,7 @@ impl ServerCtl {
                     }
                     let attempt_deadline = (Instant::now() + Duration::from_secs(2)).min(deadline);
                     match fetch(&HttpRequest::get(url.clone()), attempt_deadline, None).await {
-                        Ok(r) if status.map_or(true, |s| s == r.head.status) => {
+                        Ok(r) if status.is_none_or(|s| s == r.head.status) => {
                             return Ok(format!("GET {url} answered {}", r.head.status))
                         }
                         Ok(r) => {
