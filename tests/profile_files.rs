@@ -1,10 +1,13 @@
-//! Static checks of the conformance profiles (`conformance/profiles/*`): every file
-//! loads, is named after its file, carries the step ids the real-server tests and
-//! `docs/profiles.md` refer to, edits only files that exist in the probe projects,
-//! and never aims at anything but 127.0.0.1.
+//! Static checks of the scenario files the kit ships: every file under `conformance/`
+//! loads; the examples have the documented shape and are embedded verbatim in
+//! `docs/scenario-format.md`, which documents every action; the profiles
+//! (`conformance/profiles/*`) are named after their files, carry the step ids the
+//! real-server tests and `docs/profiles.md` refer to, edit only files that exist in the
+//! probe projects, and never aim at anything but 127.0.0.1.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use wsspec::scenario::*;
 
 fn root() -> PathBuf {
@@ -273,4 +276,230 @@ fn broker_weakness_checks_are_bounded_expectations() {
         !conn.answer_pings,
         "the stalled peer must refuse pings from its first frame on"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// The shipped files and the examples.
+
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read conformance dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            toml_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_toml_under_conformance_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    let mut files = Vec::new();
+    toml_files(&root, &mut files);
+    assert!(
+        files.len() >= 3,
+        "expected the examples at least, found {files:?}"
+    );
+    for f in &files {
+        if let Err(e) = Scenario::from_file(f) {
+            panic!("{} failed to parse:\n{e}", f.display());
+        }
+    }
+}
+
+fn example(name: &str) -> Scenario {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("conformance/scenarios/examples")
+        .join(name);
+    Scenario::from_file(&p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn vite_example_shape() {
+    let s = example("vite-token-handshake.toml");
+    assert_eq!(s.name, "vite-token-handshake");
+    assert_eq!(s.deadline, Duration::from_secs(30));
+    assert!(s.file.ends_with("vite-token-handshake.toml"));
+    let server = s.server.as_ref().expect("server");
+    assert_eq!(server.command[0], "npx");
+    assert!(matches!(
+        &server.ready,
+        Ready::HttpProbe {
+            status: Some(200),
+            ..
+        }
+    ));
+    assert!(server.autostart);
+    let StepAction::Http(h) = &s.steps[0].action else {
+        panic!("step 1 is http")
+    };
+    assert_eq!(h.method, "GET");
+    assert_eq!(h.target, Address::Path("/@vite/client".into()));
+    assert!(matches!(
+        &h.captures[0].source,
+        CaptureSource::Regex { group: 1, .. }
+    ));
+    assert_eq!(h.captures[0].var, "token");
+    let StepAction::Connect(c) = &s.steps[1].action else {
+        panic!("step 2 is connect")
+    };
+    assert_eq!(c.conn, "hmr");
+    assert_eq!(c.query, vec![("token".to_string(), "${token}".to_string())]);
+    assert_eq!(c.protocols, vec!["vite-hmr".to_string()]);
+    assert_eq!(c.within, Duration::from_secs(2));
+    let ConnectExpect::Upgrade { protocol, headers } = &c.expect else {
+        panic!("upgrade")
+    };
+    assert_eq!(protocol.as_ref().unwrap(), "vite-hmr");
+    assert_eq!(
+        headers.as_ref().unwrap()["sec-websocket-extensions"],
+        "$absent"
+    );
+    let StepAction::Connect(c) = &s.steps[3].action else {
+        panic!("connect")
+    };
+    assert!(matches!(
+        &c.expect,
+        ConnectExpect::Status {
+            status: 400,
+            body: Some(_),
+            ..
+        }
+    ));
+    assert_eq!(s.step_by_id("greeting").unwrap().index, 3);
+    assert_eq!(s.steps[2].location.line, 45);
+    assert_eq!(s.steps[2].label(), "step 3 (action \"expect\")");
+}
+
+#[test]
+fn wds_example_shape() {
+    let s = example("wds-heartbeat-silent-peer.toml");
+    let StepAction::Connect(c) = &s.steps[0].action else {
+        panic!()
+    };
+    assert!(!c.answer_pings);
+    let StepAction::Expect(e) = &s.steps[1].action else {
+        panic!()
+    };
+    let ExpectWhat::All { items, ordered } = &e.what else {
+        panic!()
+    };
+    assert!(*ordered);
+    assert_eq!(items.len(), 6);
+    assert_eq!(e.ignore.len(), 1);
+    let StepAction::ExpectClose(ec) = &s.steps[2].action else {
+        panic!()
+    };
+    assert_eq!(ec.codes, vec![1006]);
+    assert_eq!(ec.within, Duration::from_millis(2500));
+    let StepAction::Ping(p) = &s.steps.last().unwrap().action else {
+        panic!()
+    };
+    assert_eq!(p.record_latency_as.as_deref(), Some("pong_ms"));
+    assert_eq!(p.payload, Bytes::Text("still-there".into()));
+}
+
+#[test]
+fn broker_example_shape() {
+    let s = example("mf-broker-attach.toml");
+    assert_eq!(
+        s.vars.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        ["magic", "broker", "tar"]
+    );
+    assert_eq!(
+        s.server.as_ref().unwrap().ready,
+        Ready::TcpPort("16322".into())
+    );
+    let StepAction::Send(send) = &s.steps[1].action else {
+        panic!()
+    };
+    let SendPayload::Json(j) = &send.payload else {
+        panic!()
+    };
+    assert_eq!(j["payload"]["remoteTypeTarPath"], "${tar}");
+    assert_eq!(j["time"], 0);
+    let StepAction::ExpectAck(a) = &s.steps[5].action else {
+        panic!()
+    };
+    assert_eq!(a.after, AckAfter::Step("add-subscriber".into()));
+    assert_eq!(a.captures[0].var, "attached_at");
+    assert!(matches!(
+        s.steps[9].action,
+        StepAction::StopServer(StopServer {
+            signal: Some(Signal::Term)
+        })
+    ));
+    let StepAction::Expect(e) = &s.steps[10].action else {
+        panic!()
+    };
+    let ExpectWhat::One(item) = &e.what else {
+        panic!()
+    };
+    assert!(item.matcher.double_encoded);
+    assert!(matches!(
+        s.steps.last().unwrap().action,
+        StepAction::AssertServer(AssertServer {
+            state: ServerState::Exited,
+            exit_code: Some(0),
+            ..
+        })
+    ));
+}
+
+// ---------------------------------------------------------------------------------
+// The reference page stays in sync with the code.
+
+fn doc() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenario-format.md"))
+        .expect("docs/scenario-format.md")
+}
+
+#[test]
+fn docs_embed_the_example_files_verbatim() {
+    let doc = doc();
+    for name in [
+        "vite-token-handshake.toml",
+        "wds-heartbeat-silent-peer.toml",
+        "mf-broker-attach.toml",
+    ] {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("conformance/scenarios/examples")
+            .join(name);
+        let body = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            doc.contains(&format!("```toml\n{}\n```", body.trim_end())),
+            "{name} is not embedded verbatim in the doc"
+        );
+    }
+}
+
+#[test]
+fn docs_toml_scenarios_parse_and_every_action_is_documented() {
+    let doc = doc();
+    let mut n = 0;
+    for block in doc.split("```toml\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        if block.starts_with("[scenario]") || block.starts_with('#') {
+            Scenario::from_str(block, "doc")
+                .unwrap_or_else(|e| panic!("doc block does not parse:\n{e}\n{block}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 4,
+        "expected the intro and the three examples, parsed {n}"
+    );
+    for action in action_names() {
+        assert!(
+            doc.contains(&format!("### `{action}`"))
+                || doc.contains(&format!("`{action}` /"))
+                || doc.contains(&format!("/ `{action}`")),
+            "action {action} has no section"
+        );
+    }
+    for w in WILDCARDS {
+        let w = w.trim_end_matches("<re>");
+        assert!(doc.contains(w), "wildcard {w} undocumented");
+    }
 }
