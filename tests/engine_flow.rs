@@ -26,11 +26,15 @@ fn short_lived() -> HostileLimits {
     }
 }
 
-/// Runs `src` against a hostile server of `kind`; the run must end within `max` with
-/// these verdicts. Returns the bytes the server sent.
-async fn against_hostile(kind: Hostile, src: &str, want: &[Verdict], max: Duration) -> u64 {
+/// Connects `h` (within 1 s) to a hostile server of `kind`, then runs the steps of
+/// `then` (TOML); the run must end within `max` with these verdicts. Returns the bytes
+/// the server sent.
+async fn against_hostile(kind: Hostile, then: &str, want: &[Verdict], max: Duration) -> u64 {
     let (addr, h) = spawn_hostile_with(kind, short_lived()).await.unwrap();
-    let s = load(src);
+    let s = load(&format!(
+        "[scenario]\nname = \"hostile\"\ndeadline = \"6s\"\n\n\
+         [[step]]\naction = \"connect\"\nconn = \"h\"\npath = \"/\"\nwithin = \"1s\"\n{then}"
+    ));
     let t = Instant::now();
     let r = run(&s, &opts_for(addr)).await;
     assert!(t.elapsed() < max, "{kind:?}: {:?}", t.elapsed());
@@ -40,24 +44,16 @@ async fn against_hostile(kind: Hostile, src: &str, want: &[Verdict], max: Durati
 
 #[tokio::test]
 async fn ping_flood_does_not_stall_the_run() {
-    let sent = against_hostile(
-        Hostile::PingFlood,
-        r#"
-[scenario]
-name = "flood"
-deadline = "6s"
-
-[[step]]
-action = "connect"
-conn = "h"
-path = "/"
-
+    let then = r#"
 [[step]]
 title = "pings are not messages"
 action = "expect_silence"
 conn = "h"
 for = "1s"
-"#,
+"#;
+    let sent = against_hostile(
+        Hostile::PingFlood,
+        then,
         &[Pass, Pass],
         Duration::from_secs(5),
     )
@@ -67,6 +63,13 @@ for = "1s"
 
 #[tokio::test]
 async fn endless_fragments_and_huge_frames_end_in_failed_steps() {
+    let then = r#"
+[[step]]
+action = "expect"
+conn = "h"
+within = "1s"
+match = { text = "anything" }
+"#;
     for kind in [
         Hostile::EndlessFragments {
             bytes_per_sec: 1 << 20,
@@ -74,23 +77,7 @@ async fn endless_fragments_and_huge_frames_end_in_failed_steps() {
         Hostile::HugeFrame { top_bit_set: false },
         Hostile::HugeFrame { top_bit_set: true },
     ] {
-        let src = r#"
-[scenario]
-name = "hostile"
-deadline = "6s"
-
-[[step]]
-action = "connect"
-conn = "h"
-path = "/"
-
-[[step]]
-action = "expect"
-conn = "h"
-within = "1s"
-match = { text = "anything" }
-"#;
-        against_hostile(kind, src, &[Pass, Failed], Duration::from_secs(5)).await;
+        against_hostile(kind, then, &[Pass, Failed], Duration::from_secs(5)).await;
     }
 }
 
@@ -102,16 +89,6 @@ async fn handshake_hostiles_fail_the_connect_in_time() {
         Hostile::SlowLoris101,
         Hostile::HeadersForever,
     ] {
-        let src = r#"
-[scenario]
-name = "hs-hostile"
-
-[[step]]
-action = "connect"
-conn = "h"
-path = "/"
-within = "1s"
-"#;
-        against_hostile(kind, src, &[Failed], Duration::from_secs(4)).await;
+        against_hostile(kind, "", &[Failed], Duration::from_secs(4)).await;
     }
 }
