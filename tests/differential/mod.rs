@@ -554,7 +554,8 @@ pub struct Comparison {
     pub cases: usize,
     /// Cases with identical behavior and close verdicts.
     pub identical: usize,
-    /// Disagreements covered by the allow-list: (id, entry).
+    /// Disagreements covered by the allow-list or, for hostile servers, by the behaviour-only
+    /// rule: (id, why).
     pub allowed: Vec<(String, String)>,
     /// Disagreements not covered.
     pub disagreements: Vec<Disagreement>,
@@ -614,7 +615,12 @@ pub fn compare(
             }
             Mode::NeverPassesAFailure => {
                 let passes = matches!(wv.as_str(), "OK" | "NON-STRICT" | "INFORMATIONAL");
-                (a.behavior != "FAILED" || !passes).then(|| "behaviour: not a pass".to_owned())
+                (a.behavior != "FAILED" || !passes).then(|| {
+                    format!(
+                        "behaviour-only comparison (Autobahn {} / {}, wsspec {wv} / {wc})",
+                        a.behavior, a.behavior_close
+                    )
+                })
             }
         };
         match covered {
@@ -731,7 +737,7 @@ pub fn render(results: &[(Comparison, Duration, Duration)]) -> String {
     }
     for (c, _, _) in results {
         for (id, entry) in &c.allowed {
-            let _ = writeln!(s, "allowed: {id} [{}] by {entry}", c.server);
+            let _ = writeln!(s, "accepted: {id} [{}] by {entry}", c.server);
         }
     }
     let bad: Vec<&Disagreement> = results
