@@ -216,7 +216,7 @@ pub fn ab_detail(outdir: &Path, c: &AbCase) -> String {
     if received.len() > 160 {
         let cut = (0..=160).rev().find(|&i| received.is_char_boundary(i));
         received.truncate(cut.unwrap_or(0));
-        received.push_str("…");
+        received.push('…');
     }
     format!(
         "received={received} closedByMe={} wasClean={} droppedByMe={} remoteCloseCode={} localCloseCode={} ({})",
@@ -229,6 +229,9 @@ pub fn ab_detail(outdir: &Path, c: &AbCase) -> String {
     )
 }
 
+/// Autobahn's verdicts by case id, each with the directory holding its per-case report.
+pub type AbIndex = BTreeMap<String, (AbCase, PathBuf)>;
+
 /// Runs `wstest -m fuzzingclient` against `url` for `cases`, in `shards` processes at once
 /// (each on a share of `cases`, all against the same server), each bounded by `limit`.
 /// Returns the merged `index.json` entries and the directories holding the per-case files.
@@ -240,7 +243,7 @@ pub fn run_wstest(
     shards: usize,
     dir: &Path,
     limit: Duration,
-) -> Result<(BTreeMap<String, (AbCase, PathBuf)>, Duration), String> {
+) -> Result<(AbIndex, Duration), String> {
     let t = Instant::now();
     // Shards get single ids round robin, so slow neighbours (6.4.x, 7.x) spread out. The
     // patterns are expanded with wsspec's own selection; the unsharded runs of all of 1-10
@@ -580,7 +583,7 @@ pub struct Comparison {
 /// wsspec's report for `server`.
 pub fn compare(
     server: &str,
-    ab: &BTreeMap<String, (AbCase, PathBuf)>,
+    ab: &AbIndex,
     ws: &RunReport,
     allow: &AllowList,
     mode: Mode,
@@ -735,13 +738,13 @@ pub fn render(results: &[(Comparison, Duration, Duration)]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<44} {:>6} {:>10} {:>8} {:>9} {:>9}",
+        "{:<46} {:>6} {:>10} {:>9} {:>9} {:>9}",
         "server", "cases", "identical", "accepted", "Autobahn", "wsspec"
     );
     for (c, ab, ws) in results {
         let _ = writeln!(
             s,
-            "{:<44} {:>6} {:>10} {:>8} {:>8.1}s {:>8.1}s",
+            "{:<46} {:>6} {:>10} {:>9} {:>8.1}s {:>8.1}s",
             c.server,
             c.cases,
             c.identical,
