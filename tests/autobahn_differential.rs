@@ -26,8 +26,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use differential::{
-    compare, render, repo, run_all, run_installer, run_wsspec, run_wstest, unavailable, work_dir,
-    wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running, ServerProcess,
+    compare, loud, render, repo, run_all, run_installer, run_wsspec, run_wstest, unavailable,
+    work_dir, wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running, ServerProcess,
 };
 use wsspec::server::hostile::{spawn_hostile_with, Hostile, HostileLimits};
 use wsspec::server::Faults;
@@ -297,7 +297,7 @@ fn run_group(title: &str, jobs: Vec<Job>) {
         bad == 0,
         "{title}: wsspec and the real Autobahn|Testsuite disagree\n{text}"
     );
-    eprintln!("\n== {title}\n{text}");
+    loud(&format!("\n== {title}\n{text}"));
 }
 
 #[test]

@@ -39,7 +39,15 @@ pub fn in_ci() -> bool {
 pub fn unavailable(what: &str, why: &str) {
     let msg = format!("{what} is not available on this machine: {why}");
     assert!(!in_ci(), "{msg} (CI=true: the differential test must run)");
-    eprintln!("\n==== SKIPPED (not run, NOT a pass): {msg}\n");
+    loud(&format!("\n==== SKIPPED (not run, NOT a pass): {msg}\n"));
+}
+
+/// Writes to the process's real stderr: libtest captures `eprintln!` of passing tests, and a
+/// skip or the agreement table must show in a plain `cargo test` run.
+pub fn loud(text: &str) {
+    use std::io::Write;
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{text}");
 }
 
 // ---------------------------------------------------------------------------------------------
