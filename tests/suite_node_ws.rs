@@ -2,40 +2,18 @@
 //! with `npm ci` from the committed lockfile when missing). `ws` is a conforming server, so no
 //! case may FAIL; the NON-STRICT and INFORMATIONAL outcomes are printed for the record.
 
-use std::io::{BufRead, BufReader};
+mod differential;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
+use differential::ServerProcess;
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::Verdict;
 use wsspec::suite::{catalog, run, select, RunConfig};
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Stop by pid: SIGTERM first (ws-echo exits 0 on it), then make sure.
-        unsafe_kill(self.0.id());
-        let _ = self.0.wait();
-    }
-}
-
-fn unsafe_kill(pid: u32) {
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status();
-    std::thread::sleep(Duration::from_millis(200));
-    let _ = Command::new("kill")
-        .arg("-KILL")
-        .arg(pid.to_string())
-        .stderr(Stdio::null())
-        .status();
-}
-
-fn start_ws_echo() -> (Server, u16) {
+fn start_ws_echo() -> (ServerProcess, u16) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/servers");
     let status = Command::new("bash")
         .arg(dir.join("ensure-installed.sh"))
@@ -45,29 +23,13 @@ fn start_ws_echo() -> (Server, u16) {
         status.success(),
         "npm ci for conformance/servers failed: {status}"
     );
-    let mut child = Command::new("node")
-        .arg(dir.join("ws-echo.js"))
-        .args(["--port", "0", "--host", "127.0.0.1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(p) = line.strip_prefix("LISTENING ") {
-                let _ = tx.send(p.trim().parse::<u16>().ok());
-            }
-        }
-    });
-    let server = Server(child);
-    let port = rx
-        .recv_timeout(Duration::from_secs(20))
-        .ok()
-        .flatten()
-        .expect("ws-echo.js prints LISTENING <port> within 20 s");
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("ws-echo.js"))
+        .args(["--port", "0", "--host", "127.0.0.1"]);
+    // Stopped by pid (SIGTERM, then SIGKILL) when dropped.
+    let log = std::env::temp_dir().join(format!("wsspec-ws-echo-{}.log", std::process::id()));
+    let server = ServerProcess::start(cmd, &log).unwrap_or_else(|e| panic!("{e}"));
+    let port = server.port;
     (server, port)
 }
 
