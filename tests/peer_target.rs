@@ -81,10 +81,9 @@ async fn connect_refuses_a_name_without_opening_tcp() {
         .next()
         .unwrap_or_else(|| "wsspec-never-resolves.invalid".into());
     let t = Target::parse(&format!("ws://{name}:{port}/")).unwrap();
-    let err = Peer::connect(&t, &ConnectOptions::default(), "main")
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = Peer::connect(&t, &ConnectOptions::default(), "main").await else {
+        panic!("{t:?} was not refused");
+    };
     assert!(
         matches!(err, PeerError::Target(TargetError::NotLoopback(_))),
         "{err}"

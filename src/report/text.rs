@@ -96,7 +96,7 @@ pub fn html(s: &str) -> String {
 /// Decodes a lowercase or uppercase hex string; `None` when malformed.
 pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
     let s: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let nib = |b: u8| -> Option<u8> {
