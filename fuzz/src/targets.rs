@@ -3,7 +3,8 @@
 //! `tests/fuzz_corpus_replay.rs` includes this file with `#[path]` and replays the committed
 //! corpus and regressions through the same functions.
 //!
-//! Needs `crate::differential` and `crate::drive` (the including crate declares both).
+//! Needs `crate::differential`, `crate::drive` and `crate::fast` (the including crate
+//! declares all three).
 
 #![allow(dead_code)]
 
@@ -19,12 +20,14 @@ use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte, Decoded};
 
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [(&str, fn(&[u8])); 7] = [
     ("frame_parse", frame_parse),
     ("message_assembly", message_assembly),
     ("handshake_request", handshake_request),
     ("handshake_response", handshake_response),
     ("differential", differential),
+    ("fast_vs_reference", crate::fast::fast_vs_reference),
+    ("utf8_pieces", crate::fast::utf8_pieces),
 ];
 
 /// The header rules the header-level targets try on every input.
