@@ -113,10 +113,9 @@ async fn echo_on(bind: &str) -> Option<u16> {
     Some(port)
 }
 
-#[tokio::test]
-async fn localhost_reaches_a_server_on_either_loopback_family() {
-    let v4 = echo_on("127.0.0.1:0").await.expect("bind 127.0.0.1");
-    let t = Target::parse(&format!("ws://localhost:{v4}/")).unwrap();
+/// `ws://localhost:<port>/` completes the opening handshake.
+async fn upgrades_via_localhost(port: u16) {
+    let t = Target::parse(&format!("ws://localhost:{port}/")).unwrap();
     let (_peer, outcome) = Peer::connect(&t, &ConnectOptions::default(), "main")
         .await
         .unwrap();
@@ -124,18 +123,14 @@ async fn localhost_reaches_a_server_on_either_loopback_family() {
         matches!(outcome, HandshakeOutcome::Upgraded { .. }),
         "{outcome:?}"
     );
+}
+
+#[tokio::test]
+async fn localhost_reaches_a_server_on_either_loopback_family() {
+    upgrades_via_localhost(echo_on("127.0.0.1:0").await.expect("bind 127.0.0.1")).await;
     // Node servers on `localhost` often bind ::1 only; `localhost` must find them too.
     match echo_on("[::1]:0").await {
-        Some(v6) => {
-            let t = Target::parse(&format!("ws://localhost:{v6}/")).unwrap();
-            let (_peer, outcome) = Peer::connect(&t, &ConnectOptions::default(), "main")
-                .await
-                .unwrap();
-            assert!(
-                matches!(outcome, HandshakeOutcome::Upgraded { .. }),
-                "{outcome:?}"
-            );
-        }
+        Some(v6) => upgrades_via_localhost(v6).await,
         None => eprintln!("no IPv6 loopback here: the ::1 half was not checked"),
     }
 }

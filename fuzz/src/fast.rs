@@ -9,7 +9,8 @@
 //!   every `utf8_valid_with` kernel and the fused unmask-move-validate kernel, against the
 //!   fail-fast answer derived from `std::str::from_utf8`.
 //!
-//! Included with `#[path]` by `tests/fuzz_corpus_replay.rs` (which also declares `drive`).
+//! Included with `#[path]` by `tests/fuzz_corpus_replay.rs` (which also declares `drive`
+//! and `targets`).
 
 #![allow(dead_code)]
 
@@ -20,9 +21,10 @@ use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
 use wsspec::codec::mask::apply_mask_scalar;
 use wsspec::codec::utf8::{validate, Utf8Error, Utf8Validator};
-use wsspec::codec::{Event, FrameError, Limits, Message};
+use wsspec::codec::{Event, FrameError, Message};
 
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte};
+use crate::targets::limits_for;
 
 /// The kernel set chosen by `sel`, forced for the whole process until [`Restore`] drops.
 /// Every kernel set computes the same results, so other threads (the corpus replay runs
@@ -66,14 +68,7 @@ pub fn fast_vs_reference(data: &[u8]) {
         return;
     };
     let rules = rules_for(cfg);
-    let limits = if cfg & 4 == 0 {
-        Limits::default()
-    } else {
-        Limits {
-            max_message_size: 300,
-            max_frame_size: 200,
-        }
-    };
+    let limits = limits_for(cfg & 4 != 0);
     let (_restore, isa) = Restore::force(cfg >> 3);
 
     // FrameIter: the frames parse_header finds, payloads unmasked by the scalar oracle.

@@ -173,14 +173,7 @@ pub fn message_assembly(data: &[u8]) {
     } else {
         HeaderRules::client()
     };
-    let limits = if cfg & 2 == 0 {
-        Limits::default()
-    } else {
-        Limits {
-            max_message_size: 300,
-            max_frame_size: 200,
-        }
-    };
+    let limits = limits_for(cfg & 2 != 0);
     let whole = decode_chunked(rules, limits, stream, &[]);
     let pieces = decode_chunked(
         rules,
@@ -194,6 +187,18 @@ pub fn message_assembly(data: &[u8]) {
         assert_eq!(whole, bytes, "byte-by-byte result differs");
     }
     check_against_wire(stream, rules, limits, &whole);
+}
+
+/// The default limits, or tiny ones that small inputs can exceed.
+pub fn limits_for(tiny: bool) -> Limits {
+    if tiny {
+        Limits {
+            max_message_size: 300,
+            max_frame_size: 200,
+        }
+    } else {
+        Limits::default()
+    }
 }
 
 /// Re-reads the stream frame by frame from the reported headers and checks the decoder's
