@@ -116,7 +116,7 @@ pub fn fast_vs_reference(data: &[u8]) {
         .iter()
         .filter_map(|f| f.event.clone().map(Ok))
         .collect();
-    want.extend(reference.error.clone().map(Err));
+    want.extend(reference.error.map(Err));
     let mut buf = wire.to_vec();
     let mut r = MessageReader::new(&mut buf, rules, limits);
     let mut got: Vec<Result<Event, FrameError>> = Vec::new();

@@ -19,8 +19,11 @@ use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
 
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte, Decoded};
 
+/// A target's name and body.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 7] = [
+pub const TARGETS: [Target; 7] = [
     ("frame_parse", frame_parse),
     ("message_assembly", message_assembly),
     ("handshake_request", handshake_request),
