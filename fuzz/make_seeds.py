@@ -130,3 +130,54 @@ write("handshake_response", "deflate", resp.replace(b"\r\n\r\n", b"\r\nSec-WebSo
 write("handshake_response", "wrong_protocol", resp.replace(b"chat\r\n", b"other\r\n"))
 write("handshake_response", "upgrade_required",
       b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
+
+# fast_vs_reference: byte 0 = config (bits 0-1 rules: 0 server, 1 client, 2 any role,
+# 3 server with RSV allowed; bit 2 tiny limits; bits 3-7 kernel set, modulo those
+# available). The message_assembly streams, plus payloads long enough for the SIMD kernels.
+def fast_cfg(rules, tiny=False, isa=0):
+    return rules | (4 if tiny else 0) | (isa << 3)
+
+
+for name, data in streams.items():
+    cfg = data[0]
+    write("fast_vs_reference", name, bytes([fast_cfg(cfg & 1, bool(cfg & 2))]) + data[1:])
+
+TEXT = "κόσμε Hello wörld 🎉 ∑ ".encode() * 40
+BAD = b"\xf4\x90\x80\x80"
+long_streams = {
+    "long_text": (0, frame(0x1, TEXT)),
+    "long_ascii": (0, frame(0x1, b"a" * 1024)),
+    "long_text_fragments_split_in_chars": (
+        0, frame(0x1, TEXT[:101], fin=False) + frame(0x9, b"p")
+        + frame(0x0, TEXT[101:1003], fin=False) + frame(0x0, TEXT[1003:])),
+    "long_text_bad_at_end": (0, frame(0x1, TEXT + BAD)),
+    "long_text_bad_in_second_fragment": (
+        0, frame(0x1, TEXT[:64], fin=False) + frame(0x0, TEXT[64:200] + BAD + TEXT[200:300])),
+    "long_text_open_sequence_at_fragment_end": (
+        0, frame(0x1, TEXT[:64] + b"\xf0\x9f", fin=False) + frame(0x0, b"\x8e\x89" + TEXT[:64])),
+    "binary_64k": (0, frame(0x2, bytes(range(256)) * 256)),
+    "client_unmasked_text": (1, frame(0x1, TEXT, mask=None) + frame(0xA, b"pong", mask=None)),
+    "any_role_mixed": (2, frame(0x1, TEXT[:300]) + frame(0x2, bytes(200), mask=None)),
+    "rsv_allowed": (3, frame(0x1, TEXT[:200], rsv=4) + frame(0x2, b"x", rsv=2)),
+    "tiny_limits_long_text": (4, frame(0x1, TEXT[:150], fin=False) + frame(0x0, TEXT[150:400])),
+}
+for name, (cfg, data) in long_streams.items():
+    for isa in range(4):
+        write("fast_vs_reference", f"{name}_k{isa}", bytes([cfg | (isa << 3)]) + data)
+
+# utf8_pieces: byte 0 = seed (piece sizes, mask key, gap); the rest is the text.
+texts = {
+    "empty": b"",
+    "long_text": TEXT,
+    "long_text_truncated": TEXT + b"\xf0\x9f\x8e",
+    "long_ascii": b"x" * 300,
+    "overlong": TEXT[:40] + b"\xc0\xaf" + TEXT[:40],
+    "surrogate": TEXT[:70] + b"\xed\xa0\x80",
+    "above_max": b"a" * 63 + BAD,
+}
+for at in (15, 16, 31, 32, 33, 63, 64, 65, 127, 128):
+    texts[f"bad_at_{at}"] = TEXT[:at] + b"\xff" + TEXT[at:at + 100]
+for i, (name, t) in enumerate(texts.items()):
+    write("utf8_pieces", name, bytes([(i * 37) % 256]) + t)
+for i, p in enumerate(autobahn_payloads()):
+    write("utf8_pieces", f"autobahn_6x_{i:03}", bytes([i % 256]) + p)

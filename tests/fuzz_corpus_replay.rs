@@ -8,6 +8,8 @@
 mod differential;
 #[path = "../fuzz/src/drive.rs"]
 mod drive;
+#[path = "../fuzz/src/fast.rs"]
+mod fast;
 #[path = "../fuzz/src/targets.rs"]
 mod targets;
 

@@ -283,10 +283,11 @@ fn html_matrix_has_one_column_per_agent() {
     let cat_rows = rows.iter().filter(|r| r.contains("class=\"cat\"")).count();
     assert_eq!(cat_rows, 7);
 
-    // Row order is numeric: 6.9 before 6.10 before 6.11.
-    let p9 = index.find(">6.9<").unwrap();
-    let p10 = index.find(">6.10<").unwrap();
-    let p11 = index.find(">6.11<").unwrap();
+    // Row order is numeric: 6.9 before 6.10 before 6.11 (in the matrix: the failing
+    // list above it names failing cases only).
+    let p9 = tbody.find(">6.9<").unwrap();
+    let p10 = tbody.find(">6.10<").unwrap();
+    let p11 = tbody.find(">6.11<").unwrap();
     assert!(p9 < p10 && p10 < p11);
 
     // Missing cells are marked absent; present ones link to per-agent pages that exist.

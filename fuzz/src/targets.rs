@@ -3,7 +3,8 @@
 //! `tests/fuzz_corpus_replay.rs` includes this file with `#[path]` and replays the committed
 //! corpus and regressions through the same functions.
 //!
-//! Needs `crate::differential` and `crate::drive` (the including crate declares both).
+//! Needs `crate::differential`, `crate::drive` and `crate::fast` (the including crate
+//! declares all three).
 
 #![allow(dead_code)]
 
@@ -18,13 +19,18 @@ use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
 
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte, Decoded};
 
+/// A target's name and body.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target by name, for the corpus replay.
-pub const TARGETS: [(&str, fn(&[u8])); 5] = [
+pub const TARGETS: [Target; 7] = [
     ("frame_parse", frame_parse),
     ("message_assembly", message_assembly),
     ("handshake_request", handshake_request),
     ("handshake_response", handshake_response),
     ("differential", differential),
+    ("fast_vs_reference", crate::fast::fast_vs_reference),
+    ("utf8_pieces", crate::fast::utf8_pieces),
 ];
 
 /// The header rules the header-level targets try on every input.
@@ -170,14 +176,7 @@ pub fn message_assembly(data: &[u8]) {
     } else {
         HeaderRules::client()
     };
-    let limits = if cfg & 2 == 0 {
-        Limits::default()
-    } else {
-        Limits {
-            max_message_size: 300,
-            max_frame_size: 200,
-        }
-    };
+    let limits = limits_for(cfg & 2 != 0);
     let whole = decode_chunked(rules, limits, stream, &[]);
     let pieces = decode_chunked(
         rules,
@@ -191,6 +190,18 @@ pub fn message_assembly(data: &[u8]) {
         assert_eq!(whole, bytes, "byte-by-byte result differs");
     }
     check_against_wire(stream, rules, limits, &whole);
+}
+
+/// The default limits, or tiny ones that small inputs can exceed.
+pub fn limits_for(tiny: bool) -> Limits {
+    if tiny {
+        Limits {
+            max_message_size: 300,
+            max_frame_size: 200,
+        }
+    } else {
+        Limits::default()
+    }
 }
 
 /// Re-reads the stream frame by frame from the reported headers and checks the decoder's

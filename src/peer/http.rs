@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -83,19 +83,11 @@ impl Endpoint {
         }
     }
 
-    /// Resolves the host, refusing anything that is not a loopback address.
-    pub fn resolve(&self) -> Result<SocketAddr, HttpClientError> {
-        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| HttpClientError::Url(format!("cannot resolve {}: {e}", self.host)))?
-            .collect();
-        let first = *addrs
-            .first()
-            .ok_or_else(|| HttpClientError::Url(format!("cannot resolve {}", self.host)))?;
-        if addrs.iter().any(|a| !a.ip().is_loopback()) {
-            return Err(HttpClientError::NotLoopback(self.host.clone()));
-        }
-        Ok(first)
+    /// The addresses to try, refusing anything that is not loopback before any lookup
+    /// (the rule of [`crate::peer::target::loopback_addrs`]).
+    pub fn resolve(&self) -> Result<Vec<SocketAddr>, HttpClientError> {
+        crate::peer::target::loopback_addrs(&self.host, self.port)
+            .map_err(|_| HttpClientError::NotLoopback(self.host.clone()))
     }
 }
 
@@ -292,8 +284,8 @@ async fn open(
     insecure: bool,
     deadline: Instant,
 ) -> Result<Box<dyn Stream>, HttpClientError> {
-    let addr = ep.resolve()?;
-    let tcp = tokio::time::timeout_at(deadline.into(), TcpStream::connect(addr))
+    let addrs = ep.resolve()?;
+    let tcp = tokio::time::timeout_at(deadline.into(), TcpStream::connect(&addrs[..]))
         .await
         .map_err(|_| HttpClientError::Timeout {
             what: "connect",

@@ -327,12 +327,13 @@ impl Peer {
         conn: &str,
         started: Instant,
     ) -> Result<Peer, PeerError> {
-        let addr = target.resolve().map_err(PeerError::Target)?;
-        let tcp = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(addr))
+        let addrs = target.resolve().map_err(PeerError::Target)?;
+        let tcp = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(&addrs[..]))
             .await
             .map_err(|_| PeerError::ConnectTimeout(opts.connect_timeout))?
             .map_err(PeerError::Connect)?;
         let _ = tcp.set_nodelay(true);
+        let addr = tcp.peer_addr().unwrap_or(addrs[0]);
         let transcript = Transcript::new(conn, started);
         transcript.push(
             Direction::Event,

@@ -1,7 +1,13 @@
 //! The server under test: a `ws://` or `wss://` URL on this machine.
+//!
+//! Which hosts are allowed is decided from the URL text alone: loopback literals
+//! (`127.0.0.0/8`, `::1`) and the name `localhost`, which RFC 6761 §6.3 reserves for the
+//! loopback addresses. No name is ever looked up (a lookup is already traffic, and a name
+//! that resolves to loopback today may not tomorrow), so `localhost` maps to
+//! `127.0.0.1` and `::1` without asking a resolver, and every other name is refused.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// A parsed WebSocket URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +31,8 @@ pub enum TargetError {
     Malformed(String),
     /// Scheme other than ws/wss.
     Scheme(String),
-    /// The host did not resolve.
-    Resolve(String),
-    /// The host resolves to an address that is not on this machine.
+    /// The host is an address that is not on this machine, or a name other than
+    /// `localhost` (names are refused before any lookup).
     NotLoopback(String),
 }
 
@@ -36,10 +41,9 @@ impl fmt::Display for TargetError {
         match self {
             TargetError::Malformed(m) => write!(f, "not a WebSocket URL: {m} (expected ws://HOST:PORT/PATH)"),
             TargetError::Scheme(s) => write!(f, "unsupported scheme {s:?} (expected ws or wss)"),
-            TargetError::Resolve(m) => write!(f, "cannot resolve host: {m}"),
             TargetError::NotLoopback(h) => write!(
                 f,
-                "{h} is not an address on this machine; wsspec only tests servers on loopback (127.0.0.0/8, ::1, localhost)"
+                "{h} is not an address on this machine; wsspec only tests servers on loopback (127.0.0.0/8, ::1, localhost) and looks up no host names"
             ),
         }
     }
@@ -107,20 +111,34 @@ impl Target {
         )
     }
 
-    /// Resolves the host and refuses any address that is not loopback.
-    pub fn resolve(&self) -> Result<SocketAddr, TargetError> {
-        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(|e| TargetError::Resolve(format!("{}: {e}", self.host)))?
-            .collect();
-        let first = *addrs
-            .first()
-            .ok_or_else(|| TargetError::Resolve(self.host.clone()))?;
-        if addrs.iter().any(|a| !a.ip().is_loopback()) {
-            return Err(TargetError::NotLoopback(self.host.clone()));
-        }
-        Ok(first)
+    /// The addresses to try, in order; refuses anything that is not loopback without
+    /// any name lookup (see the module documentation).
+    pub fn resolve(&self) -> Result<Vec<SocketAddr>, TargetError> {
+        loopback_addrs(&self.host, self.port)
     }
+}
+
+/// The loopback socket addresses for `host` (as [`url_parts`] returns it: IPv6 without
+/// brackets), decided from the text alone: a loopback literal gives itself, `localhost`
+/// gives `127.0.0.1` then `::1`, anything else is [`TargetError::NotLoopback`]. Shared
+/// by WebSocket targets and the scenario HTTP client, so both refuse the same hosts.
+pub fn loopback_addrs(host: &str, port: u16) -> Result<Vec<SocketAddr>, TargetError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        // `::ffff:127.0.0.1` is loopback too once mapped back to IPv4.
+        return if ip.to_canonical().is_loopback() {
+            Ok(vec![SocketAddr::new(ip, port)])
+        } else {
+            Err(TargetError::NotLoopback(host.to_owned()))
+        };
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.eq_ignore_ascii_case("localhost") {
+        return Ok(vec![
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
+        ]);
+    }
+    Err(TargetError::NotLoopback(host.to_owned()))
 }
 
 /// Host (IPv6 without brackets), port (scheme default when absent) and path plus query
@@ -154,7 +172,10 @@ mod tests {
             (5173, "/?token=abc", false)
         );
         assert_eq!(t.host_header(), "127.0.0.1:5173");
-        assert!(t.resolve().is_ok());
+        assert_eq!(
+            t.resolve().unwrap(),
+            ["127.0.0.1:5173".parse::<SocketAddr>().unwrap()]
+        );
         assert!(matches!(
             Target::parse("http://x"),
             Err(TargetError::Scheme(_))
@@ -167,5 +188,32 @@ mod tests {
         assert!(matches!(remote.resolve(), Err(TargetError::NotLoopback(_))));
         let v6 = Target::parse("wss://[::1]:8443/ws").unwrap();
         assert_eq!(v6.host_header(), "[::1]:8443");
+        assert_eq!(v6.resolve().unwrap(), ["[::1]:8443".parse().unwrap()]);
+    }
+
+    #[test]
+    fn only_literals_and_localhost_pass() {
+        let ok = |h: &str| loopback_addrs(h, 80).map(|v| v.len());
+        assert_eq!(ok("127.0.0.1"), Ok(1));
+        assert_eq!(ok("127.255.0.9"), Ok(1));
+        assert_eq!(ok("::1"), Ok(1));
+        assert_eq!(ok("::ffff:127.0.0.1"), Ok(1));
+        assert_eq!(ok("localhost"), Ok(2));
+        assert_eq!(ok("LocalHost."), Ok(2));
+        for h in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.1",
+            "::ffff:10.0.0.1",
+            "example.com",
+            "localhost.example.com",
+            "ip6-localhost",
+            "127.0.0.1.nip.io",
+        ] {
+            assert_eq!(ok(h), Err(TargetError::NotLoopback(h.into())), "{h}");
+        }
+        // The URL parser normalises shorthand IPv4 before the check sees it.
+        let t = Target::parse("ws://127.1:9/").unwrap();
+        assert_eq!(t.host, "127.0.0.1");
     }
 }

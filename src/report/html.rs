@@ -1,6 +1,11 @@
-//! A static, self-contained HTML site: `index.html` with a verdict matrix (one column per
-//! report, i.e. per agent, as in Autobahn's multi-agent comparison) and one page per case
-//! and agent under `cases/<agent-slug>/<case>.html`.
+//! A static, self-contained HTML site: `index.html` with the failing cases first, then a
+//! verdict matrix (one column per report, i.e. per agent, as in Autobahn's multi-agent
+//! comparison); one page per case and agent under `cases/<agent-slug>/<case>.html`; and
+//! for scenario reports one timeline per scenario under
+//! `timelines/<agent-slug>/<scenario>.html`, which puts every step's transcript (all
+//! connections, HTTP exchanges, file edits, server output) in one time-ordered view,
+//! since a sequence failure (a stale publisher, a subscriber never re-attached) is only
+//! visible across steps.
 //!
 //! No JavaScript, no external assets: CSS is inlined in every page so a single page can be
 //! attached to a bug report. Every string from a report goes through `text::html`:
@@ -16,12 +21,16 @@ use sha1::{Digest, Sha1};
 use super::ids::{category, compare_ids, sorted_cases};
 use super::model::{CaseReport, CloseVerdict, RunReport, Verdict};
 use super::policy::{Policy, CLOSE_VERDICTS};
-use super::text::{self, dir_label, entry_hex_dump, ms};
+use super::text::{self, cut_middle, dir_label, entry_hex_dump, human_ms, ms};
 
 /// Bytes of hex dump shown per transcript entry.
 const HEX_CAP: usize = 4096;
 /// Transcript entries shown per case page.
 const MAX_ENTRIES: usize = 2000;
+/// Transcript entries shown per timeline page.
+const MAX_TIMELINE_ENTRIES: usize = 10_000;
+/// Characters of an observed text shown in the failing list and on timeline step rows.
+const OBSERVED_SHORT: usize = 400;
 
 /// Matrix column order (and legend order) of behaviour verdicts.
 const VERDICT_ORDER: [Verdict; 6] = [
@@ -61,6 +70,13 @@ a{color:inherit}
 tr.d-sent td{background:#f1f8e9}tr.d-recv td{background:#e3f2fd}tr.d-event td{background:#fafafa}
 .long{white-space:pre-wrap;word-break:break-all;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 nav{margin-bottom:1em}
+.failing td.obs{max-width:50em;word-break:break-word;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+p.none{color:#2e7d32;font-weight:600}
+.timeline td{vertical-align:top}
+.timeline td.lane{max-width:36em;word-break:break-word;white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+.timeline tr.step td{background:#eceff1;border-top:2px solid #90a4ae}
+.timeline tr.step.failing td{background:#ffebee;border-top:2px solid #c62828}
+.timeline .arrow{font-weight:700}
 "#;
 
 /// Writes the site for `reports` into `dir` (created if missing): `index.html` and
@@ -68,21 +84,87 @@ nav{margin-bottom:1em}
 pub fn write_html(reports: &[RunReport], dir: &Path) -> io::Result<()> {
     let slugs = agent_slugs(reports);
     let keyed: Vec<Vec<(Key, &CaseReport)>> = reports.iter().map(keyed_cases).collect();
+    let timelines: Vec<Vec<Timeline>> = reports
+        .iter()
+        .zip(&keyed)
+        .map(|(r, cases)| scenario_timelines(r, cases))
+        .collect();
 
-    for ((report, slug), cases) in reports.iter().zip(&slugs).zip(&keyed) {
+    for (((report, slug), cases), tls) in reports.iter().zip(&slugs).zip(&keyed).zip(&timelines) {
         let agent_dir = dir.join("cases").join(slug);
         std::fs::create_dir_all(&agent_dir)?;
         for (i, (key, case)) in cases.iter().enumerate() {
             let prev = i.checked_sub(1).map(|j| &cases[j]);
             let next = cases.get(i + 1);
-            let page = case_page(report, key, case, prev, next);
+            let timeline = tls.iter().find(|t| t.steps.iter().any(|(k, _)| *k == key));
+            let page = case_page(report, key, case, prev, next, timeline, slug);
             std::fs::write(agent_dir.join(case_file(key)), page)?;
+        }
+        if !tls.is_empty() {
+            let tl_dir = dir.join("timelines").join(slug);
+            std::fs::create_dir_all(&tl_dir)?;
+            for t in tls {
+                std::fs::write(tl_dir.join(&t.file), timeline_page(report, slug, t))?;
+            }
         }
     }
 
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("index.html"), index_page(reports, &slugs, &keyed))?;
+    std::fs::write(
+        dir.join("index.html"),
+        index_page(reports, &slugs, &keyed, &timelines),
+    )?;
     Ok(())
+}
+
+/// One scenario of a scenario report: its steps in execution order.
+struct Timeline<'a> {
+    /// The scenario part of the step ids (`vite/token-policy` of `vite/token-policy#3`).
+    name: &'a str,
+    /// File name under `timelines/<agent-slug>/`.
+    file: String,
+    steps: Vec<(&'a Key, &'a CaseReport)>,
+}
+
+/// The scenario a step belongs to: its id up to the last `#` (step ids are
+/// `profile/scenario#step` or `scenario#step`, and the step part never contains `#`).
+fn scenario_of(id: &str) -> Option<&str> {
+    id.rsplit_once('#').map(|(s, _)| s)
+}
+
+/// The scenarios of a `scenario` report, in the order they ran; none for other kinds.
+fn scenario_timelines<'a>(
+    report: &'a RunReport,
+    keyed: &'a [(Key, &'a CaseReport)],
+) -> Vec<Timeline<'a>> {
+    if report.kind != "scenario" {
+        return Vec::new();
+    }
+    let mut out: Vec<Timeline<'a>> = Vec::new();
+    // The JSON keeps execution order; `keyed` is sorted by id, so map back by identity.
+    for case in &report.cases {
+        let Some(name) = scenario_of(&case.id) else {
+            continue;
+        };
+        let Some((key, _)) = keyed.iter().find(|(_, c)| std::ptr::eq(*c, case)) else {
+            continue;
+        };
+        match out.iter_mut().find(|t| t.name == name) {
+            Some(t) => t.steps.push((key, case)),
+            None => out.push(Timeline {
+                name,
+                file: format!("{}.html", encode_id(name)),
+                steps: vec![(key, case)],
+            }),
+        }
+    }
+    out
+}
+
+/// The anchor of a step's row on its timeline page.
+fn step_anchor(key: &Key) -> String {
+    let file = case_file(key);
+    format!("s-{}", file.trim_end_matches(".html"))
 }
 
 /// A case's identity in the matrix: its id and which occurrence of that id in its report
@@ -250,14 +332,128 @@ fn counts_chips(cases: &[&CaseReport]) -> String {
     parts.join(" ")
 }
 
+/// The failing cases of every report, first thing on the index: what a reader came for.
+/// NOT RUN cases follow in a closed list, since they are never passes either.
+fn failing_section(
+    out: &mut String,
+    reports: &[RunReport],
+    slugs: &[String],
+    keyed: &[Vec<(Key, &CaseReport)>],
+) {
+    let several = reports.len() > 1;
+    let mut failing = Vec::new();
+    let mut not_run = Vec::new();
+    for ((r, slug), cases) in reports.iter().zip(slugs).zip(keyed) {
+        let policy = Policy::new(r.strict);
+        for (k, c) in cases {
+            let reasons = policy.fail_reasons(c);
+            if !reasons.is_empty() {
+                failing.push((r, slug, k, *c, reasons));
+            } else if c.verdict == Verdict::NotRun {
+                not_run.push((r, slug, k, *c));
+            }
+        }
+    }
+    let agent_th = if several { "<th>agent</th>" } else { "" };
+    let agent_td = |r: &RunReport| {
+        if several {
+            format!("<td>{}</td>", text::html(&r.agent))
+        } else {
+            String::new()
+        }
+    };
+    let _ = writeln!(out, "<h2 id=\"failing\">Failing ({})</h2>", failing.len());
+    if failing.is_empty() {
+        out.push_str("<p class=\"none\">No case fails the run.</p>\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "<table class=\"failing\">\n<tr>{agent_th}<th>case</th><th>result</th><th>title</th><th>observed</th></tr>"
+        );
+        for (r, slug, k, c, reasons) in &failing {
+            let mut result = chip(verdict_class(c.verdict), c.verdict.label());
+            if let Some(cv) = c.close_verdict.filter(|v| *v != CloseVerdict::Ok) {
+                let _ = write!(
+                    result,
+                    " {}",
+                    chip(close_class(cv), &format!("close {}", cv.label()))
+                );
+            }
+            let _ = writeln!(
+                out,
+                "<tr class=\"fail\">{}<td><a href=\"cases/{slug}/{}\">{}</a></td><td>{result}{}</td><td>{}</td><td class=\"obs\">{}</td></tr>",
+                agent_td(r),
+                case_file(k),
+                text::html(&k.display()),
+                match super::policy::reasons_label(reasons) {
+                    l if l == c.verdict.label() => String::new(),
+                    l => format!("<div class=\"meta\">fails as {}</div>", text::html(&l)),
+                },
+                text::html(&c.title),
+                text::html(&cut_middle(&c.observed, OBSERVED_SHORT, 50)),
+            );
+        }
+        out.push_str("</table>\n");
+    }
+    if !not_run.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>Not run ({}): never a pass</summary>\n<table class=\"failing\">\n<tr>{agent_th}<th>case</th><th>title</th><th>why</th></tr>",
+            not_run.len()
+        );
+        for (r, slug, k, c) in &not_run {
+            let _ = writeln!(
+                out,
+                "<tr>{}<td><a href=\"cases/{slug}/{}\">{}</a></td><td>{}</td><td class=\"obs\">{}</td></tr>",
+                agent_td(r),
+                case_file(k),
+                text::html(&k.display()),
+                text::html(&c.title),
+                text::html(&cut_middle(&c.observed, OBSERVED_SHORT, 50)),
+            );
+        }
+        out.push_str("</table>\n</details>\n");
+    }
+}
+
+/// One row per scenario with its step verdicts and a link to its timeline.
+fn scenarios_section(
+    out: &mut String,
+    reports: &[RunReport],
+    slugs: &[String],
+    timelines: &[Vec<Timeline>],
+) {
+    if timelines.iter().all(|t| t.is_empty()) {
+        return;
+    }
+    out.push_str("<h2 id=\"scenarios\">Scenarios</h2>\n<p class=\"meta\">Each timeline shows every step's connections, HTTP exchanges, file edits and server output in one time-ordered view.</p>\n<table class=\"scenarios\">\n<tr><th>agent</th><th>scenario</th><th>steps</th><th>timeline</th></tr>\n");
+    for ((r, slug), tls) in reports.iter().zip(slugs).zip(timelines) {
+        for t in tls {
+            let cases: Vec<&CaseReport> = t.steps.iter().map(|(_, c)| *c).collect();
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"timelines/{slug}/{}\">timeline</a></td></tr>",
+                text::html(&r.agent),
+                text::html(t.name),
+                counts_chips(&cases),
+                t.file
+            );
+        }
+    }
+    out.push_str("</table>\n");
+}
+
 fn index_page(
     reports: &[RunReport],
     slugs: &[String],
     keyed: &[Vec<(Key, &CaseReport)>],
+    timelines: &[Vec<Timeline>],
 ) -> String {
     let mut out = String::new();
     head(&mut out, "wsspec conformance report");
     out.push_str("<h1>wsspec conformance report</h1>\n");
+    failing_section(&mut out, reports, slugs, keyed);
+    scenarios_section(&mut out, reports, slugs, timelines);
 
     // Agents.
     out.push_str("<h2>Agents</h2>\n<table class=\"agents\">\n<tr><th>agent</th><th>kind</th><th>target</th><th>started</th><th>duration</th><th>strict</th>");
@@ -269,12 +465,12 @@ fn index_page(
         let policy = Policy::new(r.strict);
         let _ = write!(
             out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{} ms</td><td>{}</td>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>",
             text::html(&r.agent),
             text::html(&r.kind),
             text::html(&r.target),
             text::html(&r.started),
-            ms(r.duration_ms),
+            human_ms(r.duration_ms),
             if r.strict { "yes" } else { "no" }
         );
         for v in VERDICT_ORDER {
@@ -401,7 +597,7 @@ fn index_page(
                             text::html(&text::truncate(&c.observed, 300)),
                             text::html(c.verdict.label())
                         );
-                        let mut meta = vec![format!("{} ms", short_ms(c.duration_ms))];
+                        let mut meta = vec![human_ms(c.duration_ms)];
                         if let Some(code) = c.remote_close_code {
                             meta.push(code.to_string());
                         }
@@ -421,21 +617,14 @@ fn index_page(
     out
 }
 
-/// Milliseconds with one decimal, for the dense matrix.
-fn short_ms(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.1}")
-    } else {
-        "?".to_string()
-    }
-}
-
 fn case_page(
     report: &RunReport,
     key: &Key,
     case: &CaseReport,
     prev: Option<&(Key, &CaseReport)>,
     next: Option<&(Key, &CaseReport)>,
+    timeline: Option<&Timeline>,
+    slug: &str,
 ) -> String {
     let mut out = String::new();
     head(
@@ -457,6 +646,15 @@ fn case_page(
             " · <a href=\"{}\">next ({})</a>",
             case_file(k),
             text::html(&k.display())
+        );
+    }
+    if let Some(t) = timeline {
+        let _ = write!(
+            out,
+            " · <a href=\"../../timelines/{slug}/{}#{}\">timeline of {}</a>",
+            t.file,
+            step_anchor(key),
+            text::html(t.name)
         );
     }
     out.push_str("</nav>\n");
@@ -505,7 +703,7 @@ fn case_page(
             )
         },
     );
-    row("duration", format!("{} ms", ms(case.duration_ms)));
+    row("duration", human_ms(case.duration_ms));
     row(
         "sent",
         format!("<div class=\"long\">{}</div>", text::html(&case.sent)),
@@ -551,6 +749,111 @@ fn case_page(
                 case.transcript.len() - MAX_ENTRIES
             );
         }
+    }
+    foot(&mut out);
+    out
+}
+
+/// The lanes of a timeline: the scenario's own events first, then connections and HTTP
+/// in order of appearance, server output last.
+fn lanes<'a>(t: &Timeline<'a>) -> Vec<&'a str> {
+    let mut lanes: Vec<&str> = Vec::new();
+    for (_, c) in &t.steps {
+        for e in &c.transcript {
+            if !lanes.contains(&e.conn.as_str()) {
+                lanes.push(&e.conn);
+            }
+        }
+    }
+    let rank = |l: &str| match l {
+        "scenario" => 0,
+        "server" => 2,
+        _ => 1,
+    };
+    lanes.sort_by_key(|l| rank(l)); // stable: appearance order within a rank
+    lanes
+}
+
+fn timeline_page(report: &RunReport, slug: &str, t: &Timeline) -> String {
+    let mut out = String::new();
+    head(
+        &mut out,
+        &format!("{} · timeline · {} · wsspec", t.name, report.agent),
+    );
+    out.push_str("<nav><a href=\"../../index.html\">index</a></nav>\n");
+    let _ = writeln!(out, "<h1>Timeline — {}</h1>", text::html(t.name));
+    let cases: Vec<&CaseReport> = t.steps.iter().map(|(_, c)| *c).collect();
+    let entries: usize = cases.iter().map(|c| c.transcript.len()).sum();
+    let _ = writeln!(
+        out,
+        "<p>agent {} · {} step{} {} · {} transcript entries. Times are milliseconds since the scenario started; each step's row is followed by what was recorded while it ran.</p>",
+        text::html(&report.agent),
+        cases.len(),
+        if cases.len() == 1 { "" } else { "s" },
+        counts_chips(&cases),
+        entries
+    );
+    let lanes = lanes(t);
+    out.push_str("<table class=\"timeline\">\n<tr><th>t (ms)</th>");
+    for l in &lanes {
+        let _ = write!(out, "<th>{}</th>", text::html(l));
+    }
+    out.push_str("</tr>\n");
+    let policy = Policy::new(report.strict);
+    let mut shown = 0usize;
+    for (key, case) in &t.steps {
+        let failing = !policy.fail_reasons(case).is_empty();
+        let _ = writeln!(
+            out,
+            "<tr class=\"step{}\" id=\"{}\"><td></td><td colspan=\"{}\"><a href=\"../../cases/{slug}/{}\">{}</a> {} {} <span class=\"meta\">{}</span><div class=\"long\">{}</div></td></tr>",
+            if failing { " failing" } else { "" },
+            step_anchor(key),
+            lanes.len().max(1),
+            case_file(key),
+            text::html(&key.display()),
+            text::html(&case.title),
+            chip(verdict_class(case.verdict), case.verdict.label()),
+            human_ms(case.duration_ms),
+            text::html(&cut_middle(&case.observed, OBSERVED_SHORT, 50)),
+        );
+        for e in &case.transcript {
+            if shown == MAX_TIMELINE_ENTRIES {
+                break;
+            }
+            shown += 1;
+            let dir = dir_label(e.dir);
+            let arrow = match e.dir {
+                super::model::Direction::Sent => "→",
+                super::model::Direction::Recv => "←",
+                super::model::Direction::Event => "•",
+            };
+            let _ = write!(
+                out,
+                "<tr class=\"d-{dir}\"><td class=\"num\">{}</td>",
+                ms(e.t_ms)
+            );
+            for l in &lanes {
+                if *l == e.conn {
+                    let _ = write!(
+                        out,
+                        "<td class=\"lane\"><span class=\"arrow\" title=\"{dir}\">{arrow}</span> <b>{}</b> {}</td>",
+                        text::html(&e.kind),
+                        text::html(&e.summary)
+                    );
+                } else {
+                    out.push_str("<td></td>");
+                }
+            }
+            out.push_str("</tr>\n");
+        }
+    }
+    out.push_str("</table>\n");
+    if entries > shown {
+        let _ = writeln!(
+            out,
+            "<p>… {} more entries not shown (see the step pages or the JSON report).</p>",
+            entries - shown
+        );
     }
     foot(&mut out);
     out

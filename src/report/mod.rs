@@ -19,7 +19,7 @@ pub mod junit;
 pub mod model;
 pub mod policy;
 pub mod terminal;
-mod text;
+pub(crate) mod text;
 
 pub use baseline::{evaluate, evaluate_with, exit_code, Baseline, BaselineEntry, Outcome};
 pub use error::ReportError;

@@ -1,8 +1,10 @@
-//! Terminal output: the per-category summary table, one line per failing case, and a
-//! progress bar on stderr.
+//! Terminal output: the per-category summary table, a short block per failing case, and
+//! a progress bar on stderr.
 //!
-//! All text from the server passes through `one_line`, which makes control characters
-//! visible, so a hostile server cannot inject terminal escape sequences.
+//! All text from the server passes through `neutralise`, which makes control characters
+//! visible, so a hostile server cannot inject terminal escape sequences. Lines fit the
+//! terminal's width ([`terminal_width`]); what does not fit loses its middle, never its
+//! end, because ids end with the step and observed texts often end with the reason.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -13,7 +15,53 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::ids::{by_category, sorted_cases};
 use super::model::{CaseReport, CloseVerdict, RunReport, Verdict};
 use super::policy::{reasons_label, Policy, CLOSE_VERDICTS};
-use super::text::{self, one_line};
+use super::text::{self, cut_middle, human_ms, neutralise, one_line};
+
+/// Width used when stdout is not a terminal and `COLUMNS` is unset: CI logs wrap long
+/// lines themselves, and the JSON and HTML reports keep every text whole.
+pub const DEFAULT_WIDTH: usize = 200;
+/// Narrowest layout (a narrower terminal wraps lines instead).
+const MIN_WIDTH: usize = 60;
+/// Lines an observed text may take before its middle is left out.
+const OBSERVED_LINES: usize = 6;
+/// Indent of the sent/expected/observed lines under a failing case.
+const FIELD_INDENT: usize = 4;
+
+/// Columns for the terminal summary: `COLUMNS` when it is set to a number, else the
+/// width of the terminal on stdout, else [`DEFAULT_WIDTH`]; never less than 60.
+pub fn terminal_width() -> usize {
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|w| *w > 0);
+    from_env
+        .or_else(stdout_columns)
+        .unwrap_or(DEFAULT_WIDTH)
+        .max(MIN_WIDTH)
+}
+
+/// The terminal's column count when stdout is a terminal.
+#[cfg(unix)]
+fn stdout_columns() -> Option<usize> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer we pass, which lives
+    // for the whole call; the fd is this process's stdout.
+    let rc = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col as usize)
+}
+
+#[cfg(not(unix))]
+fn stdout_columns() -> Option<usize> {
+    None
+}
 
 /// Column order of the summary table.
 const COLUMNS: [Verdict; 6] = [
@@ -62,7 +110,7 @@ pub fn summary_table_with(report: &RunReport, policy: &Policy) -> String {
         let name = if cat.is_empty() {
             "(none)".to_string()
         } else {
-            one_line(&cat, 24)
+            cut_middle(&neutralise(&cat, false), 32, 50)
         };
         rows.push(row_for(name, &cases));
     }
@@ -75,12 +123,16 @@ pub fn summary_table_with(report: &RunReport, policy: &Policy) -> String {
         .collect();
 
     let mut out = String::new();
+    let width = terminal_width();
     let _ = writeln!(
         out,
-        "wsspec {} · agent {} · target {}{}",
+        "wsspec {} · agent {} · target {} · {} case{} in {}{}",
         one_line(&report.kind, 20),
-        one_line(&report.agent, 60),
-        one_line(&report.target, 100),
+        cut_middle(&neutralise(&report.agent, false), width / 3, 50),
+        cut_middle(&neutralise(&report.target, false), width / 3, 50),
+        report.cases.len(),
+        if report.cases.len() == 1 { "" } else { "s" },
+        human_ms(report.duration_ms),
         if policy.strict { " · strict" } else { "" }
     );
     let last = rows.len() - 1;
@@ -145,14 +197,25 @@ fn count(n: usize) -> String {
     }
 }
 
-/// One line per failing case (id order) with the default [`Policy`] for `strict`:
-/// reason, id, title, sent, expected, observed. Empty when nothing fails.
+/// A block per failing case (id order) with the default [`Policy`] for `strict`, fitted
+/// to [`terminal_width`]. Empty when nothing fails.
 pub fn failure_lines(report: &RunReport, strict: bool) -> String {
     failure_lines_with(report, &Policy::new(strict))
 }
 
 /// [`failure_lines`] with an explicit policy.
 pub fn failure_lines_with(report: &RunReport, policy: &Policy) -> String {
+    failure_lines_for(report, policy, terminal_width())
+}
+
+/// [`failure_lines_with`] for a terminal of `width` columns (at least 60 are used).
+///
+/// Each failing case gets a head line (`reason  id  title`) and, indented below it, the
+/// non-empty `sent:`, `expected:` and `observed:` texts. No line is wider than `width`:
+/// an id or a sent/expected text that does not fit loses its middle, a title its end,
+/// and an observed text wraps onto up to six lines before its middle is left out.
+pub fn failure_lines_for(report: &RunReport, policy: &Policy, width: usize) -> String {
+    let width = width.max(MIN_WIDTH);
     let failing: Vec<(String, &CaseReport)> = sorted_cases(report)
         .into_iter()
         .filter_map(|c| {
@@ -165,20 +228,80 @@ pub fn failure_lines_with(report: &RunReport, policy: &Policy) -> String {
         .map(|(r, _)| r.chars().count())
         .max()
         .unwrap_or(0);
-    let ids: Vec<String> = failing.iter().map(|(_, c)| one_line(&c.id, 28)).collect();
+    let id_cap = (width - reason_w - 4) * 3 / 4;
+    let ids: Vec<String> = failing
+        .iter()
+        .map(|(_, c)| cut_middle(&neutralise(&c.id, false), id_cap, 50))
+        .collect();
     let id_w = ids.iter().map(|i| i.chars().count()).max().unwrap_or(0);
+    // A field's text starts after the indent and the widest label.
+    let text_w = width - FIELD_INDENT - "expected: ".len();
     let mut out = String::new();
     for ((reason, case), id) in failing.iter().zip(ids) {
+        let head = format!("{reason:<reason_w$}  {id:<id_w$}  ");
+        let room = width.saturating_sub(head.chars().count());
         let _ = writeln!(
             out,
-            "{reason:<reason_w$}  {id:<id_w$}  {} | sent: {} | expected: {} | observed: {}",
-            one_line(&case.title, 48),
-            one_line(&case.sent, 60),
-            one_line(&case.expected, 60),
-            one_line(&case.observed, 80),
+            "{head}{}",
+            text::truncate(&neutralise(&case.title, false), room.max(1))
         );
+        for (label, value) in [
+            ("sent", &case.sent),
+            ("expected", &case.expected),
+            ("observed", &case.observed),
+        ] {
+            let value = neutralise(value.trim(), false);
+            if value.is_empty() {
+                continue;
+            }
+            let lines = if label == "observed" {
+                // Breaking at spaces wastes a little room per line; shrink until it fits.
+                let mut budget = text_w * OBSERVED_LINES;
+                loop {
+                    let lines = wrap(&cut_middle(&value, budget, 40), text_w);
+                    if lines.len() <= OBSERVED_LINES || budget <= text_w {
+                        break lines;
+                    }
+                    budget -= text_w / 4;
+                }
+            } else {
+                vec![cut_middle(&value, text_w, 50)]
+            };
+            for (i, line) in lines.iter().enumerate() {
+                let tag = if i == 0 {
+                    format!("{label}:")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "{:FIELD_INDENT$}{tag:<10}{line}", "");
+            }
+        }
     }
     out
+}
+
+/// Splits `s` into lines of at most `w` characters, at a space when one is near the end.
+fn wrap(s: &str, w: usize) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut lines = Vec::new();
+    let mut at = 0;
+    while chars.len() - at > w {
+        let window = &chars[at..at + w];
+        let cut = match window.iter().rposition(|c| *c == ' ') {
+            Some(p) if p >= w * 2 / 3 => p + 1,
+            _ => w,
+        };
+        lines.push(
+            chars[at..at + cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        at += cut;
+    }
+    lines.push(chars[at..].iter().collect());
+    lines
 }
 
 /// The transcript of a case as plain terminal-safe text (for verbose output), at most
@@ -222,7 +345,8 @@ impl Progress {
 
     /// Marks `id` as the case now running.
     pub fn start_case(&self, id: &str) {
-        self.bar.set_message(one_line(id, 40));
+        self.bar
+            .set_message(cut_middle(&neutralise(id, false), 40, 60));
     }
 
     /// Counts `id` as done; a FAILED verdict is also printed above the bar.
@@ -231,7 +355,10 @@ impl Progress {
             let n = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
             self.bar.set_prefix(format!("failed {n}"));
             if !self.bar.is_hidden() {
-                self.bar.println(format!("FAILED {}", one_line(id, 60)));
+                self.bar.println(format!(
+                    "FAILED {}",
+                    cut_middle(&neutralise(id, false), 60, 60)
+                ));
             }
         }
         self.bar.inc(1);

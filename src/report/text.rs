@@ -53,6 +53,23 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Cuts `s` to at most `max` characters by leaving out its middle (marked `…`), keeping
+/// `tail_percent` % of the room for the end: ids and observed texts often carry the
+/// useful part (the step number, the error line) at the end.
+pub fn cut_middle(s: &str, max: usize, tail_percent: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let room = max.saturating_sub(1);
+    let tail = room * tail_percent.min(100) / 100;
+    let head = room - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(n - tail));
+    out
+}
+
 /// One line, safe for a terminal, at most `max` characters.
 pub fn one_line(s: &str, max: usize) -> String {
     truncate(&neutralise(s, false), max)
@@ -147,6 +164,27 @@ pub fn dir_label(d: Direction) -> &'static str {
     }
 }
 
+/// A duration in milliseconds the way a person reads it: `0.42 ms`, `8.5 ms`, `850 ms`,
+/// `21.1 s`, `2 min 5 s`; `?` for a non-finite value.
+pub fn human_ms(v: f64) -> String {
+    if !v.is_finite() || v < 0.0 {
+        return "?".to_string();
+    }
+    // Round first, so 999.6 ms prints as `1.0 s`, not `1000 ms`.
+    if v < 9.995 {
+        format!("{v:.2} ms")
+    } else if v < 99.95 {
+        format!("{v:.1} ms")
+    } else if v < 999.5 {
+        format!("{v:.0} ms")
+    } else if v < 59_950.0 {
+        format!("{:.1} s", v / 1000.0)
+    } else {
+        let s = (v / 1000.0).round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
 /// Formats a millisecond value, tolerating non-finite input.
 pub fn ms(v: f64) -> String {
     if v.is_finite() {
@@ -186,6 +224,91 @@ pub fn transcript_text(case: &CaseReport, max_entries: usize, hex_cap: usize) ->
     out
 }
 
+/// Items quoted by [`output_summary`].
+const SUMMARY_ITEMS: usize = 8;
+/// Longest output line quoted whole by [`output_summary`].
+const SUMMARY_LINE: usize = 300;
+
+/// True for a line that names an error, as runtimes print it when a process dies:
+/// `TypeError: …`, `Error [ERR_X]: …`, `Uncaught RangeError …`, `java.io.IOException: …`,
+/// Rust's `thread 'main' panicked at …`, Go's `panic: …` / `fatal error: …`.
+fn is_error_headline(line: &str) -> bool {
+    let t = line.trim_start();
+    let t = t.strip_prefix("Uncaught ").unwrap_or(t);
+    if t.contains("panicked at") || t.starts_with("panic: ") || t.starts_with("fatal error:") {
+        return true;
+    }
+    let word_end = t
+        .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '$' | '.')))
+        .unwrap_or(t.len());
+    let (word, rest) = t.split_at(word_end);
+    (word.ends_with("Error") || word.ends_with("Exception"))
+        && (rest.is_empty() || rest.starts_with(':') || rest.starts_with(" ["))
+}
+
+/// True for one frame of a stack trace (`    at f (file:1:2)`, Rust's `  12: name`).
+fn is_stack_frame(line: &str) -> bool {
+    let t = line.trim_start();
+    t.len() < line.len()
+        && (t.starts_with("at ")
+            || t.split_once(": ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// The few lines of a process's output worth quoting in a one-line report, as
+/// `[stderr] TypeError: … | at f (x.js:3:9) | … 6 more frames | Node.js v20`.
+///
+/// `lines` are (stream name, text), oldest first. Quoting starts at the last line that
+/// names an error (a crash prints its stack after it, so the last lines alone are frames
+/// without the error), or else covers the last lines; blank lines are skipped, a run of
+/// stack frames keeps its first two, and the stream is named only when it changes.
+pub fn output_summary(lines: &[(&str, &str)]) -> String {
+    let lines: Vec<&(&str, &str)> = lines.iter().filter(|(_, t)| !t.trim().is_empty()).collect();
+    let start = match lines.iter().rposition(|(_, t)| is_error_headline(t)) {
+        Some(i) => i,
+        None => lines.len().saturating_sub(SUMMARY_ITEMS),
+    };
+    let mut items: Vec<String> = Vec::new();
+    let mut stream = "";
+    let mut frames = 0usize;
+    let mut hidden = 0usize;
+    let flush = |items: &mut Vec<String>, hidden: &mut usize| {
+        if *hidden > 0 {
+            items.push(format!(
+                "… {hidden} more frame{}",
+                if *hidden == 1 { "" } else { "s" }
+            ));
+            *hidden = 0;
+        }
+    };
+    for (name, text) in &lines[start..] {
+        if is_stack_frame(text) {
+            frames += 1;
+            if frames > 2 {
+                hidden += 1;
+                continue;
+            }
+        } else {
+            frames = 0;
+            flush(&mut items, &mut hidden);
+        }
+        if items.len() >= SUMMARY_ITEMS {
+            break;
+        }
+        let mut item = String::new();
+        if *name != stream {
+            stream = name;
+            let _ = write!(item, "[{name}] ");
+        }
+        item.push_str(&cut_middle(text.trim(), SUMMARY_LINE, 50));
+        items.push(item);
+    }
+    if items.len() < SUMMARY_ITEMS {
+        flush(&mut items, &mut hidden);
+    }
+    items.join(" | ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +324,113 @@ mod tests {
     fn truncates_on_chars() {
         assert_eq!(truncate("héllo", 10), "héllo");
         assert_eq!(truncate("héllo", 3), "hé…");
+    }
+
+    #[test]
+    fn cuts_the_middle() {
+        assert_eq!(cut_middle("abcdef", 6, 50), "abcdef");
+        assert_eq!(cut_middle("abcdefghij", 5, 50), "ab…ij");
+        assert_eq!(cut_middle("abcdefghij", 5, 100), "…ghij");
+        assert_eq!(cut_middle("abcdefghij", 5, 0), "abcd…");
+        assert_eq!(cut_middle("ééééé", 3, 50), "é…é");
+    }
+
+    #[test]
+    fn durations_read_humanly() {
+        assert_eq!(human_ms(0.4234), "0.42 ms");
+        assert_eq!(human_ms(8.54), "8.54 ms");
+        assert_eq!(human_ms(42.25), "42.2 ms");
+        assert_eq!(human_ms(850.2), "850 ms");
+        assert_eq!(human_ms(999.6), "1.0 s");
+        assert_eq!(human_ms(21_116.661), "21.1 s");
+        assert_eq!(human_ms(125_000.0), "2 min 5 s");
+        assert_eq!(human_ms(f64::NAN), "?");
+    }
+
+    #[test]
+    fn node_crash_is_summarised_from_its_error_line() {
+        let out = [
+            ("stdout", "listening on 3000"),
+            ("stderr", "/srv/app.js:12"),
+            ("stderr", "    ws.send(JSON.stringify(state));"),
+            ("stderr", "                 ^"),
+            ("stderr", ""),
+            ("stderr", "TypeError: Converting circular structure to JSON"),
+            (
+                "stderr",
+                "    --> starting at object with constructor 'Object'",
+            ),
+            ("stderr", "    at JSON.stringify (<anonymous>)"),
+            ("stderr", "    at broadcast (/srv/app.js:12:20)"),
+            ("stderr", "    at onMessage (/srv/app.js:30:5)"),
+            ("stderr", "    at Socket.emit (node:events:524:28)"),
+            (
+                "stderr",
+                "    at addChunk (node:internal/streams/readable:561:12)",
+            ),
+            ("stderr", ""),
+            ("stderr", "Node.js v20.20.2"),
+        ];
+        assert_eq!(
+            output_summary(&out),
+            "[stderr] TypeError: Converting circular structure to JSON \
+             | --> starting at object with constructor 'Object' \
+             | at JSON.stringify (<anonymous>) | at broadcast (/srv/app.js:12:20) \
+             | … 3 more frames | Node.js v20.20.2"
+        );
+        let missing = [
+            ("stderr", "Error: Cannot find module '/srv/missing.js'"),
+            (
+                "stderr",
+                "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            ),
+            (
+                "stderr",
+                "    at Module._load (node:internal/modules/cjs/loader:1051:27)",
+            ),
+            (
+                "stderr",
+                "    at node:internal/main/run_main_module:28:49 {",
+            ),
+            ("stderr", "  code: 'MODULE_NOT_FOUND',"),
+            ("stderr", "  requireStack: []"),
+            ("stderr", "}"),
+        ];
+        let s = output_summary(&missing);
+        assert!(
+            s.starts_with(
+                "[stderr] Error: Cannot find module '/srv/missing.js' | at Module._resolveFilename"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains("… 1 more frame | code: 'MODULE_NOT_FOUND',"),
+            "{s}"
+        );
+        // Without an error line: the last lines, oldest first, stream named on change.
+        let plain: Vec<(&str, String)> = (0..20)
+            .map(|i| {
+                (
+                    if i < 15 { "stdout" } else { "stderr" },
+                    format!("line {i}"),
+                )
+            })
+            .collect();
+        let plain: Vec<(&str, &str)> = plain.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        assert_eq!(
+            output_summary(&plain),
+            "[stdout] line 12 | line 13 | line 14 | [stderr] line 15 | line 16 | line 17 | line 18 | line 19"
+        );
+        assert_eq!(output_summary(&[]), "");
+        assert!(is_error_headline(
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'x'"
+        ));
+        assert!(is_error_headline(
+            "thread 'main' panicked at src/main.rs:2:5:"
+        ));
+        assert!(is_error_headline("java.lang.IllegalStateException: closed"));
+        assert!(!is_error_headline("no Error here"));
+        assert!(!is_error_headline("ErrorBoundary mounted"));
     }
 
     #[test]

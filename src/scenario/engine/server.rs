@@ -16,8 +16,8 @@ use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
 
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 
-/// Output lines quoted in a report when the server misbehaves.
-const QUOTED_LINES: usize = 8;
+/// Output lines searched for the error line of a crash when the server misbehaves.
+const SEARCHED_LINES: usize = 200;
 
 /// A free TCP port on 127.0.0.1 (bound and released; the usual small race applies).
 pub fn free_port() -> std::io::Result<u16> {
@@ -84,16 +84,18 @@ impl ServerCtl {
         s
     }
 
-    /// The last output lines, joined with ` | `.
+    /// The output worth quoting, from the error line of a crash when there is one
+    /// (`report::text::output_summary`).
     pub fn last_output(&self) -> String {
         let Some(p) = &self.proc else {
             return String::new();
         };
-        p.last_lines(QUOTED_LINES)
+        let lines = p.last_lines(SEARCHED_LINES);
+        let lines: Vec<(&str, &str)> = lines
             .iter()
-            .map(|l| format!("[{}] {}", l.stream.name(), l.text))
-            .collect::<Vec<_>>()
-            .join(" | ")
+            .map(|l| (l.stream.name(), l.text.as_str()))
+            .collect();
+        crate::report::text::output_summary(&lines)
     }
 
     /// Marks the current exit as expected (the scenario asserted it).
@@ -109,7 +111,8 @@ impl ServerCtl {
     /// Once per unexpected exit: a note for the step during which it was seen.
     pub fn unexpected_exit_note(&mut self) -> Option<String> {
         let e = self.proc.as_ref()?.exit()?;
-        if self.expect_down || self.exit_noted {
+        // A step that already failed because of the exit quotes it itself.
+        if self.expect_down || self.exit_noted || self.exit_reported {
             return None;
         }
         self.exit_noted = true;
