@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "report_fixtures.rs"]
-mod fixtures;
+mod common;
+use common::reports as fixtures;
 
 const WSSPEC: &str = env!("CARGO_BIN_EXE_wsspec");
 /// Upper bound for one Chromium invocation.

@@ -260,8 +260,8 @@ pub fn run_wstest(
         let catalog = wsspec::suite::catalog();
         wsspec::suite::select(&catalog, cases, &[], false)
             .map_err(|e| format!("case selection {cases:?}: {e}"))?
-            .into_iter()
-            .map(|c| c.id)
+            .iter()
+            .map(|c| c.id.clone())
             .collect()
     } else {
         cases.to_vec()
