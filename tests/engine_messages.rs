@@ -22,7 +22,8 @@ scenario_tests!("messages":
     ping_latency_is_recorded,
     handshake_expectations,
     deadline_ends_a_wait,
-    expect_ping_heartbeat;
+    expect_ping_heartbeat,
+    needs_runs_independent_checks;
     echo_round_trip,
 );
 

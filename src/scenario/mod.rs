@@ -72,8 +72,8 @@ pub use profile::{profile_dirs, LoadError, Profile};
 pub use read::parse_hex;
 pub use resolve::{ResolveError, StepError};
 pub use vars::{
-    has_refs, is_var_name, render_value, substitute, substitute_json, var_refs, EnvSource,
-    VarError, VarName, VarRef, Vars,
+    has_refs, is_var_name, render_value, substitute, substitute_json, substitute_known, var_refs,
+    EnvSource, VarError, VarName, VarRef, Vars,
 };
 
 use std::path::Path;

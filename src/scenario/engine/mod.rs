@@ -43,6 +43,7 @@ mod runner;
 mod send;
 mod server;
 mod time;
+mod trigger;
 
 pub use files::{FileGuard, MAX_FILE};
 

@@ -20,7 +20,8 @@ use crate::report::{CaseReport, Direction, TranscriptEntry, Verdict};
 use crate::scenario::actions::*;
 use crate::scenario::model::Address;
 use crate::scenario::{
-    format_duration, is_var_name, render_value, substitute, Scenario, Step, StepError, Vars,
+    format_duration, is_var_name, render_value, substitute, substitute_known, Scenario, Step,
+    StepError, Vars,
 };
 
 /// How one action runs and how its outcome is judged; one impl per action, in the
@@ -132,6 +133,8 @@ pub(super) struct Runner<'a> {
     pub(super) external: bool,
     pub(super) cursor_ms: f64,
     pub(super) done_steps: usize,
+    /// The verdict of every step done so far, by its number.
+    verdicts: HashMap<usize, Verdict>,
     pub(super) cases: Vec<CaseReport>,
 }
 
@@ -166,6 +169,7 @@ impl<'a> Runner<'a> {
             external: false,
             cursor_ms: -1.0,
             done_steps: 0,
+            verdicts: HashMap::new(),
             cases: Vec::new(),
         }
     }
@@ -211,16 +215,24 @@ impl<'a> Runner<'a> {
             Ok(None) => {}
         }
         let scn = self.scn;
-        let mut stop: Option<String> = None;
+        // The first FAILED step: the steps after it that depend on every earlier step
+        // are NOT RUN (unless --keep-going); those with `needs` look at what they need.
+        let mut failed_at: Option<String> = None;
+        let mut past_deadline: Option<String> = None;
         for step in &scn.steps {
-            if stop.is_none() && Instant::now() >= self.deadline {
-                stop = Some(format!(
+            if past_deadline.is_none() && Instant::now() >= self.deadline {
+                past_deadline = Some(format!(
                     "the scenario deadline ({}) was reached",
                     format_duration(self.deadline - self.started)
                 ));
             }
-            if let Some(reason) = &stop {
-                self.push_not_run(step, reason);
+            let blocked = match (&past_deadline, &step.needs) {
+                (Some(reason), _) => Some(reason.clone()),
+                (None, Some(needs)) => self.unmet_need(needs),
+                (None, None) => failed_at.clone(),
+            };
+            if let Some(reason) = blocked {
+                self.push_not_run(step, &reason);
                 continue;
             }
             let t0 = Instant::now();
@@ -230,7 +242,11 @@ impl<'a> Runner<'a> {
             };
             let (title, out) = match self.prepare(step) {
                 Err(e) => (
-                    step.title.clone().unwrap_or_else(|| step.action.title()),
+                    substitute_known(
+                        &step.title.clone().unwrap_or_else(|| step.action.title()),
+                        &self.vars,
+                    )
+                    .0,
                     Outcome::failed("", "", format!("cannot prepare the step: {e}")),
                 ),
                 Ok(resolved) => {
@@ -261,13 +277,37 @@ impl<'a> Runner<'a> {
             let out = self.note_server_exit(out);
             let failed = out.verdict == Verdict::Failed;
             let check = step.action.check_name();
+            let verdict = out.verdict;
             let case = self.make_case(self.case_id(step), title, self.rfc(check, step), out, t0);
             self.cases.push(case);
-            self.done_steps += 1;
-            if failed && !self.opts.keep_going {
-                stop = Some(format!("step {} failed", step.index));
+            self.record_verdict(step, verdict);
+            if failed && !self.opts.keep_going && failed_at.is_none() {
+                failed_at = Some(format!("step {} failed", step.index));
             }
         }
+    }
+
+    /// Counts the step as done with `verdict`, which later steps' `needs` look at.
+    fn record_verdict(&mut self, step: &Step, verdict: Verdict) {
+        self.done_steps += 1;
+        self.verdicts.insert(step.index, verdict);
+    }
+
+    /// Why a step with `needs` cannot run: the first needed step that was not OK.
+    fn unmet_need(&self, needs: &[String]) -> Option<String> {
+        needs.iter().find_map(|id| {
+            let step = self.scn.step_by_id(id)?;
+            match self.verdicts.get(&step.index) {
+                Some(Verdict::Ok) => None,
+                Some(Verdict::Failed) => {
+                    Some(format!("it needs step {} ({id}), which failed", step.index))
+                }
+                _ => Some(format!(
+                    "it needs step {} ({id}), which was not run",
+                    step.index
+                )),
+            }
+        })
     }
 
     /// Expands the step's templates; for `expect_ack`, `${last_sent}` is the message of
@@ -322,13 +362,26 @@ impl<'a> Runner<'a> {
         out
     }
 
-    /// A NOT RUN case for `step`; `reason` completes "not run: ...".
+    /// A NOT RUN case for `step`; `reason` completes "not run: ...". Its title is
+    /// expanded as far as the variables known now allow; the reason names the ones
+    /// that are not set.
     fn push_not_run(&mut self, step: &Step, reason: &str) {
-        let title = step.title.clone().unwrap_or_else(|| step.action.title());
+        let (title, left) = match step.resolve(&self.vars) {
+            Ok(r) => (r.title.unwrap_or_else(|| r.action.title()), Vec::new()),
+            Err(_) => {
+                let raw = step.title.clone().unwrap_or_else(|| step.action.title());
+                substitute_known(&raw, &self.vars)
+            }
+        };
+        let reason = match left.as_slice() {
+            [] => reason.to_string(),
+            [one] => format!("{reason}; {one} in its title is not set"),
+            many => format!("{reason}; {} in its title are not set", many.join(", ")),
+        };
         let rfc = self.rfc(step.action.check_name(), step);
-        let case = CaseReport::not_run(self.case_id(step), title, rfc, reason);
+        let case = CaseReport::not_run(self.case_id(step), title, rfc, &reason);
         self.cases.push(case);
-        self.done_steps += 1;
+        self.record_verdict(step, Verdict::NotRun);
     }
 
     /// Reports every step that has no case yet as NOT RUN.
@@ -517,7 +570,8 @@ impl<'a> Runner<'a> {
         let dir = project_dir.unwrap_or(scenario_dir);
         self.files = Some(FileGuard::new(dir.clone()));
         let resolved = spec.resolve(&self.vars).map_err(|e| e.to_string())?;
-        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone());
+        let stdin = scn.steps.iter().any(|s| s.action.uses().stdin);
+        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone(), stdin);
         if self.external {
             self.server = Some(ctl);
             return Ok(None);
