@@ -23,7 +23,8 @@ scenario_tests!("messages":
     handshake_expectations,
     deadline_ends_a_wait,
     expect_ping_heartbeat,
-    needs_runs_independent_checks;
+    needs_runs_independent_checks,
+    a_close_that_never_comes_counts_pings;
     echo_round_trip,
 );
 

@@ -196,12 +196,14 @@ fn run_profile(target: &str, opts: EngineOptions) -> Cases {
         .build()
         .unwrap();
     let started = Instant::now();
-    let report = rt.block_on(async {
+    let run = rt.block_on(async {
         tokio::time::timeout(PROFILE_CAP, wsspec::scenario::run_profile(&profile, &opts))
             .await
             .unwrap_or_else(|_| panic!("{target}: still running after {PROFILE_CAP:?}"))
     });
-    let cases = Cases::new(report);
+    // Every server here starts: a run that tested nothing is a broken set-up.
+    assert_eq!(run.untested, None, "{target}");
+    let cases = Cases::new(run.report);
     println!(
         "{target}: {} cases in {:.1} s",
         cases.report.cases.len(),

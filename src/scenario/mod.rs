@@ -60,7 +60,10 @@ mod vars;
 
 pub use actions::*;
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
-pub use engine::{run_file, run_profile, run_scenario, ConnectDefaults, EngineOptions};
+pub use engine::{
+    not_run_report, preflight, run_file, run_profile, run_scenario, ConnectDefaults, EngineOptions,
+    Preflight, ProfileRun,
+};
 pub use error::{Diagnostic, DiagnosticKind, Location, ScenarioError, MAX_DIAGNOSTICS};
 pub use matcher::{
     CompiledMatcher, JsonKind, JsonPattern, MatcherError, MessageMatcher, MessageRef, MessageType,

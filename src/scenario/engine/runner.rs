@@ -135,6 +135,8 @@ pub(super) struct Runner<'a> {
     pub(super) done_steps: usize,
     /// The verdict of every step done so far, by its number.
     verdicts: HashMap<usize, Verdict>,
+    /// Why the setup failed, if it did (no step could run).
+    setup_failed: Option<String>,
     pub(super) cases: Vec<CaseReport>,
 }
 
@@ -170,6 +172,7 @@ impl<'a> Runner<'a> {
             cursor_ms: -1.0,
             done_steps: 0,
             verdicts: HashMap::new(),
+            setup_failed: None,
             cases: Vec::new(),
         }
     }
@@ -209,6 +212,7 @@ impl<'a> Runner<'a> {
             Err(why) => {
                 self.push_setup_case(Outcome::failed("", "a usable scenario setup", why.clone()));
                 self.fill_not_run(&format!("the setup failed ({})", first_line(&why)));
+                self.setup_failed = Some(why);
                 return;
             }
             Ok(Some(out)) => self.push_setup_case(out),
@@ -720,13 +724,22 @@ impl Runner<'_> {
     }
 }
 
-/// Runs one scenario (of `profile`, if it is part of one); returns its cases and the
-/// server command it started, if any.
+/// What one scenario's run gives its report.
+pub(super) struct ScenarioCases {
+    /// Its cases, in order.
+    pub cases: Vec<CaseReport>,
+    /// The server command it started, if any (the report's default agent).
+    pub server_command: Option<String>,
+    /// Why its setup failed, if it did: then none of its steps ran.
+    pub setup_failed: Option<String>,
+}
+
+/// Runs one scenario (of `profile`, if it is part of one).
 pub(super) async fn run_cases(
     scn: &Scenario,
     opts: &EngineOptions,
     profile: Option<&str>,
-) -> (Vec<CaseReport>, Option<String>) {
+) -> ScenarioCases {
     let mut r = Runner::new(scn, opts, profile);
     // Every wait inside is already bounded by the deadline; this outer bound only makes
     // sure that a slip somewhere can never keep the run from ending.
@@ -740,7 +753,7 @@ pub(super) async fn run_cases(
     }
     r.fill_not_run("the scenario deadline was reached");
     r.teardown().await;
-    let hint = r
+    let server_command = r
         .server
         .as_ref()
         .filter(|_| !r.external)
@@ -751,5 +764,36 @@ pub(super) async fn run_cases(
                 .filter(|_| opts.base_url.is_none())
                 .map(|s| s.command.join(" "))
         });
-    (r.cases, hint)
+    ScenarioCases {
+        cases: r.cases,
+        server_command,
+        setup_failed: r.setup_failed,
+    }
+}
+
+/// The cases of a scenario that could not be tested at all (`reason`): the setup case
+/// (when there would be one) and every step, NOT RUN, with the ids and titles a run
+/// would have given them.
+pub(super) fn not_run_cases(
+    scn: &Scenario,
+    opts: &EngineOptions,
+    profile: Option<&str>,
+    reason: &str,
+) -> Vec<CaseReport> {
+    let mut r = Runner::new(scn, opts, profile);
+    let mut builtins = Vars::new();
+    builtins.set("host", "127.0.0.1");
+    for (k, v) in &opts.vars {
+        builtins.set(k.clone(), v.clone());
+    }
+    r.vars = scn.initial_vars(builtins).unwrap_or_default();
+    r.external = opts.base_url.is_some() && scn.server.is_some();
+    if scn.server.is_some() && !r.external {
+        r.push_setup_case(Outcome::not_run(
+            "the server becomes ready",
+            format!("not run: {reason}"),
+        ));
+    }
+    r.fill_not_run(reason);
+    r.cases
 }

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::preflight::port_option_warning;
 use super::process::{ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess, StopOutcome};
 use super::trigger::empty_trigger;
 use crate::peer::http::{fetch, HttpClientError, HttpRequest};
@@ -15,7 +16,7 @@ use crate::scenario::actions::{
 };
 use crate::scenario::describe::ms;
 use crate::scenario::matcher::compile_regex;
-use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
+use crate::scenario::{format_duration, render_value, Ready, ServerSpec, Signal, Vars};
 
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 
@@ -194,8 +195,12 @@ impl ServerCtl {
                     }
                     None => {
                         let tail = self.last_output();
+                        let port = vars.get("port").map(render_value);
+                        let hint = port_option_warning(&self.command_line(), port.as_deref())
+                            .map(|w| format!("; {w}"))
+                            .unwrap_or_default();
                         format!(
-                            "not ready within {}{cut}: {why}{}",
+                            "not ready within {}{cut}: {why}{}{hint}",
                             format_duration(self.spec.ready_timeout),
                             if tail.is_empty() {
                                 " (no output)".to_string()
