@@ -197,27 +197,32 @@ fn passing_and_failing_runs_set_the_exit_code_and_write_json() {
     );
 }
 
-#[test]
-fn a_profile_directory_is_one_report() {
-    let d = scratch("profile");
+/// A profile directory `echo-profile` in a fresh scratch directory: scenario `first`
+/// (passes) and scenario `second`, which expects `second_text` back. Returns the
+/// scratch directory, the profile directory and the second file.
+fn echo_profile(tag: &str, second_text: &str) -> (PathBuf, PathBuf, String) {
+    let d = scratch(tag);
     let prof = d.join("echo-profile");
     std::fs::create_dir_all(&prof).unwrap();
     write(&prof, "a.toml", &echo_scenario("first", "hello"));
-    write(&prof, "b.toml", &echo_scenario("second", "hello"));
+    let second = write(&prof, "b.toml", &echo_scenario("second", second_text));
+    (d, prof, second)
+}
+
+/// `wsspec scenario <path> --var bin=<this wsspec> <extra>`.
+fn scenario_with_bin(path: &Path, extra: &[&str]) -> Output {
+    let bin_var = format!("bin={BIN}");
+    let mut args = vec!["scenario", path.to_str().unwrap(), "--var", &bin_var];
+    args.extend_from_slice(extra);
+    wsspec(&args, Duration::from_secs(60))
+}
+
+#[test]
+fn a_profile_directory_is_one_report() {
+    let (d, prof, _) = echo_profile("profile", "hello");
     std::fs::write(prof.join("notes.txt"), "not a scenario").unwrap();
     let json = d.join("p.json");
-    let bin_var = format!("bin={BIN}");
-    let o = wsspec(
-        &[
-            "scenario",
-            prof.to_str().unwrap(),
-            "--var",
-            &bin_var,
-            "--json",
-            json.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
+    let o = scenario_with_bin(&prof, &["--json", json.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r = wsspec::report::read_json(&json).unwrap();
     assert_eq!(r.target, "echo-profile");
@@ -234,39 +239,14 @@ fn a_profile_directory_is_one_report() {
 /// case ids are the same, so the NOT RUN cases it lists are no regression.
 #[test]
 fn a_profile_baseline_applies_to_one_of_its_files() {
-    let d = scratch("baseline");
-    let prof = d.join("echo-profile");
-    std::fs::create_dir_all(&prof).unwrap();
-    write(&prof, "a.toml", &echo_scenario("first", "hello"));
-    let bad = write(&prof, "b.toml", &echo_scenario("second", "goodbye"));
+    let (d, prof, bad) = echo_profile("baseline", "goodbye");
     let baseline = d.join("baseline.json");
-    let bin_var = format!("bin={BIN}");
-    let o = wsspec(
-        &[
-            "scenario",
-            prof.to_str().unwrap(),
-            "--var",
-            &bin_var,
-            "--write-baseline",
-            baseline.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
-    );
+    let o = scenario_with_bin(&prof, &["--write-baseline", baseline.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let written = std::fs::read_to_string(&baseline).unwrap();
     assert!(written.contains("echo-profile/second#4"), "{written}");
     let run_with_baseline = |file: &str| {
-        wsspec(
-            &[
-                "scenario",
-                file,
-                "--var",
-                &bin_var,
-                "--baseline",
-                baseline.to_str().unwrap(),
-            ],
-            Duration::from_secs(60),
-        )
+        scenario_with_bin(Path::new(file), &["--baseline", baseline.to_str().unwrap()])
     };
     // The FAILED step is no baseline entry, so it stays a regression; the NOT RUN
     // steps after it are listed, so they are none.

@@ -24,7 +24,8 @@ scenario_tests!("messages":
     deadline_ends_a_wait,
     expect_ping_heartbeat,
     needs_runs_independent_checks,
-    a_close_that_never_comes_counts_pings;
+    a_close_that_never_comes_counts_pings,
+    keep_going_keeps_needs;
     echo_round_trip,
 );
 

@@ -14,6 +14,7 @@
 'use strict';
 
 const http = require('http');
+const { WebSocketServer } = require('ws');
 
 // Longest a restart waits for the old listener's connections to end.
 const CLOSE_GRACE_MS = 2000;
@@ -99,11 +100,26 @@ function serve(makeWs) {
   listen();
 }
 
-// Echo on one connection: text as text, binary as binary; protocol errors are
-// answered by ws and logged, never fatal.
-function echo(socket) {
-  socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
-  socket.on('error', (err) => log(`client error: ${err.message}`));
+// A ws WebSocketServer on the HTTP server that echoes every message (text as text,
+// binary as binary; protocol errors are answered by ws and logged, never fatal) and
+// refuses foreign Origins before the upgrade.
+function echoServer(server, port) {
+  const wss = new WebSocketServer({
+    server,
+    verifyClient: ({ req }) => ownOrigin(req.headers.origin, port),
+  });
+  wss.on('connection', (socket) => {
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    socket.on('error', (err) => log(`client error: ${err.message}`));
+  });
+  return wss;
 }
 
-module.exports = { serve, echo, ownOrigin, log };
+// Ends every connection of a WebSocketServer and closes it; a closed one also takes
+// its upgrade listener off the HTTP server.
+function closeServer(wss) {
+  for (const c of wss.clients) c.terminate();
+  wss.close();
+}
+
+module.exports = { serve, echoServer, closeServer };

@@ -9,24 +9,14 @@
 // Usage: PORT=N node ws-restart-bug.js   (restart triggers: see restart-harness.cjs)
 'use strict';
 
-const { WebSocketServer } = require('ws');
-const { serve, echo, ownOrigin } = require('./restart-harness.cjs');
+const { serve, echoServer, closeServer } = require('./restart-harness.cjs');
 
 serve((server, port) => {
   let wss = null;
   return {
     start() {
-      if (!wss) {
-        wss = new WebSocketServer({
-          server,
-          verifyClient: ({ req }) => ownOrigin(req.headers.origin, port),
-        });
-        wss.on('connection', echo);
-      }
+      if (!wss) wss = echoServer(server, port);
     },
-    stop() {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-    },
+    stop: () => closeServer(wss),
   };
 });

@@ -6,22 +6,16 @@
 // Usage: PORT=N node ws-restart-fixed.js   (restart triggers: see restart-harness.cjs)
 'use strict';
 
-const { WebSocketServer } = require('ws');
-const { serve, echo, ownOrigin } = require('./restart-harness.cjs');
+const { serve, echoServer, closeServer } = require('./restart-harness.cjs');
 
 serve((server, port) => {
   let wss = null;
   return {
     start() {
-      wss = new WebSocketServer({
-        server,
-        verifyClient: ({ req }) => ownOrigin(req.headers.origin, port),
-      });
-      wss.on('connection', echo);
+      wss = echoServer(server, port);
     },
     stop() {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
+      closeServer(wss);
       wss = null;
     },
   };
