@@ -20,10 +20,6 @@ use crate::scenario::{format_duration, render_value, Ready, ServerSpec, Signal, 
 
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 
-/// The default `settle` of an in-process restart whose `ready` probe is TCP or HTTP:
-/// long enough for a server to have closed its old listener.
-const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
-
 /// Output lines quoted in a report when the server misbehaves.
 const QUOTED_LINES: usize = 8;
 
@@ -513,6 +509,10 @@ impl ServerCtl {
         v
     }
 }
+
+/// The default `settle` of an in-process restart whose `ready` probe is TCP or HTTP:
+/// long enough for a server to have closed its old listener.
+const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
 
 impl Runner<'_> {
     /// NOT RUN for a server action when the server was started by someone else.
