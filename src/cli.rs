@@ -4,7 +4,10 @@
 //!
 //! Exit codes: 0 when no case failed, 1 when any did, 2 when the run could not happen
 //! (a bad argument, a scenario that does not load, a server that cannot be reached, a
-//! report that cannot be written): a run that did not happen is never a pass.
+//! report that cannot be written): a run that did not happen is never a pass. When the
+//! server under test cannot be tested (not on this machine, not answering, a scenario
+//! whose server needs a variable nobody set, no scenario getting past its setup), the
+//! requested reports are still written, every case NOT RUN with the reason.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -29,6 +32,8 @@ pub enum CliError {
     Load(LoadError),
     /// The server under test cannot be reached, or the built-in one cannot start.
     Server(String),
+    /// The run could not test the server; the reports were written with the reason.
+    Untested(String),
     /// A file cannot be read or written.
     Io(String),
 }
@@ -44,6 +49,7 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Usage(m) | CliError::Server(m) | CliError::Io(m) => f.write_str(m),
+            CliError::Untested(m) => write!(f, "could not test: {m}"),
             CliError::Load(e) => e.fmt(f),
         }
     }
@@ -328,12 +334,32 @@ impl ScenarioArgs {
 }
 
 /// `wsspec scenario`: loads every file first (all problems reported as
-/// `file:line:column: ...`, exit 2), runs them, writes the reports.
+/// `file:line:column: ...`, exit 2), checks what can be checked before a run (warnings
+/// on stderr; a server that cannot be tested is exit 2 with a NOT RUN report), runs
+/// them, writes the reports.
 async fn run_scenarios(a: ScenarioArgs) -> Exit {
+    use crate::scenario::engine::{not_run_report, preflight, run_profile};
     let opts = a.engine_options()?;
     let profile = Profile::load(&a.path, &crate::scenario::profile_dirs())?;
-    let report = crate::scenario::run_profile(&profile, &opts).await;
-    finish(&report, &a.output)
+    let pre = preflight(&profile, &opts).await;
+    for w in &pre.warnings {
+        eprintln!("wsspec scenario: warning: {w}");
+    }
+    if let Some(why) = pre.untestable {
+        return untestable(&not_run_report(&profile, &opts, &why), &a.output, why);
+    }
+    let run = run_profile(&profile, &opts).await;
+    match run.untested {
+        Some(why) => untestable(&run.report, &a.output, why),
+        None => finish(&run.report, &a.output),
+    }
+}
+
+/// Writes and prints the report of a run that could not test the server, and returns
+/// the error that exits 2 with `why`.
+fn untestable(report: &RunReport, out: &OutputArgs, why: String) -> Exit {
+    finish(report, out)?;
+    Err(CliError::Untested(why))
 }
 
 /// Parses `250ms`, `2s`, `10m`.
@@ -391,8 +417,13 @@ async fn run_suite(a: RunArgs) -> Exit {
     let (target, agent) = match &a.url {
         Some(url) => {
             let t = Target::parse(url).map_err(|e| CliError::Usage(e.to_string()))?;
-            t.resolve().map_err(|e| CliError::Server(e.to_string()))?;
-            (t, a.agent.clone().unwrap_or_else(|| url.clone()))
+            let agent = a.agent.clone().unwrap_or_else(|| url.clone());
+            if let Err(e) = t.resolve() {
+                let why = format!("{url}: {e}");
+                let report = suite_not_run(&selection, agent, url, &why);
+                return untestable(&report, &a.output, why);
+            }
+            (t, agent)
         }
         None => {
             let cfg = crate::server::ServerConfig::default();
@@ -408,10 +439,14 @@ async fn run_suite(a: RunArgs) -> Exit {
             (t, a.agent.clone().unwrap_or_else(|| "built-in".into()))
         }
     };
-    // Refuse early when nothing listens: an unreachable server is a usage error, not a run.
-    crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now())
-        .await
-        .map_err(|e| CliError::Server(format!("{}: {e}", target.url)))?;
+    // Refuse early when nothing listens: an unreachable server is not a run.
+    if let Err(e) =
+        crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now()).await
+    {
+        let why = format!("{}: {e}", target.url);
+        let report = suite_not_run(&selection, agent, &target.url, &why);
+        return untestable(&report, &a.output, why);
+    }
     let progress = Arc::new(Progress::new(selection.len(), !a.output.no_progress));
     let p2 = progress.clone();
     let cfg = crate::suite::RunConfig {
@@ -429,6 +464,28 @@ async fn run_suite(a: RunArgs) -> Exit {
         s.shutdown().await;
     }
     finish(&report, &a.output)
+}
+
+/// The suite report of a run that could not reach the server: every selected case NOT
+/// RUN with `why`.
+fn suite_not_run(
+    selection: &crate::suite::Selection,
+    agent: String,
+    url: &str,
+    why: &str,
+) -> RunReport {
+    let cases = selection
+        .iter()
+        .map(|c| crate::suite::runner::not_run(c, format!("could not test: {why}"), 0.0))
+        .collect();
+    RunReport::new(
+        "rfc6455",
+        agent,
+        url.to_string(),
+        std::time::SystemTime::now(),
+        Duration::ZERO,
+        cases,
+    )
 }
 
 /// Writes every requested report, prints the summary, and returns the exit code.

@@ -20,7 +20,11 @@ scenario_tests!("lifecycle":
     an_exit_with_another_code_fails,
     server_exits_before_ready,
     ready_line_captures_the_port,
-    external_server_makes_lifecycle_not_run;
+    external_server_makes_lifecycle_not_run,
+    in_process_restart_on_a_signal,
+    in_process_restart_on_stdin,
+    in_process_restart_that_ends_the_server,
+    in_process_restart_without_a_trigger;
     python_http_server,
     files_restored_after_a_failure,
     server_never_ready,

@@ -22,7 +22,10 @@ scenario_tests!("messages":
     ping_latency_is_recorded,
     handshake_expectations,
     deadline_ends_a_wait,
-    expect_ping_heartbeat;
+    expect_ping_heartbeat,
+    needs_runs_independent_checks,
+    a_close_that_never_comes_counts_pings,
+    keep_going_keeps_needs;
     echo_round_trip,
 );
 

@@ -36,7 +36,7 @@ async fn run_profile_from_env() {
         keep_going: std::env::var("WSSPEC_KEEP_GOING").is_ok(),
         ..Default::default()
     };
-    let report = run_profile(&profile, &opts).await;
+    let report = run_profile(&profile, &opts).await.report;
     for c in &report.cases {
         println!(
             "{:<60} {:<8} {:>8.0} ms  {}",

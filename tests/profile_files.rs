@@ -427,7 +427,7 @@ fn broker_example_shape() {
     assert!(matches!(
         s.steps[9].action,
         StepAction::StopServer(StopServer {
-            signal: Some(Signal::Term)
+            signal: Some(Signal::TERM)
         })
     ));
     let StepAction::Expect(e) = &s.steps[10].action else {

@@ -196,12 +196,14 @@ fn run_profile(target: &str, opts: EngineOptions) -> Cases {
         .build()
         .unwrap();
     let started = Instant::now();
-    let report = rt.block_on(async {
+    let run = rt.block_on(async {
         tokio::time::timeout(PROFILE_CAP, wsspec::scenario::run_profile(&profile, &opts))
             .await
             .unwrap_or_else(|_| panic!("{target}: still running after {PROFILE_CAP:?}"))
     });
-    let cases = Cases::new(report);
+    // Every server here starts: a run that tested nothing is a broken set-up.
+    assert_eq!(run.untested, None, "{target}");
+    let cases = Cases::new(run.report);
     println!(
         "{target}: {} cases in {:.1} s",
         cases.report.cases.len(),
@@ -337,6 +339,20 @@ impl Cases {
                 assert_eq!(c.verdict, Verdict::Ok, "{}: {}", c.id, c.observed);
             }
         }
+    }
+
+    /// Asserts that the server's output during step `id` holds `line` (evidence that a
+    /// trigger really restarted it).
+    fn logged(&self, scenario: &str, id: &str, line: &str) {
+        let c = self.case(scenario, id);
+        assert!(
+            c.transcript
+                .iter()
+                .any(|e| e.kind == "process" && e.summary.contains(line)),
+            "{}: the server's output should hold {line:?}\n{}",
+            c.id,
+            self.transcript(c)
+        );
     }
 
     fn not_run(&self, scenario: &str, id: &str) {
@@ -513,10 +529,18 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
     );
     r.ok("heartbeat", &["client-ping-answered"]);
     r.ok("exit-subscriber", &["broker-alive"]);
+    // "exit-0" needs only the SIGTERM step, so it runs after "close-1001" failed.
+    r.ok("shutdown-close", &["sigterm", "exit-0"]);
     // One check per weakness of the protocol note's table (section 8).
     r.failed(
         "registration-ack",
         "publisher-acknowledged",
+        "no message arrived on this connection at all",
+    );
+    // The web-client registration does not depend on the publisher's (needs).
+    r.failed(
+        "registration-ack",
+        "web-client-acknowledged",
         "no message arrived on this connection at all",
     );
     r.failed(
@@ -529,8 +553,20 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         "fetch-types-reaches-new-socket",
         "nothing matching within 1s",
     );
+    // The attach check needs only B's registration: the broker answers the new
+    // subscriber with a serialisation error and a close without a status code.
+    r.failed(
+        "stale-publisher",
+        "attach-carries-new-tar",
+        "TypeError: Converting circular structure to JSON",
+    );
+    r.failed("stale-publisher", "attach-carries-new-tar", "(1005)");
     r.failed("close-cleanup", "subscriber-told", "within 2s");
-    r.failed("heartbeat", "dead-peer-dropped", "still open after 10s");
+    r.failed(
+        "heartbeat",
+        "dead-peer-dropped",
+        "still open after 10s: the server sent 0 pings in 10s",
+    );
     r.failed(
         "shutdown-notice",
         "notice-is-json-object",
@@ -549,16 +585,25 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         "forged-update-not-forwarded",
         "spoofed.zip",
     );
+    // "forger-told" needs only the forged send.
+    r.failed(
+        "identity-ownership",
+        "forger-told",
+        "no message arrived on this connection at all",
+    );
     r.failed(
         "identity-unknown",
         "unknown-identity-reported",
         "no message arrived on this connection at all",
     );
     r.failed("http-answers", "plain-get-answered", "timed out");
+    r.failed("http-answers", "wrong-path-answered", "timed out");
     r.exactly_failed(&[
         ("registration-ack", "publisher-acknowledged"),
+        ("registration-ack", "web-client-acknowledged"),
         ("identity-mismatch", "subscription-state-reported"),
         ("stale-publisher", "fetch-types-reaches-new-socket"),
+        ("stale-publisher", "attach-carries-new-tar"),
         ("close-cleanup", "subscriber-told"),
         ("heartbeat", "dead-peer-dropped"),
         ("shutdown-notice", "notice-is-json-object"),
@@ -567,8 +612,10 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
         ("survive-schema", "server-survives"),
         ("exit-subscriber", "publisher-kept"),
         ("identity-ownership", "forged-update-not-forwarded"),
+        ("identity-ownership", "forger-told"),
         ("identity-unknown", "unknown-identity-reported"),
         ("http-answers", "plain-get-answered"),
+        ("http-answers", "wrong-path-answered"),
     ]);
 }
 
@@ -609,7 +656,32 @@ fn generic_common(r: &Cases) {
         ],
     );
     r.ok("cswsh", &["control-upgrade"]);
+    r.ok("restart-in-process", &["upgrade-before", "works-before"]);
 }
+
+/// The steps of generic/restart-in-process after the trigger.
+const IN_PROCESS_AFTER: [&str; 3] = [
+    "settle-after-restart",
+    "upgrade-after-in-process-restart",
+    "works-after-in-process-restart",
+];
+
+/// Without a trigger the in-process restart and what needs it are NOT RUN (never OK).
+fn no_in_process_trigger(r: &Cases) {
+    r.not_run("restart-in-process", "restart-in-process");
+    for id in IN_PROCESS_AFTER {
+        r.not_run("restart-in-process", id);
+    }
+}
+
+/// Every foreign Origin of generic/cswsh gets its own verdict (each needs only the
+/// control upgrade).
+const FOREIGN_ORIGINS: [&str; 4] = [
+    "foreign-origin",
+    "null-origin",
+    "look-alike-origin",
+    "ip-literal-origin",
+];
 
 #[test]
 fn generic_profile_on_vite() {
@@ -622,19 +694,20 @@ fn generic_profile_on_vite() {
             vars: vars(&[
                 ("protocol", "vite-hmr".into()),
                 ("server_cmd", vite_cmd(&servers)),
+                // Vite restarts its server in process when its config file changes.
+                ("restart_trigger", "command:touch vite.config.mjs".into()),
             ]),
             ..Default::default()
         },
     );
     generic_common(&r);
-    r.ok(
-        "cswsh",
-        &[
-            "foreign-origin",
-            "null-origin",
-            "look-alike-origin",
-            "ip-literal-origin",
-        ],
+    r.ok("cswsh", &FOREIGN_ORIGINS);
+    r.ok("restart-in-process", &["restart-in-process"]);
+    r.ok("restart-in-process", &IN_PROCESS_AFTER);
+    r.logged(
+        "restart-in-process",
+        "restart-in-process",
+        "server restarted.",
     );
     r.exactly_failed(&[]);
 }
@@ -661,10 +734,13 @@ fn generic_profile_on_wds() {
         },
     );
     generic_common(&r);
+    no_in_process_trigger(&r);
     // WDS refuses foreign Origins only after the 101 (its own profile checks that);
     // the generic check wants the refusal before the upgrade.
-    r.failed("cswsh", "foreign-origin", "sec-websocket-accept");
-    r.exactly_failed(&[("cswsh", "foreign-origin")]);
+    for id in FOREIGN_ORIGINS {
+        r.failed("cswsh", id, "sec-websocket-accept");
+    }
+    r.exactly_failed(&FOREIGN_ORIGINS.map(|id| ("cswsh", id)));
 }
 
 #[test]
@@ -686,9 +762,118 @@ fn generic_profile_on_mf_broker() {
         },
     );
     generic_common(&r);
+    no_in_process_trigger(&r);
     // The broker has no Origin check at all.
-    r.failed("cswsh", "foreign-origin", "sec-websocket-accept");
-    r.exactly_failed(&[("cswsh", "foreign-origin")]);
+    for id in FOREIGN_ORIGINS {
+        r.failed("cswsh", id, "sec-websocket-accept");
+    }
+    r.exactly_failed(&FOREIGN_ORIGINS.map(|id| ("cswsh", id)));
+}
+
+/// A `ws` server of conformance/servers that restarts in process: `bug` keeps the
+/// WebSocketServer it closed in stop(), `fixed` makes a new one on every start().
+fn ws_restart_cmd(servers: &Path, variant: &str) -> String {
+    format!("node {}/ws-restart-{variant}.js", servers.display())
+}
+
+/// The whole generic profile against one of the ws restart servers, restarted in
+/// process by SIGUSR2; a process restart (generic/restart) passes either way.
+fn generic_on_ws_restart(variant: &str) -> Cases {
+    let servers = servers_dir();
+    let r = run_profile(
+        "conformance/profiles/generic",
+        EngineOptions {
+            vars: vars(&[
+                ("server_cmd", ws_restart_cmd(&servers, variant)),
+                ("restart_trigger", "signal:USR2".into()),
+            ]),
+            ..Default::default()
+        },
+    );
+    generic_common(&r);
+    r.ok("cswsh", &FOREIGN_ORIGINS);
+    r.ok("restart-in-process", &["restart-in-process"]);
+    r.logged(
+        "restart-in-process",
+        "restart-in-process",
+        "restarting in process (SIGUSR2)",
+    );
+    r
+}
+
+/// The in-process stop/start bug: after the restart every upgrade gets the plain HTTP
+/// handler's 200, and the generic profile says exactly that.
+#[test]
+fn generic_profile_fails_the_in_process_restart_bug() {
+    let Some(_) = servers() else { return };
+    let r = generic_on_ws_restart("bug");
+    r.failed(
+        "restart-in-process",
+        "upgrade-after-in-process-restart",
+        "HTTP 200 OK instead of 101",
+    );
+    r.not_run("restart-in-process", "works-after-in-process-restart");
+    r.exactly_failed(&[("restart-in-process", "upgrade-after-in-process-restart")]);
+}
+
+/// Its fix passes the whole generic profile: every case OK.
+#[test]
+fn generic_profile_passes_the_in_process_restart_fix() {
+    let Some(_) = servers() else { return };
+    let r = generic_on_ws_restart("fixed");
+    r.ok("restart-in-process", &IN_PROCESS_AFTER);
+    r.exactly_failed(&[]);
+    for c in &r.report.cases {
+        assert_eq!(c.verdict, Verdict::Ok, "{}: {}", c.id, c.observed);
+    }
+}
+
+/// Every other trigger form reaches the servers (their output names the trigger), and
+/// the bug fails and the fix passes whichever asked for the restart.
+#[test]
+fn every_trigger_form_restarts_the_ws_servers_in_process() {
+    let Some(servers) = servers() else { return };
+    for (trigger, logged) in [
+        (
+            "http:POST /__restart",
+            "restarting in process (POST /__restart)",
+        ),
+        ("stdin:rs", "restarting in process (stdin \"rs\")"),
+        (
+            "command:kill -USR2 $SERVER_PID",
+            "restarting in process (SIGUSR2)",
+        ),
+    ] {
+        for variant in ["bug", "fixed"] {
+            let r = run_profile(
+                "conformance/profiles/generic/restart-in-process.toml",
+                EngineOptions {
+                    vars: vars(&[
+                        ("server_cmd", ws_restart_cmd(&servers, variant)),
+                        ("restart_trigger", trigger.into()),
+                    ]),
+                    ..Default::default()
+                },
+            );
+            r.setup_and_cleanup_ok();
+            r.ok(
+                "restart-in-process",
+                &["works-before", "restart-in-process"],
+            );
+            r.logged("restart-in-process", "restart-in-process", logged);
+            if variant == "bug" {
+                r.failed(
+                    "restart-in-process",
+                    "upgrade-after-in-process-restart",
+                    "HTTP 200 OK",
+                );
+                r.exactly_failed(&[("restart-in-process", "upgrade-after-in-process-restart")]);
+            } else {
+                r.ok("restart-in-process", &IN_PROCESS_AFTER);
+                r.exactly_failed(&[]);
+            }
+        }
+    }
 }
 
 /// The binary: a profile file by path, reports on disk, exit code by verdict.

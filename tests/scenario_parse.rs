@@ -165,7 +165,7 @@ fn unknown_and_mistyped_fields() {
         &[
             "step 2 (action \"sleep\")",
             "unknown field \"tiemout\" (did you mean \"timeout\"?)",
-            "expected one of: action, id, title, timeout, for",
+            "expected one of: action, id, title, timeout, needs, for",
         ],
     );
     let src = with_conn(
@@ -546,14 +546,16 @@ fn server_lifecycle_rules() {
     assert!(matches!(
         s.steps[2].action,
         StepAction::RestartServer(RestartServer {
-            signal: Some(Signal::Kill)
+            signal: Some(Signal::KILL),
+            trigger: None,
+            settle: None,
         })
     ));
     assert_diag(
-        &format!("{HEAD}{server}[[step]]\naction = \"stop_server\"\nsignal = \"QUIT\"\n"),
+        &format!("{HEAD}{server}[[step]]\naction = \"stop_server\"\nsignal = \"SIGQUITE\"\n"),
         8,
         10,
-        &["unknown signal \"QUIT\"; expected one of TERM, KILL, INT, HUP"],
+        &["unknown signal \"SIGQUITE\" (did you mean \"QUIT\"?); expected a name from `kill -l`"],
     );
     assert_diag(&format!("{HEAD}[server]\ncommand = []\nready = {{ tcp_port = 1 }}\n[[step]]\naction = \"sleep\"\nfor = \"1s\"\n"), 4, 11, &["expected a non-empty array"]);
     assert_diag(
@@ -788,4 +790,151 @@ fn send_repeat_builds_large_messages_and_rejects_misuse() {
     let huge = ok.replace("repeat = 3", "repeat = 40000000");
     let err = Scenario::from_str(&huge, "r.toml").unwrap_err().to_string();
     assert!(err.contains("larger than 64 MiB"), "{err}");
+}
+
+#[test]
+fn in_process_restart_triggers_and_any_signal() {
+    let server = "[server]\ncommand = [\"x\"]\nready = { tcp_port = 1 }\n";
+    let step = |body: &str| format!("{HEAD}{server}[[step]]\naction = \"restart_server\"\n{body}");
+    // Every form parses; a template is checked when the step runs.
+    for (text, want) in [
+        ("signal:SIGUSR2", Trigger::Signal(Signal::USR2)),
+        (
+            "http:/__restart",
+            Trigger::Http {
+                method: "POST".into(),
+                target: Address::Path("/__restart".into()),
+            },
+        ),
+        (
+            "http:GET http://127.0.0.1:9/x",
+            Trigger::Http {
+                method: "GET".into(),
+                target: Address::Url("http://127.0.0.1:9/x".into()),
+            },
+        ),
+        ("stdin:rs", Trigger::Stdin("rs".into())),
+        ("command:touch a b", Trigger::Command("touch a b".into())),
+    ] {
+        assert_eq!(Trigger::parse(text), Ok(want));
+        let s = Scenario::from_str(&step(&format!("trigger = {text:?}\n")), "t.toml").unwrap();
+        let StepAction::RestartServer(r) = &s.steps[0].action else {
+            panic!()
+        };
+        assert_eq!(r.trigger.as_ref().unwrap().written, text);
+        assert_eq!(r.settle, None);
+        // Only a stdin trigger (or one not known until it runs) needs a pipe.
+        assert_eq!(
+            s.steps[0].action.uses().stdin,
+            text.starts_with("stdin:"),
+            "{text}"
+        );
+    }
+    let s = Scenario::from_str(
+        &format!(
+            "{HEAD}[vars]\nt = \"\"\n{server}[[step]]\naction = \"restart_server\"\ntrigger = \"${{t}}\"\nsettle = \"2s\"\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert!(s.steps[0].action.uses().stdin);
+    assert_diag(
+        &step("trigger = \"signal:USR3\"\n"),
+        8,
+        11,
+        &["field \"trigger\": trigger \"signal:USR3\": unknown signal \"USR3\"; expected signal:USR2, http:POST /path"],
+    );
+    assert_diag(
+        &step("trigger = \"http:post /x\"\n"),
+        8,
+        11,
+        &["method \"post\" is not an upper-case HTTP method"],
+    );
+    assert_diag(
+        &step("trigger = \"reload\"\n"),
+        8,
+        11,
+        &["trigger \"reload\": no kind before ':'"],
+    );
+    assert_diag(
+        &step("signal = \"USR2\"\ntrigger = \"stdin:rs\"\n"),
+        9,
+        1,
+        &["fields \"signal\" and \"trigger\" cannot be combined"],
+    );
+    assert_diag(
+        &step("settle = \"1s\"\n"),
+        8,
+        1,
+        &["field \"settle\" only applies with \"trigger\""],
+    );
+    // Any signal by name, for stop_server and [server] stop_signal too.
+    let s = Scenario::from_str(
+        &format!("{HEAD}[server]\ncommand = [\"x\"]\nready = {{ tcp_port = 1 }}\nstop_signal = \"SIGWINCH\"\n[[step]]\naction = \"stop_server\"\nsignal = \"USR1\"\n"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(s.server.as_ref().unwrap().stop_signal, Signal::WINCH);
+    assert!(matches!(
+        s.steps[0].action,
+        StepAction::StopServer(StopServer {
+            signal: Some(Signal::USR1)
+        })
+    ));
+    assert_eq!(Signal::USR2.to_string(), "SIGUSR2");
+    assert_eq!(
+        Signal::from_number(Signal::TERM.number()),
+        Some(Signal::TERM)
+    );
+}
+
+#[test]
+fn needs_names_earlier_steps_and_what_they_open() {
+    // A step with needs runs when exactly those were OK: they must be earlier steps,
+    // and the connection it uses must be opened by one of them (or by a step they
+    // need in turn).
+    let two = format!("{HEAD}[[step]]\nid = \"first\"\naction = \"connect\"\nconn = \"a\"\nurl = \"ws://127.0.0.1:1/\"\n[[step]]\nid = \"second\"\naction = \"connect\"\nconn = \"b\"\nurl = \"ws://127.0.0.1:1/\"\n");
+    let s = Scenario::from_str(
+        &format!("{two}[[step]]\naction = \"send\"\nconn = \"a\"\ntext = \"x\"\nneeds = [\"first\"]\n[[step]]\naction = \"sleep\"\nfor = \"1s\"\nneeds = []\n"),
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(s.steps[2].needs, Some(vec!["first".to_string()]));
+    assert_eq!(s.steps[3].needs, Some(vec![]));
+    assert_eq!(s.steps[0].needs, None);
+    // Step 2 (no needs) depends on every step before it, so needing it covers step 1.
+    Scenario::from_str(
+        &format!(
+            "{two}[[step]]\naction = \"send\"\nconn = \"a\"\ntext = \"x\"\nneeds = [\"second\"]\n"
+        ),
+        "t.toml",
+    )
+    .unwrap();
+    assert_diag(
+        &format!(
+            "{two}[[step]]\naction = \"send\"\nconn = \"b\"\ntext = \"x\"\nneeds = [\"first\"]\n"
+        ),
+        17,
+        1,
+        &["connection \"b\" is opened by step 2, which this step's needs do not include"],
+    );
+    assert_diag(
+        &format!("{two}[[step]]\naction = \"sleep\"\nfor = \"1s\"\nneeds = [\"secnd\", \"c\"]\n[[step]]\nid = \"c\"\naction = \"sleep\"\nfor = \"1s\"\n"),
+        16,
+        10,
+        &["field \"needs\": no earlier step has id \"secnd\" (did you mean \"second\"?)"],
+    );
+    assert_diag(
+        &format!("{two}[[step]]\naction = \"sleep\"\nfor = \"1s\"\nneeds = [\"secnd\", \"c\"]\n[[step]]\nid = \"c\"\naction = \"sleep\"\nfor = \"1s\"\n"),
+        16,
+        19,
+        &["no earlier step has id \"c\""],
+    );
+    // A capture seen by a step with needs comes from a step it needs.
+    assert_diag(
+        &format!("{two}[[step]]\nid = \"cap\"\naction = \"capture\"\nfrom = \"message\"\nconn = \"a\"\nwhole = true\ninto = \"v\"\n[[step]]\naction = \"send\"\nconn = \"b\"\ntext = \"${{v}}\"\nneeds = [\"second\"]\n"),
+        23,
+        8,
+        &["undefined variable \"v\" (step 3 captures it, but this step's needs do not include that step)"],
+    );
 }

@@ -60,7 +60,10 @@ mod vars;
 
 pub use actions::*;
 pub use duration::{format_duration, parse_duration, DurationError, MAX_DURATION};
-pub use engine::{run_file, run_profile, run_scenario, ConnectDefaults, EngineOptions};
+pub use engine::{
+    not_run_report, preflight, run_file, run_profile, run_scenario, ConnectDefaults, EngineOptions,
+    Preflight, ProfileRun,
+};
 pub use error::{Diagnostic, DiagnosticKind, Location, ScenarioError, MAX_DIAGNOSTICS};
 pub use matcher::{
     CompiledMatcher, JsonKind, JsonPattern, MatcherError, MessageMatcher, MessageRef, MessageType,
@@ -72,8 +75,8 @@ pub use profile::{profile_dirs, LoadError, Profile};
 pub use read::parse_hex;
 pub use resolve::{ResolveError, StepError};
 pub use vars::{
-    has_refs, is_var_name, render_value, substitute, substitute_json, var_refs, EnvSource,
-    VarError, VarName, VarRef, Vars,
+    has_refs, is_var_name, render_value, substitute, substitute_json, substitute_known, var_refs,
+    EnvSource, VarError, VarName, VarRef, Vars,
 };
 
 use std::path::Path;

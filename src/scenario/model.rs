@@ -61,42 +61,66 @@ pub struct VarDef {
     pub location: Location,
 }
 
-/// POSIX signals a scenario may send to the server.
+/// A POSIX signal a scenario may send to the server, by name (`TERM`, `USR2`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Signal {
-    /// SIGTERM
-    Term,
-    /// SIGKILL
-    Kill,
-    /// SIGINT
-    Int,
-    /// SIGHUP
-    Hup,
+pub struct Signal {
+    name: &'static str,
+    number: i32,
+}
+
+macro_rules! signals {
+    ($($name:ident = $num:ident,)*) => {
+        impl Signal {
+            $(
+                #[doc = concat!("SIG", stringify!($name))]
+                pub const $name: Signal = Signal { name: stringify!($name), number: libc::$num };
+            )*
+            /// Every signal a scenario may name, in `kill -l` order.
+            pub const ALL: &'static [Signal] = &[$(Signal::$name,)*];
+        }
+    };
+}
+
+signals! {
+    HUP = SIGHUP, INT = SIGINT, QUIT = SIGQUIT, ILL = SIGILL, TRAP = SIGTRAP,
+    ABRT = SIGABRT, BUS = SIGBUS, FPE = SIGFPE, KILL = SIGKILL, USR1 = SIGUSR1,
+    SEGV = SIGSEGV, USR2 = SIGUSR2, PIPE = SIGPIPE, ALRM = SIGALRM, TERM = SIGTERM,
+    CHLD = SIGCHLD, CONT = SIGCONT, STOP = SIGSTOP, TSTP = SIGTSTP, TTIN = SIGTTIN,
+    TTOU = SIGTTOU, URG = SIGURG, XCPU = SIGXCPU, XFSZ = SIGXFSZ, VTALRM = SIGVTALRM,
+    PROF = SIGPROF, WINCH = SIGWINCH, IO = SIGIO, SYS = SIGSYS,
 }
 
 impl Signal {
-    /// Accepted spellings: `TERM`, `KILL`, `INT`, `HUP` (optionally `SIG`-prefixed).
-    pub const NAMES: &'static [&'static str] = &["TERM", "KILL", "INT", "HUP"];
-
     /// Name without the `SIG` prefix.
     pub fn name(self) -> &'static str {
-        match self {
-            Signal::Term => "TERM",
-            Signal::Kill => "KILL",
-            Signal::Int => "INT",
-            Signal::Hup => "HUP",
-        }
+        self.name
     }
 
-    /// Parses `TERM`, `SIGTERM`, ... (case-sensitive, as in `kill -l`).
+    /// The signal's number on this system.
+    pub fn number(self) -> i32 {
+        self.number
+    }
+
+    /// Parses `TERM`, `SIGTERM`, `USR2`, ... (case-sensitive, as in `kill -l`).
     pub fn parse(s: &str) -> Option<Signal> {
-        match s.strip_prefix("SIG").unwrap_or(s) {
-            "TERM" => Some(Signal::Term),
-            "KILL" => Some(Signal::Kill),
-            "INT" => Some(Signal::Int),
-            "HUP" => Some(Signal::Hup),
-            _ => None,
-        }
+        let name = s.strip_prefix("SIG").unwrap_or(s);
+        Signal::ALL.iter().copied().find(|g| g.name == name)
+    }
+
+    /// The signal with this number, if a scenario could name it.
+    pub fn from_number(n: i32) -> Option<Signal> {
+        Signal::ALL.iter().copied().find(|g| g.number == n)
+    }
+
+    /// Every accepted name (without `SIG`), for error messages.
+    pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+        Signal::ALL.iter().map(|g| g.name)
+    }
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SIG{}", self.name)
     }
 }
 
@@ -157,6 +181,11 @@ pub struct Step {
     pub title: Option<String>,
     /// `timeout`: hard cap on the step's execution, on top of its own windows.
     pub timeout: Option<Duration>,
+    /// `needs`: the ids of the earlier steps this one depends on. `None`: it depends on
+    /// every earlier step (it is NOT RUN after any FAILED one). `Some`: it runs when
+    /// exactly these were OK, whatever else failed, so a later check that tests
+    /// something else still runs.
+    pub needs: Option<Vec<String>>,
     /// What to do.
     pub action: StepAction,
 }

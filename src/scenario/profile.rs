@@ -4,7 +4,9 @@
 //! the bare name of a profile in one of the profile directories. [`Profile::load`]
 //! decides which, reads and parses every file (all problems of all files are reported
 //! before anything runs), and hands the engine one named list of scenarios: the name is
-//! the prefix of every case id (`vite/token#3`) and the report's target.
+//! the prefix of every case id (`vite/token#3`) and the report's target. A single file
+//! is named after its directory too, so its case ids are the ids it has when the whole
+//! directory runs, and a baseline written from either run applies to the other.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -15,8 +17,11 @@ use super::{Scenario, ScenarioError};
 /// directory in file-name order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
-    /// The directory's name for a profile; `None` for a single file.
+    /// The name of the directory the scenario files are in (for one file too): the
+    /// prefix of every case id. `None` for scenarios that are not files.
     pub name: Option<String>,
+    /// The one file the argument named, when it named a file and not a directory.
+    pub file: Option<PathBuf>,
     /// The scenarios, in run order.
     pub scenarios: Vec<Scenario>,
 }
@@ -99,8 +104,13 @@ impl Profile {
     pub fn from_path(path: &Path) -> Result<Profile, LoadError> {
         if path.is_file() {
             let scenario = Scenario::from_file(path).map_err(|e| LoadError::Scenario(vec![e]))?;
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             return Ok(Profile {
-                name: None,
+                name: Some(dir_name(dir)),
+                file: Some(path.to_path_buf()),
                 scenarios: vec![scenario],
             });
         }
@@ -134,13 +144,9 @@ impl Profile {
         if !errors.is_empty() {
             return Err(LoadError::Scenario(errors));
         }
-        // `.` or `..` have no name of their own: the canonical path does.
-        let name = std::fs::canonicalize(path)
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| path.display().to_string());
         Ok(Profile {
-            name: Some(name),
+            name: Some(dir_name(path)),
+            file: None,
             scenarios,
         })
     }
@@ -149,20 +155,34 @@ impl Profile {
     pub fn single(scenario: Scenario) -> Profile {
         Profile {
             name: None,
+            file: None,
             scenarios: vec![scenario],
         }
     }
 
-    /// The report's target: the profile's name, else the scenarios' names.
+    /// The report's target: the profile's name for a directory, `<profile>/<scenario>`
+    /// for one file of it, else the scenarios' names.
     pub fn target(&self) -> String {
-        match &self.name {
-            Some(n) => n.clone(),
-            None => self
-                .scenarios
+        let names = || {
+            self.scenarios
                 .iter()
                 .map(|s| s.name.as_str())
                 .collect::<Vec<_>>()
-                .join(", "),
+                .join(", ")
+        };
+        match (&self.name, &self.file) {
+            (Some(n), None) => n.clone(),
+            (Some(n), Some(_)) => format!("{n}/{}", names()),
+            (None, _) => names(),
         }
     }
+}
+
+/// The name of a directory; `.` or `..` have none of their own, their canonical path
+/// does.
+fn dir_name(dir: &Path) -> String {
+    std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| dir.display().to_string())
 }

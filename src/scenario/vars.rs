@@ -351,6 +351,42 @@ pub fn substitute(template: &str, vars: &Vars) -> Result<String, VarError> {
     Ok(out)
 }
 
+/// Expands the references that can be expanded and leaves the others as written, for
+/// text shown before a step runs (the title of a step that was not run). Returns the
+/// text and the references left in it (`${token}`, `${env:HOME}`), in order.
+///
+/// ```
+/// use wsspec::scenario::{substitute_known, Vars};
+/// let mut vars = Vars::new();
+/// vars.set("path", "/ws");
+/// let (t, left) = substitute_known("connect to ${path}?t=${token}", &vars);
+/// assert_eq!(t, "connect to /ws?t=${token}");
+/// assert_eq!(left, ["${token}"]);
+/// ```
+pub fn substitute_known(template: &str, vars: &Vars) -> (String, Vec<String>) {
+    let Ok(pieces) = parse_template(template) else {
+        return (template.to_string(), Vec::new());
+    };
+    let mut out = String::with_capacity(template.len());
+    let mut left = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Lit(s) => out.push_str(&s),
+            Piece::Ref(r) => match vars.resolve(&r) {
+                Ok(v) => out.push_str(&render_value(v.as_ref())),
+                Err(_) => {
+                    let written = &template[r.range.clone()];
+                    out.push_str(written);
+                    if !left.iter().any(|l| l == written) {
+                        left.push(written.to_string());
+                    }
+                }
+            },
+        }
+    }
+    (out, left)
+}
+
 /// Expands references in every string (keys included) of a JSON value. A string that
 /// is exactly one reference becomes the referenced value with its JSON type.
 pub fn substitute_json(value: &Value, vars: &Vars) -> Result<Value, VarError> {

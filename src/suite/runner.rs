@@ -217,7 +217,7 @@ fn blank(info: &CaseInfo) -> CaseReport {
     CaseReport::new(&info.id, &info.title, &info.rfc)
 }
 
-fn not_run(info: &CaseInfo, reason: String, duration_ms: f64) -> CaseReport {
+pub(crate) fn not_run(info: &CaseInfo, reason: String, duration_ms: f64) -> CaseReport {
     CaseReport {
         close_verdict: Some(CloseVerdict::NotRun),
         duration_ms,

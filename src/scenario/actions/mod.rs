@@ -49,7 +49,7 @@ pub use time::*;
 pub(crate) trait ActionSpec: Sized {
     /// `action = "..."` in the file.
     const NAME: &'static str;
-    /// The keys the step may have besides `action`, `id`, `title` and `timeout`.
+    /// The keys the step may have besides the common ones ([`COMMON_STEP_KEYS`]).
     const KEYS: &'static [&'static str];
     /// The kind of check, for the report's `rfc` column (`scenario <check> (file:line)`).
     const CHECK: &'static str;
@@ -87,6 +87,8 @@ pub struct Uses<'a> {
     pub server: Option<ServerUse>,
     /// It edits project files (needs `[server]`: paths are relative to its `cwd`).
     pub files: bool,
+    /// It may write to the server's stdin, so the engine keeps a pipe to it open.
+    pub stdin: bool,
     /// It sends a message: `${last_sent}` is set, and `expect_ack` may answer it.
     pub sends: bool,
     /// Its `${last_sent}` is the send it acknowledges, whatever came before (`expect_ack`).
@@ -174,7 +176,7 @@ pub struct ActionInfo {
 }
 
 /// Keys every step may have.
-pub const COMMON_STEP_KEYS: &[&str] = &["action", "id", "title", "timeout"];
+pub const COMMON_STEP_KEYS: &[&str] = &["action", "id", "title", "timeout", "needs"];
 
 /// Chains the families' lists into one, then hands it to `$consumer`, a macro that takes
 /// `$(#[doc] Variant(Type),)*`. Each family file defines a macro `<family>_actions`

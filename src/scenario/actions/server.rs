@@ -1,11 +1,13 @@
-//! Server actions: `start_server`, `stop_server`, `restart_server` and
-//! `assert_server`; they all need `[server]`.
+//! Server actions: `start_server`, `stop_server`, `restart_server` (also in process,
+//! through a [`Trigger`]) and `assert_server`; they all need `[server]`.
 
 use std::time::Duration;
 
 use super::{ActionSpec, ServerUse, Uses};
-use crate::scenario::model::Signal;
+use crate::scenario::model::{Address, Signal};
 use crate::scenario::read::{Fields, Reader, Semantic};
+use crate::scenario::resolve::{sub, ResolveError};
+use crate::scenario::vars::{has_refs, Vars};
 
 /// This family's rows of the action table (see `actions/mod.rs`).
 macro_rules! server_actions {
@@ -15,7 +17,7 @@ macro_rules! server_actions {
             StartServer(StartServer),
             /// Stop the server.
             StopServer(StopServer),
-            /// Stop, then start the server.
+            /// Stop, then start the server; or restart it in process.
             RestartServer(RestartServer),
             /// Check the server process state.
             AssertServer(AssertServer),
@@ -54,45 +56,198 @@ impl ActionSpec for StartServer {
     }
 }
 
-/// `stop_server` (`RESTART = false`) or `restart_server` (`RESTART = true`: stop, then
-/// start and wait for `ready`).
+/// `stop_server`: the stop signal, then `KILL` after `[server] stop_timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerStop<const RESTART: bool> {
+pub struct StopServer {
     /// `signal`; `None` = `[server] stop_signal`.
     pub signal: Option<Signal>,
 }
 
-/// `stop_server`.
-pub type StopServer = ServerStop<false>;
-/// `restart_server`.
-pub type RestartServer = ServerStop<true>;
-
-impl<const RESTART: bool> ActionSpec for ServerStop<RESTART> {
-    const NAME: &'static str = if RESTART {
-        "restart_server"
-    } else {
-        "stop_server"
-    };
+impl ActionSpec for StopServer {
+    const NAME: &'static str = "stop_server";
     const KEYS: &'static [&'static str] = &["signal"];
     const CHECK: &'static str = "server lifecycle";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
-        Some(ServerStop {
+        Some(StopServer {
             signal: r.signal(f, "signal"),
         })
     }
 
     fn uses(&self) -> Uses<'_> {
-        server_use(if RESTART {
-            ServerUse::Restart
-        } else {
-            ServerUse::Stop
-        })
+        server_use(ServerUse::Stop)
     }
 
     fn title(&self) -> String {
-        let verb = if RESTART { "restart" } else { "stop" };
-        format!("{verb} the server")
+        "stop the server".into()
+    }
+}
+
+/// `restart_server`: stop the process and start it again, or, with `trigger`, ask the
+/// running process to restart its server itself (an in-process restart).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartServer {
+    /// `signal` for the stop; `None` = `[server] stop_signal`. Not with `trigger`.
+    pub signal: Option<Signal>,
+    /// `trigger`: how to ask for an in-process restart.
+    pub trigger: Option<TriggerField>,
+    /// `settle`: with `trigger`, the wait before the `ready` probe when that probe
+    /// cannot tell the old server from the restarted one (TCP or HTTP: the old server
+    /// may still answer); `None` = 1 s for those, none for an output line.
+    pub settle: Option<Duration>,
+}
+
+/// `restart_server trigger`: a template, kept as written so that an empty value can
+/// name the variable it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerField {
+    /// As written in the file.
+    pub written: String,
+    /// After expansion (the same as `written` until the step runs).
+    pub text: String,
+}
+
+/// How an in-process restart is asked for: the text of `restart_server trigger`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// `signal:USR2`: the signal goes to the server process itself, not to its group
+    /// (helpers in the group, such as Vite's esbuild, would die of a signal they do not
+    /// handle).
+    Signal(Signal),
+    /// `http:POST /__restart`, `http:/__restart` (POST), `http:GET http://127.0.0.1:${port}/x`:
+    /// a control request that must get a 2xx or 3xx answer.
+    Http {
+        /// The method (default `POST`).
+        method: String,
+        /// A path on the server, or a full `http://` URL.
+        target: Address,
+    },
+    /// `stdin:rs`: the text and a newline, written to the server's stdin.
+    Stdin(String),
+    /// `command:touch vite.config.mjs`: a shell command (`sh -c`) run in the project
+    /// directory with `PORT` and `SERVER_PID` set; it must exit 0.
+    Command(String),
+}
+
+/// The forms of a trigger, for messages.
+pub const TRIGGER_FORMS: &str =
+    "signal:USR2, http:POST /path (or a URL), stdin:TEXT or command:SHELL COMMAND";
+
+impl Trigger {
+    /// Parses the text of a trigger.
+    pub fn parse(s: &str) -> Result<Trigger, String> {
+        let bad = |why: String| Err(format!("trigger {s:?}: {why}; expected {TRIGGER_FORMS}"));
+        let Some((kind, rest)) = s.split_once(':') else {
+            return bad("no kind before ':'".into());
+        };
+        match kind.trim() {
+            "signal" => match Signal::parse(rest.trim()) {
+                Some(sig) => Ok(Trigger::Signal(sig)),
+                None => bad(format!("unknown signal {:?}", rest.trim())),
+            },
+            "http" => {
+                let rest = rest.trim();
+                let (method, target) = match rest.split_once(char::is_whitespace) {
+                    Some((m, t)) => (m.to_string(), t.trim()),
+                    None => ("POST".to_string(), rest),
+                };
+                if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return bad(format!(
+                        "method {method:?} is not an upper-case HTTP method"
+                    ));
+                }
+                let target = if target.starts_with('/') {
+                    Address::Path(target.to_string())
+                } else if target.starts_with("http://") || target.starts_with("https://") {
+                    Address::Url(target.to_string())
+                } else {
+                    return bad(format!(
+                        "{target:?} is neither a path starting with / nor an http:// URL"
+                    ));
+                };
+                Ok(Trigger::Http { method, target })
+            }
+            "stdin" => Ok(Trigger::Stdin(rest.to_string())),
+            "command" if rest.trim().is_empty() => bad("the command is empty".into()),
+            "command" => Ok(Trigger::Command(rest.trim().to_string())),
+            other => bad(format!("unknown kind {other:?}")),
+        }
+    }
+
+    /// Whether delivering it needs the server process the kit started.
+    pub fn needs_process(&self) -> bool {
+        matches!(self, Trigger::Signal(_) | Trigger::Stdin(_))
+    }
+}
+
+impl ActionSpec for RestartServer {
+    const NAME: &'static str = "restart_server";
+    const KEYS: &'static [&'static str] = &["signal", "trigger", "settle"];
+    const CHECK: &'static str = "server lifecycle";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        let signal = r.signal(f, "signal");
+        let trigger = r.template(f, "trigger").map(|(written, span)| {
+            if !has_refs(&written) {
+                if let Err(e) = Trigger::parse(&written) {
+                    r.err(Semantic, &span, format!("field \"trigger\": {e}"));
+                }
+            }
+            TriggerField {
+                text: written.clone(),
+                written,
+            }
+        });
+        let settle = r.duration(f, "settle");
+        if f.has("signal") && f.has("trigger") {
+            r.err(
+                Semantic,
+                &f.key_span("trigger"),
+                "fields \"signal\" and \"trigger\" cannot be combined: \"signal\" stops the process, \"trigger\" asks it to restart in process (\"trigger = 'signal:USR2'\" sends a signal for that)",
+            );
+        }
+        if f.has("settle") && !f.has("trigger") {
+            r.err(
+                Semantic,
+                &f.key_span("settle"),
+                "field \"settle\" only applies with \"trigger\" (an in-process restart)",
+            );
+        }
+        Some(RestartServer {
+            signal,
+            trigger,
+            settle,
+        })
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        let stdin = self.trigger.as_ref().is_some_and(|t| {
+            has_refs(&t.written) || matches!(Trigger::parse(&t.written), Ok(Trigger::Stdin(_)))
+        });
+        Uses {
+            stdin,
+            ..server_use(ServerUse::Restart)
+        }
+    }
+
+    fn resolve(&mut self, vars: &Vars) -> Result<(), ResolveError> {
+        if let Some(t) = &mut self.trigger {
+            sub(&mut t.text, vars)?;
+            if !t.text.trim().is_empty() {
+                Trigger::parse(&t.text).map_err(ResolveError::Invalid)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn title(&self) -> String {
+        match &self.trigger {
+            Some(t) if !t.text.trim().is_empty() => {
+                format!("restart the server in process ({})", t.text)
+            }
+            Some(_) => "restart the server in process".into(),
+            None => "restart the server".into(),
+        }
     }
 }
 

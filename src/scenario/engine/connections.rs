@@ -202,7 +202,15 @@ impl RunStep for Connect {
             return Outcome::failed(sent, expected, got);
         };
         let HandshakeOutcome::Upgraded { response, accepted } = &outcome else {
-            return Outcome::failed(sent, expected, format!("{got}{cut}"));
+            let why = match &outcome {
+                HandshakeOutcome::Rejected { response }
+                    if (200..300).contains(&response.status) || response.status == 404 =>
+                {
+                    " instead of 101: a plain HTTP answer, so nothing on the server handled the upgrade at this path"
+                }
+                _ => "",
+            };
+            return Outcome::failed(sent, expected, format!("{got}{why}{cut}"));
         };
         if let Some(p) = protocol {
             let pat = match JsonPattern::compile_optional(p) {

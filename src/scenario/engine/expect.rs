@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::conn::{Conn, ConnState, Ended, Msg, Timeout};
+use super::conn::{Conn, ConnState, Ended, Msg, Timeout, MAX_PINGS_KEPT};
 use super::http::check_string;
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 use super::send::message_frames;
@@ -374,19 +374,24 @@ impl RunStep for ExpectClose {
                 return Outcome::failed("", expected, "the connection ended without a trace")
             }
             Err(Timeout::Deadline) => {
+                // Whether the server pinged at all tells a missing heartbeat from one
+                // that does not act on unanswered pings.
+                let pings = conn.lock().pings.iter().filter(|(_, at)| *at >= t0).count();
+                let within = format_duration(c.within);
                 return Outcome::failed(
                     "",
                     expected,
                     format!(
-                        "still open after {}{cut}{}",
-                        format_duration(c.within),
+                        "still open after {within}{cut}: the server sent {}{pings} ping{} in {within}{}",
+                        if pings >= MAX_PINGS_KEPT { "at least " } else { "" },
+                        if pings == 1 { "" } else { "s" },
                         if skipped > 0 {
                             format!(" ({skipped} message(s) skipped)")
                         } else {
                             String::new()
                         }
                     ),
-                )
+                );
             }
         };
         let mut observed = format!("{} {}", ended_text(&end), latency(end.at, t0));

@@ -38,13 +38,16 @@ mod connections;
 mod expect;
 mod files;
 mod http;
+mod preflight;
 pub mod process;
 mod runner;
 mod send;
 mod server;
 mod time;
+mod trigger;
 
 pub use files::{FileGuard, MAX_FILE};
+pub use preflight::{port_option_warning, preflight, Preflight};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -52,7 +55,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::report::{CaseReport, RunReport};
 use crate::scenario::{LoadError, Profile, Scenario};
 
-use runner::run_cases;
+use runner::{not_run_cases, run_cases};
 
 /// Largest number of transcript entries attached to one case; the middle of a longer
 /// window is left out (and says so).
@@ -92,10 +95,22 @@ pub struct EngineOptions {
     pub agent: Option<String>,
 }
 
-/// Loads and runs one scenario file.
+/// A profile's run: its report, and why nothing could be tested, when so.
+#[derive(Debug, Clone)]
+pub struct ProfileRun {
+    /// The report (always written, also when nothing could be tested).
+    pub report: RunReport,
+    /// Set when no scenario got past its setup (the server never became ready, a
+    /// project directory is missing, ...): the run tested nothing, which is "could not
+    /// test" (exit 2), not a verdict on the server.
+    pub untested: Option<String>,
+}
+
+/// Loads and runs one scenario file; its case ids carry its directory's name, as when
+/// the directory runs (see [`Profile`]).
 pub async fn run_file(path: &Path, opts: &EngineOptions) -> Result<RunReport, LoadError> {
-    let scn = Scenario::from_file(path).map_err(|e| LoadError::Scenario(vec![e]))?;
-    Ok(run_scenario(&scn, opts).await)
+    let profile = Profile::from_path(path)?;
+    Ok(run_profile(&profile, opts).await.report)
 }
 
 /// Runs one scenario; always returns a report (problems before the first step, such as
@@ -104,23 +119,71 @@ pub async fn run_file(path: &Path, opts: &EngineOptions) -> Result<RunReport, Lo
 pub async fn run_scenario(scn: &Scenario, opts: &EngineOptions) -> RunReport {
     let wall = SystemTime::now();
     let t = Instant::now();
-    let (cases, hint) = run_cases(scn, opts, None).await;
-    report(opts, scn.name.clone(), hint, wall, t, cases)
+    let run = run_cases(scn, opts, None).await;
+    report(
+        opts,
+        scn.name.clone(),
+        run.server_command,
+        wall,
+        t.elapsed(),
+        run.cases,
+    )
 }
 
 /// Runs the scenarios of a profile one after the other into one report whose target
 /// is the profile's name; with a name, case ids read `<profile>/<scenario>#<n>`.
-pub async fn run_profile(profile: &Profile, opts: &EngineOptions) -> RunReport {
+pub async fn run_profile(profile: &Profile, opts: &EngineOptions) -> ProfileRun {
     let wall = SystemTime::now();
     let t = Instant::now();
     let mut cases = Vec::new();
     let mut hint = None;
+    let mut setup_failures = Vec::new();
     for s in &profile.scenarios {
-        let (c, h) = run_cases(s, opts, profile.name.as_deref()).await;
-        cases.extend(c);
-        hint = hint.or(h);
+        let run = run_cases(s, opts, profile.name.as_deref()).await;
+        cases.extend(run.cases);
+        hint = hint.or(run.server_command);
+        if let Some(why) = run.setup_failed {
+            setup_failures.push(format!("{}: {why}", s.name));
+        }
     }
-    report(opts, profile.target(), hint, wall, t, cases)
+    let untested = (!profile.scenarios.is_empty()
+        && setup_failures.len() == profile.scenarios.len())
+    .then(|| match setup_failures.as_slice() {
+        [one] => format!("the setup failed, so no step ran ({one})"),
+        many => format!(
+            "the setup of all {} scenarios failed, so no step ran (first: {})",
+            many.len(),
+            many[0]
+        ),
+    });
+    ProfileRun {
+        report: report(opts, profile.target(), hint, wall, t.elapsed(), cases),
+        untested,
+    }
+}
+
+/// The report of a profile that could not be tested at all (`reason`, e.g. from
+/// [`preflight`]): every case a run would have, NOT RUN, saying why.
+pub fn not_run_report(profile: &Profile, opts: &EngineOptions, reason: &str) -> RunReport {
+    let cases = profile
+        .scenarios
+        .iter()
+        .flat_map(|s| not_run_cases(s, opts, profile.name.as_deref(), reason))
+        .collect();
+    let hint = profile
+        .scenarios
+        .iter()
+        .find_map(|s| s.server.as_ref())
+        .filter(|_| opts.base_url.is_none())
+        .map(|s| s.command.join(" "));
+    report(
+        opts,
+        profile.target(),
+        hint,
+        SystemTime::now(),
+        Duration::ZERO,
+        cases,
+    )
 }
 
 fn report(
@@ -128,7 +191,7 @@ fn report(
     target: String,
     server_command: Option<String>,
     wall: SystemTime,
-    t: Instant,
+    took: Duration,
     cases: Vec<CaseReport>,
 ) -> RunReport {
     let agent = opts.agent.clone().unwrap_or_else(|| {
@@ -137,5 +200,5 @@ fn report(
         }
         server_command.unwrap_or_else(|| "external".into())
     });
-    RunReport::new("scenario", agent, target, wall, t.elapsed(), cases)
+    RunReport::new("scenario", agent, target, wall, took, cases)
 }

@@ -1,6 +1,8 @@
 //! The server under test as a child process: spawn, output capture, readiness, stop.
 //!
-//! The child runs in its own process group with stdin from `/dev/null`. Its stdout
+//! The child runs in its own process group with stdin from `/dev/null`, or from a pipe
+//! the kit keeps open when a step may write to it (an in-process restart on a line of
+//! input, as `rs` for nodemon or `r` for Vite's shortcuts). Its stdout
 //! and stderr are drained continuously (a dev server that fills a pipe would block),
 //! line by line, each line capped at [`MAX_LINE`] bytes, into a ring of the last
 //! [`RING_LINES`] lines that reports quote when the server misbehaves. A readiness
@@ -85,31 +87,12 @@ impl ExitInfo {
     pub fn describe(&self) -> String {
         match (self.code, self.signal) {
             (Some(c), _) => format!("exit code {c}"),
-            (None, Some(s)) => format!("killed by signal {s}{}", signal_label(s)),
+            (None, Some(s)) => match Signal::from_number(s) {
+                Some(g) => format!("killed by signal {s} ({g})"),
+                None => format!("killed by signal {s}"),
+            },
             (None, None) => "ended (status unknown)".into(),
         }
-    }
-}
-
-fn signal_label(s: i32) -> &'static str {
-    match s {
-        libc::SIGTERM => " (SIGTERM)",
-        libc::SIGKILL => " (SIGKILL)",
-        libc::SIGINT => " (SIGINT)",
-        libc::SIGHUP => " (SIGHUP)",
-        libc::SIGSEGV => " (SIGSEGV)",
-        libc::SIGABRT => " (SIGABRT)",
-        _ => "",
-    }
-}
-
-/// The libc number of a scenario signal.
-pub fn signal_number(s: Signal) -> i32 {
-    match s {
-        Signal::Term => libc::SIGTERM,
-        Signal::Kill => libc::SIGKILL,
-        Signal::Int => libc::SIGINT,
-        Signal::Hup => libc::SIGHUP,
     }
 }
 
@@ -122,6 +105,8 @@ pub struct ProcessSpec {
     pub cwd: PathBuf,
     /// Added to the inherited environment.
     pub env: Vec<(String, String)>,
+    /// Give the child a pipe as stdin (kept open until it exits) instead of `/dev/null`.
+    pub stdin: bool,
 }
 
 /// A regex looked for in the output while the server starts.
@@ -194,6 +179,8 @@ pub struct ServerProcess {
     state: Arc<Mutex<State>>,
     changed: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
+    /// The write end of its stdin, when [`ProcessSpec::stdin`] asked for a pipe.
+    stdin: tokio::sync::Mutex<Option<tokio::process::ChildStdin>>,
     /// When it was spawned.
     pub spawned_at: Instant,
     program: String,
@@ -226,7 +213,11 @@ impl ServerProcess {
         cmd.args(&spec.command[1.min(spec.command.len())..])
             .current_dir(&spec.cwd)
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
+            .stdin(if spec.stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -237,6 +228,7 @@ impl ServerProcess {
         })?;
         let spawned_at = Instant::now();
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let stdin = tokio::sync::Mutex::new(child.stdin.take());
         let state = Arc::new(Mutex::new(State {
             probe,
             ..State::default()
@@ -285,6 +277,7 @@ impl ServerProcess {
             state,
             changed,
             tasks,
+            stdin,
             spawned_at,
             program,
         })
@@ -387,6 +380,38 @@ impl ServerProcess {
         self.kill_group(sig)
     }
 
+    /// Sends `sig` to the process itself, not to its group; false if it could not be
+    /// delivered.
+    pub fn signal_leader(&self, sig: i32) -> bool {
+        if self.pid <= 0 || !self.is_running() {
+            return false;
+        }
+        // SAFETY: kill(2) on the pid of a child we spawned and have not reaped (it is
+        // still running); no memory-safety preconditions.
+        unsafe { libc::kill(self.pid, sig) == 0 }
+    }
+
+    /// Writes `data` to the process's stdin, bounded by `deadline` (a process that does
+    /// not read leaves the pipe full).
+    pub async fn write_stdin(&self, data: &[u8], deadline: Instant) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let mut guard = self.stdin.lock().await;
+        let Some(pipe) = guard.as_mut() else {
+            return Err("the server's stdin is not a pipe the kit holds".into());
+        };
+        let write = async {
+            pipe.write_all(data).await?;
+            pipe.flush().await
+        };
+        match tokio::time::timeout_at(deadline.into(), write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("cannot write to the server's stdin: {e}")),
+            Err(_) => {
+                Err("the server did not read its stdin in time (the pipe stayed full)".into())
+            }
+        }
+    }
+
     fn kill_group(&self, sig: i32) -> bool {
         if self.pid <= 0 {
             return false;
@@ -411,7 +436,7 @@ impl ServerProcess {
                 already_exited: true,
             };
         }
-        self.kill_group(signal_number(signal));
+        self.kill_group(signal.number());
         let mut exit = self.wait_exit(t0 + timeout).await;
         let mut killed = false;
         if exit.is_none() {

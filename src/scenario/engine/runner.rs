@@ -20,7 +20,8 @@ use crate::report::{CaseReport, Direction, TranscriptEntry, Verdict};
 use crate::scenario::actions::*;
 use crate::scenario::model::Address;
 use crate::scenario::{
-    format_duration, is_var_name, render_value, substitute, Scenario, Step, StepError, Vars,
+    format_duration, is_var_name, render_value, substitute, substitute_known, Scenario, Step,
+    StepError, Vars,
 };
 
 /// How one action runs and how its outcome is judged; one impl per action, in the
@@ -132,6 +133,10 @@ pub(super) struct Runner<'a> {
     pub(super) external: bool,
     pub(super) cursor_ms: f64,
     pub(super) done_steps: usize,
+    /// The verdict of every step done so far, by its number.
+    verdicts: HashMap<usize, Verdict>,
+    /// Why the setup failed, if it did (no step could run).
+    setup_failed: Option<String>,
     pub(super) cases: Vec<CaseReport>,
 }
 
@@ -166,6 +171,8 @@ impl<'a> Runner<'a> {
             external: false,
             cursor_ms: -1.0,
             done_steps: 0,
+            verdicts: HashMap::new(),
+            setup_failed: None,
             cases: Vec::new(),
         }
     }
@@ -205,22 +212,31 @@ impl<'a> Runner<'a> {
             Err(why) => {
                 self.push_setup_case(Outcome::failed("", "a usable scenario setup", why.clone()));
                 self.fill_not_run(&format!("the setup failed ({})", first_line(&why)));
+                self.setup_failed = Some(why);
                 return;
             }
             Ok(Some(out)) => self.push_setup_case(out),
             Ok(None) => {}
         }
         let scn = self.scn;
-        let mut stop: Option<String> = None;
+        // The first FAILED step: the steps after it that depend on every earlier step
+        // are NOT RUN (unless --keep-going); those with `needs` look at what they need.
+        let mut failed_at: Option<String> = None;
+        let mut past_deadline: Option<String> = None;
         for step in &scn.steps {
-            if stop.is_none() && Instant::now() >= self.deadline {
-                stop = Some(format!(
+            if past_deadline.is_none() && Instant::now() >= self.deadline {
+                past_deadline = Some(format!(
                     "the scenario deadline ({}) was reached",
                     format_duration(self.deadline - self.started)
                 ));
             }
-            if let Some(reason) = &stop {
-                self.push_not_run(step, reason);
+            let blocked = match (&past_deadline, &step.needs) {
+                (Some(reason), _) => Some(reason.clone()),
+                (None, Some(needs)) => self.unmet_need(needs),
+                (None, None) => failed_at.clone(),
+            };
+            if let Some(reason) = blocked {
+                self.push_not_run(step, &reason);
                 continue;
             }
             let t0 = Instant::now();
@@ -230,7 +246,11 @@ impl<'a> Runner<'a> {
             };
             let (title, out) = match self.prepare(step) {
                 Err(e) => (
-                    step.title.clone().unwrap_or_else(|| step.action.title()),
+                    substitute_known(
+                        &step.title.clone().unwrap_or_else(|| step.action.title()),
+                        &self.vars,
+                    )
+                    .0,
                     Outcome::failed("", "", format!("cannot prepare the step: {e}")),
                 ),
                 Ok(resolved) => {
@@ -261,13 +281,37 @@ impl<'a> Runner<'a> {
             let out = self.note_server_exit(out);
             let failed = out.verdict == Verdict::Failed;
             let check = step.action.check_name();
+            let verdict = out.verdict;
             let case = self.make_case(self.case_id(step), title, self.rfc(check, step), out, t0);
             self.cases.push(case);
-            self.done_steps += 1;
-            if failed && !self.opts.keep_going {
-                stop = Some(format!("step {} failed", step.index));
+            self.record_verdict(step, verdict);
+            if failed && !self.opts.keep_going && failed_at.is_none() {
+                failed_at = Some(format!("step {} failed", step.index));
             }
         }
+    }
+
+    /// Counts the step as done with `verdict`, which later steps' `needs` look at.
+    fn record_verdict(&mut self, step: &Step, verdict: Verdict) {
+        self.done_steps += 1;
+        self.verdicts.insert(step.index, verdict);
+    }
+
+    /// Why a step with `needs` cannot run: the first needed step that was not OK.
+    fn unmet_need(&self, needs: &[String]) -> Option<String> {
+        needs.iter().find_map(|id| {
+            let step = self.scn.step_by_id(id)?;
+            match self.verdicts.get(&step.index) {
+                Some(Verdict::Ok) => None,
+                Some(Verdict::Failed) => {
+                    Some(format!("it needs step {} ({id}), which failed", step.index))
+                }
+                _ => Some(format!(
+                    "it needs step {} ({id}), which was not run",
+                    step.index
+                )),
+            }
+        })
     }
 
     /// Expands the step's templates; for `expect_ack`, `${last_sent}` is the message of
@@ -322,13 +366,26 @@ impl<'a> Runner<'a> {
         out
     }
 
-    /// A NOT RUN case for `step`; `reason` completes "not run: ...".
+    /// A NOT RUN case for `step`; `reason` completes "not run: ...". Its title is
+    /// expanded as far as the variables known now allow; the reason names the ones
+    /// that are not set.
     fn push_not_run(&mut self, step: &Step, reason: &str) {
-        let title = step.title.clone().unwrap_or_else(|| step.action.title());
+        let (title, left) = match step.resolve(&self.vars) {
+            Ok(r) => (r.title.unwrap_or_else(|| r.action.title()), Vec::new()),
+            Err(_) => {
+                let raw = step.title.clone().unwrap_or_else(|| step.action.title());
+                substitute_known(&raw, &self.vars)
+            }
+        };
+        let reason = match left.as_slice() {
+            [] => reason.to_string(),
+            [one] => format!("{reason}; {one} in its title is not set"),
+            many => format!("{reason}; {} in its title are not set", many.join(", ")),
+        };
         let rfc = self.rfc(step.action.check_name(), step);
-        let case = CaseReport::not_run(self.case_id(step), title, rfc, reason);
+        let case = CaseReport::not_run(self.case_id(step), title, rfc, &reason);
         self.cases.push(case);
-        self.done_steps += 1;
+        self.record_verdict(step, Verdict::NotRun);
     }
 
     /// Reports every step that has no case yet as NOT RUN.
@@ -517,7 +574,8 @@ impl<'a> Runner<'a> {
         let dir = project_dir.unwrap_or(scenario_dir);
         self.files = Some(FileGuard::new(dir.clone()));
         let resolved = spec.resolve(&self.vars).map_err(|e| e.to_string())?;
-        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone());
+        let stdin = scn.steps.iter().any(|s| s.action.uses().stdin);
+        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone(), stdin);
         if self.external {
             self.server = Some(ctl);
             return Ok(None);
@@ -666,13 +724,22 @@ impl Runner<'_> {
     }
 }
 
-/// Runs one scenario (of `profile`, if it is part of one); returns its cases and the
-/// server command it started, if any.
+/// What one scenario's run gives its report.
+pub(super) struct ScenarioCases {
+    /// Its cases, in order.
+    pub cases: Vec<CaseReport>,
+    /// The server command it started, if any (the report's default agent).
+    pub server_command: Option<String>,
+    /// Why its setup failed, if it did: then none of its steps ran.
+    pub setup_failed: Option<String>,
+}
+
+/// Runs one scenario (of `profile`, if it is part of one).
 pub(super) async fn run_cases(
     scn: &Scenario,
     opts: &EngineOptions,
     profile: Option<&str>,
-) -> (Vec<CaseReport>, Option<String>) {
+) -> ScenarioCases {
     let mut r = Runner::new(scn, opts, profile);
     // Every wait inside is already bounded by the deadline; this outer bound only makes
     // sure that a slip somewhere can never keep the run from ending.
@@ -686,7 +753,7 @@ pub(super) async fn run_cases(
     }
     r.fill_not_run("the scenario deadline was reached");
     r.teardown().await;
-    let hint = r
+    let server_command = r
         .server
         .as_ref()
         .filter(|_| !r.external)
@@ -697,5 +764,36 @@ pub(super) async fn run_cases(
                 .filter(|_| opts.base_url.is_none())
                 .map(|s| s.command.join(" "))
         });
-    (r.cases, hint)
+    ScenarioCases {
+        cases: r.cases,
+        server_command,
+        setup_failed: r.setup_failed,
+    }
+}
+
+/// The cases of a scenario that could not be tested at all (`reason`): the setup case
+/// (when there would be one) and every step, NOT RUN, with the ids and titles a run
+/// would have given them.
+pub(super) fn not_run_cases(
+    scn: &Scenario,
+    opts: &EngineOptions,
+    profile: Option<&str>,
+    reason: &str,
+) -> Vec<CaseReport> {
+    let mut r = Runner::new(scn, opts, profile);
+    let mut builtins = Vars::new();
+    builtins.set("host", "127.0.0.1");
+    for (k, v) in &opts.vars {
+        builtins.set(k.clone(), v.clone());
+    }
+    r.vars = scn.initial_vars(builtins).unwrap_or_default();
+    r.external = opts.base_url.is_some() && scn.server.is_some();
+    if scn.server.is_some() && !r.external {
+        r.push_setup_case(Outcome::not_run(
+            "the server becomes ready",
+            format!("not run: {reason}"),
+        ));
+    }
+    r.fill_not_run(reason);
+    r.cases
 }

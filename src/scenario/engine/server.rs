@@ -5,14 +5,18 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::preflight::port_option_warning;
 use super::process::{ExitInfo, LineProbe, OutStream, ProcessSpec, ServerProcess, StopOutcome};
+use super::trigger::empty_trigger;
 use crate::peer::http::{fetch, HttpClientError, HttpRequest};
 use crate::peer::transcript::Transcript;
 use crate::report::{Direction, TranscriptEntry};
-use crate::scenario::actions::{AssertServer, ServerState, ServerStop, StartServer};
+use crate::scenario::actions::{
+    AssertServer, RestartServer, ServerState, StartServer, StopServer, Trigger, TriggerField,
+};
 use crate::scenario::describe::ms;
 use crate::scenario::matcher::compile_regex;
-use crate::scenario::{format_duration, Ready, ServerSpec, Signal, Vars};
+use crate::scenario::{format_duration, render_value, Ready, ServerSpec, Signal, Vars};
 
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 
@@ -39,10 +43,12 @@ pub(super) struct ServerCtl {
     /// When the last restart began (for "first upgrade after restart").
     pub restart_began: Option<Instant>,
     events: Transcript,
+    /// Keep a pipe to the server's stdin (a step may write to it).
+    stdin: bool,
 }
 
 impl ServerCtl {
-    pub fn new(spec: ServerSpec, cwd: PathBuf, events: Transcript) -> Self {
+    pub fn new(spec: ServerSpec, cwd: PathBuf, events: Transcript, stdin: bool) -> Self {
         ServerCtl {
             spec,
             cwd,
@@ -53,7 +59,13 @@ impl ServerCtl {
             exit_reported: false,
             restart_began: None,
             events,
+            stdin,
         }
+    }
+
+    /// The project directory the server runs in.
+    pub fn cwd(&self) -> &std::path::Path {
+        &self.cwd
     }
 
     pub fn command_line(&self) -> String {
@@ -127,21 +139,12 @@ impl ServerCtl {
         if let Some(old) = self.proc.take() {
             self.retired.push(old);
         }
-        let probe = match &self.spec.ready {
-            Ready::StdoutLine(re) => Some(LineProbe {
-                stream: OutStream::Stdout,
-                regex: compile_regex(re)?,
-            }),
-            Ready::StderrLine(re) => Some(LineProbe {
-                stream: OutStream::Stderr,
-                regex: compile_regex(re)?,
-            }),
-            _ => None,
-        };
+        let probe = self.line_probe()?;
         let spec = ProcessSpec {
             command: self.spec.command.clone(),
             cwd: self.cwd.clone(),
             env: self.spec.env.clone(),
+            stdin: self.stdin,
         };
         let t0 = Instant::now();
         let proc = ServerProcess::spawn(&spec, probe).map_err(|e| e.to_string())?;
@@ -190,8 +193,12 @@ impl ServerCtl {
                     }
                     None => {
                         let tail = self.last_output();
+                        let port = vars.get("port").map(render_value);
+                        let hint = port_option_warning(&self.command_line(), port.as_deref())
+                            .map(|w| format!("; {w}"))
+                            .unwrap_or_default();
                         format!(
-                            "not ready within {}{cut}: {why}{}",
+                            "not ready within {}{cut}: {why}{}{hint}",
                             format_duration(self.spec.ready_timeout),
                             if tail.is_empty() {
                                 " (no output)".to_string()
@@ -207,15 +214,112 @@ impl ServerCtl {
         }
     }
 
+    /// The probe that watches the output for `ready`, when it is an output line.
+    fn line_probe(&self) -> Result<Option<LineProbe>, String> {
+        Ok(match &self.spec.ready {
+            Ready::StdoutLine(re) => Some(LineProbe {
+                stream: OutStream::Stdout,
+                regex: compile_regex(re)?,
+            }),
+            Ready::StderrLine(re) => Some(LineProbe {
+                stream: OutStream::Stderr,
+                regex: compile_regex(re)?,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Before an in-process restart is asked for: the server must run, and a probe on
+    /// its output must only count lines from now on. Returns whether `ready` is such a
+    /// probe (it then tells the restarted server from the old one by itself).
+    pub fn before_in_process_restart(&mut self) -> Result<bool, String> {
+        let probe = self.line_probe()?;
+        let line_ready = probe.is_some();
+        if let Some(p) = &self.proc {
+            if let Some(e) = p.exit() {
+                self.exit_reported = true;
+                return Err(format!(
+                    "the server is not running ({})",
+                    self.exit_text(&e)
+                ));
+            }
+            p.set_probe(probe);
+        }
+        Ok(line_ready)
+    }
+
+    /// After an in-process restart was asked for at `t0`: waits `settle`, then for
+    /// `ready`, and checks that the process kept running throughout.
+    pub async fn after_in_process_restart(
+        &mut self,
+        t0: Instant,
+        settle: Duration,
+        vars: &mut Vars,
+        deadline: Instant,
+    ) -> Result<String, String> {
+        self.restart_began = Some(t0);
+        let exited = |s: &mut ServerCtl, e: ExitInfo| {
+            s.exit_reported = true;
+            format!(
+                "the server exited on the trigger ({}); an in-process restart keeps the process running",
+                s.exit_text(&e)
+            )
+        };
+        let settled = (t0 + settle).min(deadline);
+        match &self.proc {
+            Some(p) => {
+                if let Some(e) = p.wait_exit(settled).await {
+                    return Err(exited(self, e));
+                }
+            }
+            None => tokio::time::sleep_until(settled.into()).await,
+        }
+        if self.proc.is_none() && self.line_probe()?.is_some() {
+            return Ok(format!(
+                "waited {} (the output of a server started elsewhere cannot be watched for the ready line)",
+                format_duration(settle)
+            ));
+        }
+        let ready_deadline = (Instant::now() + self.spec.ready_timeout).min(deadline);
+        let res = self.wait_ready(ready_deadline, vars).await;
+        if let Some(e) = self.proc.as_ref().and_then(ServerProcess::exit) {
+            return Err(exited(self, e));
+        }
+        let took = ms(t0.elapsed());
+        match res {
+            Ok(detail) => {
+                self.events.push(
+                    Direction::Event,
+                    "process",
+                    format!("ready again {took} after the trigger: {detail}"),
+                    None,
+                );
+                let kept = match &self.proc {
+                    Some(p) => format!("; the process kept running (pid {})", p.pid()),
+                    None => String::new(),
+                };
+                Ok(format!(
+                    "ready again {took} after the trigger ({detail}){kept}"
+                ))
+            }
+            Err(why) => Err(format!(
+                "not ready within {} of the trigger: {why}",
+                format_duration(self.spec.ready_timeout)
+            )),
+        }
+    }
+
+    /// Waits until `ready` holds; without a process of its own (a server started
+    /// elsewhere) only the TCP and HTTP probes can be used.
     async fn wait_ready(&self, deadline: Instant, vars: &mut Vars) -> Result<String, String> {
-        let p = self.proc.as_ref().expect("started");
+        let gone = || self.proc.as_ref().is_some_and(|p| p.exit().is_some());
         match &self.spec.ready {
             Ready::TcpPort(port) => {
                 let port: u16 = port
                     .parse()
                     .map_err(|_| format!("ready.tcp_port {port:?} is not a port number"))?;
                 loop {
-                    if p.exit().is_some() {
+                    if gone() {
                         return Err("exited".into());
                     }
                     let attempt = tokio::time::timeout(
@@ -236,7 +340,7 @@ impl ServerCtl {
             Ready::HttpProbe { url, status } => {
                 let mut last;
                 loop {
-                    if p.exit().is_some() {
+                    if gone() {
                         return Err("exited".into());
                     }
                     let attempt_deadline = (Instant::now() + Duration::from_secs(2)).min(deadline);
@@ -268,6 +372,11 @@ impl ServerCtl {
                     "stdout"
                 } else {
                     "stderr"
+                };
+                let Some(p) = &self.proc else {
+                    return Err(format!(
+                        "the {stream} of a server started elsewhere cannot be watched"
+                    ));
                 };
                 match p.wait_probe(deadline).await {
                     Ok(hit) => {
@@ -323,7 +432,7 @@ impl ServerCtl {
             .exit
             .map(|e| e.describe())
             .unwrap_or_else(|| "no exit seen even after SIGKILL".into());
-        if out.killed && out.signal != Signal::Kill {
+        if out.killed && out.signal != Signal::KILL {
             Err(format!(
                 "did not exit within {} of SIG{}; killed with SIGKILL ({exit})",
                 format_duration(self.spec.stop_timeout),
@@ -403,6 +512,10 @@ impl ServerCtl {
     }
 }
 
+/// The default `settle` of an in-process restart whose `ready` probe is TCP or HTTP:
+/// long enough for a server to have closed its old listener.
+const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
+
 impl Runner<'_> {
     /// NOT RUN for a server action when the server was started by someone else.
     fn external_not_run(&self, what: &str) -> Option<Outcome> {
@@ -477,6 +590,58 @@ impl Runner<'_> {
             (_, Err(e)) => Outcome::failed(sent, what, format!("stopped ({stop_text}); {e}")),
         }
     }
+
+    /// `restart_server trigger = ...`: asks the running server to restart itself, then
+    /// waits for it to be ready again in the same process.
+    async fn restart_in_process(
+        &mut self,
+        field: &TriggerField,
+        settle: Option<Duration>,
+    ) -> Outcome {
+        let what = "the server restarts in process and is ready again, still the same process";
+        let text = field.text.trim();
+        if text.is_empty() {
+            return Outcome::not_run(what, empty_trigger(&field.written));
+        }
+        let trigger = match Trigger::parse(text) {
+            Ok(t) => t,
+            Err(e) => return Outcome::failed("", what, e),
+        };
+        if self.external && trigger.needs_process() {
+            return Outcome::not_run(
+                what,
+                "the server was started by someone else (--url): the kit cannot signal it or write to its stdin (an http: or command: trigger works)",
+            );
+        }
+        let deadline = self.step_cap;
+        let Some(s) = &mut self.server else {
+            return Outcome::failed("", what, "the scenario has no [server] section");
+        };
+        let line_ready = match s.before_in_process_restart() {
+            Ok(l) => l,
+            Err(e) => return Outcome::failed(text, what, e),
+        };
+        let t0 = Instant::now();
+        let sent = match self.deliver(&trigger, deadline).await {
+            Ok(d) => d,
+            Err(e) => return Outcome::failed(text, what, e),
+        };
+        let settle = settle.unwrap_or(if line_ready {
+            Duration::ZERO
+        } else {
+            DEFAULT_SETTLE
+        });
+        let Some(s) = &mut self.server else {
+            return Outcome::failed(sent, what, "the scenario has no [server] section");
+        };
+        match s
+            .after_in_process_restart(t0, settle, &mut self.vars, deadline)
+            .await
+        {
+            Ok(obs) => Outcome::ok(sent, what, obs),
+            Err(e) => Outcome::failed(sent, what, e),
+        }
+    }
 }
 
 impl RunStep for StartServer {
@@ -485,9 +650,18 @@ impl RunStep for StartServer {
     }
 }
 
-impl<const RESTART: bool> RunStep for ServerStop<RESTART> {
+impl RunStep for StopServer {
     async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
-        r.stop_server(self.signal, RESTART).await
+        r.stop_server(self.signal, false).await
+    }
+}
+
+impl RunStep for RestartServer {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        match &self.trigger {
+            Some(t) => r.restart_in_process(t, self.settle).await,
+            None => r.stop_server(self.signal, true).await,
+        }
     }
 }
 

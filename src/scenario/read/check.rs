@@ -36,6 +36,8 @@ struct VarUse {
 struct ConnInfo {
     /// Why the connection is unusable, if it is.
     not_open: Option<String>,
+    /// The step that opened it last.
+    opened_by: usize,
 }
 
 /// A step that has an `id`.
@@ -66,6 +68,33 @@ pub(super) struct Checks {
     ids: HashMap<String, IdInfo>,
     sent_on: HashSet<String>,
     server: ServerTrack,
+    /// For each step so far (0-based), the steps (1-based) that must have been OK for
+    /// it to run: `None` for every earlier step, else what its `needs` name, with
+    /// what those steps need in turn.
+    deps: Vec<Option<HashSet<usize>>>,
+}
+
+impl Checks {
+    /// Whether step `step` (1-based) only runs after step `other` was OK.
+    fn depends_on(&self, step: usize, other: usize) -> bool {
+        match self.deps.get(step - 1) {
+            Some(Some(set)) => set.contains(&other),
+            _ => other < step,
+        }
+    }
+
+    /// The dependencies of a step with `needs` naming `needed` (1-based).
+    fn closure(&self, needed: &[usize]) -> HashSet<usize> {
+        let mut set = HashSet::new();
+        for &n in needed {
+            set.insert(n);
+            match self.deps.get(n - 1) {
+                Some(Some(d)) => set.extend(d),
+                _ => set.extend(1..n),
+            }
+        }
+        set
+    }
 }
 
 impl Default for Checks {
@@ -78,6 +107,7 @@ impl Default for Checks {
             ids: HashMap::new(),
             sent_on: HashSet::new(),
             server: ServerTrack::None,
+            deps: Vec::new(),
         }
     }
 }
@@ -137,9 +167,25 @@ impl Reader<'_> {
     }
 
     /// Connection, server and timing rules that depend on earlier steps.
-    pub(super) fn track(&mut self, index: usize, f: &Fields<'_, '_>, span: &Span, a: &StepAction) {
+    pub(super) fn track(
+        &mut self,
+        index: usize,
+        f: &Fields<'_, '_>,
+        span: &Span,
+        a: &StepAction,
+        needs: Option<&[String]>,
+    ) {
         let uses = a.uses();
         let conn_span = f.get("conn").map_or(span.clone(), |v| v.span());
+        let deps = needs.map(|ids| {
+            let steps: Vec<usize> = ids
+                .iter()
+                .filter_map(|id| self.checks.ids.get(id).map(|i| i.step))
+                .collect();
+            self.checks.closure(&steps)
+        });
+        self.checks.deps.resize(index - 1, None);
+        self.checks.deps.push(deps);
         // Connections.
         match uses.conn {
             ConnUse::None => {}
@@ -150,9 +196,13 @@ impl Reader<'_> {
                         a.name()
                     )
                 });
-                self.checks
-                    .conns
-                    .insert(conn.to_owned(), ConnInfo { not_open });
+                self.checks.conns.insert(
+                    conn.to_owned(),
+                    ConnInfo {
+                        not_open,
+                        opened_by: index,
+                    },
+                );
             }
             ConnUse::Uses(conn) | ConnUse::Reads(conn) | ConnUse::Closes { conn, .. } => {
                 match self.checks.conns.get(conn) {
@@ -166,12 +216,23 @@ impl Reader<'_> {
                     }
                     Some(ConnInfo {
                         not_open: Some(why),
+                        ..
                     }) if !matches!(uses.conn, ConnUse::Reads(_)) => {
                         let why = why.clone();
                         self.err(
                             Semantic,
                             &conn_span,
                             format!("connection {conn:?} is not open here: {why}; connect it again first"),
+                        );
+                    }
+                    Some(ConnInfo { opened_by, .. })
+                        if !self.checks.depends_on(index, *opened_by) =>
+                    {
+                        let opener = *opened_by;
+                        self.err(
+                            Semantic,
+                            &f.key_span("needs"),
+                            format!("connection {conn:?} is opened by step {opener}, which this step's needs do not include (directly or through the steps they need); expected the id of step {opener} (or of a step that needs it) in needs"),
                         );
                     }
                     _ => {}
@@ -278,17 +339,23 @@ impl Reader<'_> {
             .collect();
         // What step i (0-based, by position in the file) sees: the names earlier steps
         // define, and whether an earlier step sent.
+        // A step with `needs` sees only what the steps it depends on define.
         let mut by_pos: Vec<(usize, HashSet<String>, bool)> = Vec::new();
-        let mut defined: HashSet<String> = HashSet::new();
-        let mut sent = false;
         let mut first_def: HashMap<String, usize> = HashMap::new();
         for s in steps {
-            by_pos.push((s.index - 1, defined.clone(), sent));
+            let mut defined: HashSet<String> = HashSet::new();
+            let mut sent = false;
+            for e in steps
+                .iter()
+                .filter(|e| self.checks.depends_on(s.index, e.index))
+            {
+                defined.extend(e.action.defines().into_iter().map(str::to_string));
+                sent |= e.action.uses().sends;
+            }
+            by_pos.push((s.index - 1, defined, sent));
             for d in s.action.defines() {
-                defined.insert(d.to_string());
                 first_def.entry(d.to_string()).or_insert(s.index);
             }
-            sent |= s.action.uses().sends;
         }
         let var_names: Vec<&str> = vars.iter().map(|v| v.name.as_str()).collect();
         let uses = std::mem::take(&mut self.checks.uses);
@@ -331,9 +398,15 @@ impl Reader<'_> {
             if name == "last_sent" {
                 msg.push_str(" (it refers to the last message sent, and no send or rpc step comes before this one)");
             } else if let Some(step) = first_def.get(name) {
-                msg.push_str(&format!(
-                    " (step {step} captures it, but that step has not run yet here)"
-                ));
+                let here = match u.scope {
+                    Scope::Step(i) => i + 1,
+                    _ => 0,
+                };
+                msg.push_str(&if *step < here {
+                    format!(" (step {step} captures it, but this step's needs do not include that step)")
+                } else {
+                    format!(" (step {step} captures it, but that step has not run yet here)")
+                });
             } else if matches!(u.scope, Scope::Vars(_)) && var_names.contains(&name) {
                 msg.push_str(" ([vars] entries may only use entries defined above them)");
             } else {

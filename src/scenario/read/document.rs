@@ -164,7 +164,7 @@ impl Reader<'_> {
         let stop_timeout = self
             .duration(&t, "stop_timeout")
             .unwrap_or(DEFAULT_STOP_TIMEOUT.min(self.deadline));
-        let stop_signal = self.signal(&t, "stop_signal").unwrap_or(Signal::Term);
+        let stop_signal = self.signal(&t, "stop_signal").unwrap_or(Signal::TERM);
         let autostart = self.boolean(&t, "autostart").unwrap_or(true);
         self.finish(
             &t,
@@ -242,12 +242,13 @@ impl Reader<'_> {
         let (s, span) = self.string(f, key)?;
         let sig = Signal::parse(&s);
         if sig.is_none() {
+            let hint = did_you_mean(s.strip_prefix("SIG").unwrap_or(&s), Signal::names());
             self.err(
                 Semantic,
                 &span,
                 format!(
-                    "field {key:?}: unknown signal {s:?}; expected one of {}",
-                    Signal::NAMES.join(", ")
+                    "field {key:?}: unknown signal {s:?}{hint}; expected a name from `kill -l` (SIG prefix optional): {}",
+                    Signal::names().collect::<Vec<_>>().join(", ")
                 ),
             );
         }
@@ -309,13 +310,14 @@ impl Reader<'_> {
         });
         let title = self.template(&f, "title").map(|s| s.0);
         let timeout = self.duration(&f, "timeout");
+        let needs = self.needs(&f);
 
         let action = StepAction::read(name, self, &f);
         let mut known: Vec<&str> = COMMON_STEP_KEYS.to_vec();
         known.extend_from_slice(info.keys);
         self.finish(&f, &known);
         let action = action?;
-        self.track(index, &f, &span, &action);
+        self.track(index, &f, &span, &action, needs.as_deref());
         if let Some((id, _)) = &id {
             self.note_step_id(id, index, &span, &action);
         }
@@ -325,7 +327,29 @@ impl Reader<'_> {
             id: id.map(|i| i.0),
             title,
             timeout,
+            needs,
             action,
         })
+    }
+
+    /// `needs = ["id", ...]`: ids of earlier steps.
+    fn needs(&mut self, f: &Fields<'_, '_>) -> Option<Vec<String>> {
+        f.get("needs")?;
+        let mut out = Vec::new();
+        for (id, span) in self.string_list(f, "needs", false) {
+            if self.step_with_id(&id).is_none() {
+                let hint = did_you_mean(&id, self.step_ids());
+                self.err(
+                    Semantic,
+                    &span,
+                    format!("field \"needs\": no earlier step has id {id:?}{hint}; expected the ids of earlier steps"),
+                );
+                continue;
+            }
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        Some(out)
     }
 }
