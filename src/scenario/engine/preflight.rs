@@ -138,8 +138,13 @@ async fn reach(u: &str) -> Result<(), String> {
     url.set_scheme(ws)
         .map_err(|()| format!("cannot use {u} as a {ws}:// URL"))?;
     let target = Target::parse(url.as_str()).map_err(|e| e.to_string())?;
-    let addr = target.resolve().map_err(|e| e.to_string())?;
-    match tokio::time::timeout(REACH_TIMEOUT, tokio::net::TcpStream::connect(addr)).await {
+    let addrs = target.resolve().map_err(|e| e.to_string())?;
+    let addr = addrs
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ");
+    match tokio::time::timeout(REACH_TIMEOUT, tokio::net::TcpStream::connect(&addrs[..])).await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => Err(format!("nothing accepts TCP at {addr} ({e})")),
         Err(_) => Err(format!(
