@@ -280,7 +280,8 @@ fn chromium_renders_the_index_a_failing_case_and_a_timeline() {
     assert!(tl_href.starts_with("timelines/"), "{tl_href}");
     let tl_dom = dump_dom(&browser, &work, 3, &site.join(tl_href));
     for needle in [
-        "Timeline — echo",
+        "/echo</h1>", // the id carries the file's directory as its profile prefix
+        "Timeline — wsspec-browser-",
         "echo#0",
         "echo#4",
         "step failing",
