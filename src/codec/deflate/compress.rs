@@ -289,6 +289,12 @@ impl Decompressor {
             let start = out.len();
             let in_before = self.inner.total_in();
             let room = self.limit.saturating_sub(self.produced).saturating_add(1);
+            // Grow `out` by doubling steps that never pass limit + 1, so an over-long message
+            // is caught having allocated at most one byte more than the limit.
+            let step = self.produced.max(FIRST_STEP).min(room);
+            if ((out.capacity() - out.len()) as u64) < step {
+                out.reserve_exact(step as usize);
+            }
             let status = if self.strict_window {
                 let out_before = self.inner.total_out();
                 let mut byte = [0u8; 1];
@@ -299,10 +305,6 @@ impl Decompressor {
                 out.extend_from_slice(&byte[..n]);
                 s
             } else {
-                let step = self.produced.max(FIRST_STEP).min(room);
-                if ((out.capacity() - out.len()) as u64) < step {
-                    out.reserve_exact(step as usize);
-                }
                 self.inner.decompress_vec(input, out, FlushDecompress::None)
             };
             self.used = true;
