@@ -346,6 +346,14 @@ fn rfc7692_5_2_examples() {
     );
 }
 
+/// (offers, answer, strict result, whether Autobahn mode accepts it)
+type AnswerCase<'a> = (
+    &'a [DeflateParams],
+    &'a str,
+    Result<(), ExtensionError>,
+    bool,
+);
+
 /// Every rule an answer can break, and which of them the Autobahn mode still enforces (its
 /// fuzzer rejects malformed, repeated or unknown parameters, windows outside 8-15, a bare
 /// `client_max_window_bits`, several elements and unknown extensions, but checks nothing
@@ -357,7 +365,7 @@ fn answer_rules_strict_and_autobahn() {
     let o132 = [autobahn_offer(true, None)];
     let plain = [DeflateParams::new()];
     let hinted = [DeflateParams::new().client_max_window_bits(Some(w(10)))];
-    let cases: Vec<(&[DeflateParams], &str, Result<(), ExtensionError>, bool)> = vec![
+    let cases: Vec<AnswerCase> = vec![
         // (offers, answer, strict result, autobahn accepts)
         (&o133, "permessage-deflate", Err(ExtensionError::ServerWindowMissing { offered: 9 }), true),
         (

@@ -183,7 +183,7 @@ fn python_strict_inflate_rejects_a_larger_window() {
     let period: Vec<u8> = (0..3000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
         .collect();
-    let msgs = vec![period.clone(), period];
+    let msgs = [period.clone(), period];
     let payloads: Vec<Vec<u8>> = {
         let mut c = Compressor::new(WindowBits::MAX, false);
         msgs.iter().map(|m| c.compress(m)).collect()

@@ -10,8 +10,11 @@ use wsspec::codec::deflate::{
 };
 use wsspec::codec::CapacityError;
 
+/// A target: its name and its body.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// The deflate targets by name, for the corpus replay.
-pub const DEFLATE_TARGETS: [(&str, fn(&[u8])); 2] = [
+pub const DEFLATE_TARGETS: [Target; 2] = [
     ("extension_header", extension_header),
     ("inflate_bounded", inflate_bounded),
 ];

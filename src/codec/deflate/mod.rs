@@ -13,6 +13,41 @@
 //! whether each frame may carry it and whether a message is compressed, and inflates the
 //! payload of compressed messages with the [`Decompressor`] of
 //! [`DeflateConfig::decompressor`].
+//!
+//! ```
+//! use wsspec::codec::deflate::*;
+//! use wsspec::codec::frame::{OpCode, Role};
+//!
+//! // Client: two offers, preferred first.
+//! let offers = [
+//!     DeflateParams::new()
+//!         .server_no_context_takeover()
+//!         .server_max_window_bits(WindowBits::new(9).unwrap()),
+//!     DeflateParams::new(),
+//! ];
+//! let request_header = offer_header(&offers);
+//! // Server: accept the first acceptable offer.
+//! let choice = ServerPolicy::default()
+//!     .choose_from_fields([request_header.as_bytes()])
+//!     .unwrap();
+//! let accepted = choice.accepted.unwrap();
+//! let response_header = accepted.answer.to_string();
+//! assert_eq!(
+//!     response_header,
+//!     "permessage-deflate; server_no_context_takeover; server_max_window_bits=9"
+//! );
+//! // Client: check the answer against the offers.
+//! let client = validate_answer(&offers, [response_header.as_bytes()], AnswerCheck::Strict)
+//!     .unwrap()
+//!     .unwrap();
+//! // Data: the server compresses, the client inflates at most 1 MiB per message.
+//! let mut tx = accepted.config.compressor(Role::Server);
+//! let mut rx = client.decompressor(Role::Client, 1 << 20);
+//! let payload = tx.compress(b"Hello");
+//! assert_eq!(sent_rsv(OpCode::Text, true), ALLOWED_RSV);
+//! assert_eq!(received_rsv1(OpCode::Text, true), Ok(true));
+//! assert_eq!(rx.decompress(&payload).unwrap(), b"Hello");
+//! ```
 
 pub mod compress;
 pub mod error;
