@@ -119,10 +119,20 @@ impl Compressor {
 /// end it with [`Decompressor::finish_message`], or do both with
 /// [`Decompressor::decompress_message`].
 ///
+/// Window: by default the decompressor accepts every back-reference DEFLATE allows (up to
+/// 32 KiB, never before the start of the stream or, without context takeover, of the message),
+/// whatever window was negotiated. zlib checks distances only against the window it keeps
+/// between calls, so with the negotiated window a too-far reference would pass or fail
+/// depending on how the input is split into frames, and a verdict must not depend on framing.
+/// [`Decompressor::strict_window`] enforces the negotiated window exactly instead.
+///
 /// A message may end its DEFLATE data with a final block (BFINAL = 1, RFC 7692 §7.2.3.4);
 /// what follows that block within the message is ignored, and the next message starts a new
 /// DEFLATE stream whose window, under context takeover, is restored from the last window's
 /// worth of output.
+///
+/// After an error the stream state is undefined: the caller fails the connection rather than
+/// feeding it further messages.
 pub struct Decompressor {
     inner: Decompress,
     window: WindowBits,
@@ -155,7 +165,7 @@ impl Decompressor {
     /// `no_context_takeover`, and stopping any message at `limit` inflated bytes.
     pub fn new(window: WindowBits, no_context_takeover: bool, limit: u64) -> Self {
         Decompressor {
-            inner: Decompress::new_with_window_bits(false, window.zlib_bits()),
+            inner: Decompress::new_with_window_bits(false, WindowBits::MAX.get()),
             window,
             no_context_takeover,
             strict_window: false,
@@ -168,16 +178,23 @@ impl Decompressor {
         }
     }
 
-    /// Enforces the window exactly: a back-reference further than the negotiated window (or
-    /// than the data seen so far) is corrupt data.
+    /// Enforces the negotiated window exactly: a back-reference further than the window (or
+    /// than the data seen so far) is corrupt data. Call before the first message.
     ///
     /// zlib only checks distances against the window it keeps *between* calls, so a reference
-    /// into output of the same call passes whatever its length. Strict mode inflates one output
-    /// byte per call, which makes zlib's check exact; it is much slower and meant for checks
-    /// that grade a peer's window, not for bulk traffic. A window of 8 is checked as 9 (512
-    /// bytes), the smallest zlib inflate window `flate2` offers.
+    /// into output of the same call passes whatever its length. Strict mode inflates with the
+    /// negotiated window and one output byte per call, which makes zlib's check exact and
+    /// independent of framing; it is much slower and meant for checks that grade a peer's
+    /// window, not for bulk traffic. A window of 8 is checked as 9 (512 bytes), the smallest
+    /// zlib inflate window `flate2` offers.
     pub fn strict_window(mut self, strict: bool) -> Self {
         self.strict_window = strict;
+        let bits = if strict {
+            self.window.zlib_bits()
+        } else {
+            WindowBits::MAX.get()
+        };
+        self.inner = Decompress::new_with_window_bits(false, bits);
         self
     }
 
@@ -205,7 +222,7 @@ impl Decompressor {
         if self.ended {
             self.inner.reset(false);
             if !self.no_context_takeover && !self.history.is_empty() {
-                let keep = self.history.len().min(self.window.size().max(512));
+                let keep = self.history.len().min(HISTORY);
                 let dict = &self.history[self.history.len() - keep..];
                 // Raw inflate accepts a dictionary at the start of a stream; an error here
                 // means the state is unusable, which the next inflate call reports.
@@ -229,8 +246,9 @@ impl Decompressor {
         self.run(data, out)
     }
 
-    /// Ends the open message: appends `00 00 ff ff` (RFC 7692 §7.2.2) and inflates what it
-    /// releases. An empty message (no piece at all) is fine.
+    /// Ends the open message: appends `00 00 ff ff` (RFC 7692 §7.2.2), inflates what it
+    /// releases and checks that the data ended between blocks. The empty message is the one
+    /// byte `00`; a compressed message with no data at all is [`DeflateError::IncompleteMessage`].
     pub fn finish_message(&mut self, out: &mut Vec<u8>) -> Result<(), DeflateError> {
         if !self.in_message {
             self.begin_message();
@@ -313,7 +331,7 @@ impl Decompressor {
             let made = out.len() - start;
             self.produced += made as u64;
             if !self.no_context_takeover {
-                remember(&mut self.history, &out[start..], self.window);
+                remember(&mut self.history, &out[start..]);
             }
             match status {
                 Err(e) => {
@@ -352,10 +370,13 @@ impl Decompressor {
     }
 }
 
-/// Keeps the last window of output (at least 512 bytes, zlib's smallest inflate window) in
-/// `history`, copying at most one window per call.
-fn remember(history: &mut Vec<u8>, bytes: &[u8], window: WindowBits) {
-    let w = window.size().max(512);
+/// Output kept for a restart after a final block: DEFLATE's largest window, which a peer may
+/// reach whatever it negotiated (see [`Decompressor`] on windows).
+const HISTORY: usize = 32 << 10;
+
+/// Keeps the last [`HISTORY`] bytes of output in `history`, copying at most that much per call.
+fn remember(history: &mut Vec<u8>, bytes: &[u8]) {
+    let w = HISTORY;
     if bytes.len() >= w {
         history.clear();
         history.extend_from_slice(&bytes[bytes.len() - w..]);
@@ -370,10 +391,6 @@ fn remember(history: &mut Vec<u8>, bytes: &[u8], window: WindowBits) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn w(bits: u8) -> WindowBits {
-        WindowBits::new(bits).unwrap()
-    }
 
     #[test]
     fn empty_message_is_one_zero_byte() {
@@ -393,13 +410,14 @@ mod tests {
     #[test]
     fn history_keeps_the_last_window() {
         let mut h = Vec::new();
-        for i in 0..3000u32 {
-            remember(&mut h, &[(i % 251) as u8], w(9));
+        let n = 3 * HISTORY as u32;
+        for i in 0..n {
+            remember(&mut h, &[(i % 251) as u8]);
         }
-        assert!(h.len() >= 512 && h.len() <= 1024);
-        let tail: Vec<u8> = (2488..3000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(&h[h.len() - 512..], &tail[..]);
-        remember(&mut h, &[7u8; 2000], w(9));
-        assert_eq!(h, vec![7u8; 512]);
+        assert!(h.len() >= HISTORY && h.len() <= 2 * HISTORY);
+        let tail: Vec<u8> = (n - HISTORY as u32..n).map(|i| (i % 251) as u8).collect();
+        assert_eq!(&h[h.len() - HISTORY..], &tail[..]);
+        remember(&mut h, &vec![7u8; HISTORY + 5]);
+        assert_eq!(h, vec![7u8; HISTORY]);
     }
 }
