@@ -307,10 +307,11 @@ impl Decompressor {
             let start = out.len();
             let in_before = self.inner.total_in();
             let room = self.limit.saturating_sub(self.produced).saturating_add(1);
-            // Grow `out` by doubling steps that never pass limit + 1, so an over-long message
-            // is caught having allocated at most one byte more than the limit.
-            let step = self.produced.max(FIRST_STEP).min(room);
-            if ((out.capacity() - out.len()) as u64) < step {
+            // Grow `out` only when it is full, by doubling steps that never pass limit + 1, so
+            // an over-long message is caught having allocated at most one byte more than the
+            // limit, and strict mode's one-byte calls do not reallocate per byte.
+            if out.len() == out.capacity() {
+                let step = self.produced.max(FIRST_STEP).min(room);
                 out.reserve_exact(step as usize);
             }
             let status = if self.strict_window {
