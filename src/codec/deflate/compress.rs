@@ -408,6 +408,28 @@ mod tests {
         );
     }
 
+    /// Output grows geometrically in both modes: feeding a 20 000-byte stored block one
+    /// input byte at a time (one output byte per call in strict mode) sees a handful of
+    /// capacities, not one per byte (the `inflate_bounded` fuzz target ran out of memory on
+    /// per-byte regrowth in strict mode).
+    #[test]
+    fn output_grows_in_few_steps() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let payload = Compressor::with_level(WindowBits::MAX, false, 0).compress(&data);
+        for strict in [false, true] {
+            let mut d = Decompressor::new(WindowBits::MAX, false, 1 << 20).strict_window(strict);
+            let mut out = Vec::new();
+            let mut capacities = std::collections::BTreeSet::new();
+            for b in payload.chunks(1) {
+                d.inflate(b, &mut out).unwrap();
+                capacities.insert(out.capacity());
+            }
+            d.finish_message(&mut out).unwrap();
+            assert_eq!(out, data);
+            assert!(capacities.len() <= 8, "strict={strict}: {capacities:?}");
+        }
+    }
+
     #[test]
     fn history_keeps_the_last_window() {
         let mut h = Vec::new();
