@@ -1,9 +1,11 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and crash regressions
 //! (`fuzz/regressions/<target>/`) through the fuzz target bodies on stable `cargo test`.
 //!
-//! The bodies are the same source the libFuzzer binaries run (`fuzz/src/targets.rs`,
-//! included here with `#[path]`), so a fixed crash stays fixed without nightly.
+//! The bodies are the same source the libFuzzer binaries run (`fuzz/src/targets.rs` and
+//! `fuzz/src/deflate.rs`, included here with `#[path]`), so a fixed crash stays fixed without nightly.
 
+#[path = "../fuzz/src/deflate.rs"]
+mod deflate;
 #[path = "../fuzz/src/differential.rs"]
 mod differential;
 #[path = "../fuzz/src/drive.rs"]
@@ -34,13 +36,17 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+fn all_targets() -> impl Iterator<Item = (&'static str, fn(&[u8]))> {
+    targets::TARGETS.into_iter().chain(deflate::DEFLATE_TARGETS)
+}
+
 fn replay(kind: &str) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz")
         .join(kind);
     let mut count = 0;
     let mut failures = Vec::new();
-    for (name, body) in targets::TARGETS {
+    for (name, body) in all_targets() {
         for file in files_under(&root.join(name)) {
             let data = fs::read(&file).unwrap();
             count += 1;
@@ -60,7 +66,7 @@ fn replay(kind: &str) -> usize {
 fn corpus_replays_cleanly() {
     let n = replay("corpus");
     // Every target has seeds; an empty corpus would make this test vacuous.
-    for (name, _) in targets::TARGETS {
+    for (name, _) in all_targets() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fuzz/corpus")
             .join(name);

@@ -4,6 +4,7 @@
 //! (`tests/fuzz_corpus_replay.rs`, `tests/prop_differential.rs`, ...), so the fuzz targets,
 //! the corpus replay and the property tests share one implementation and one allow-list.
 
+pub mod deflate;
 pub mod differential;
 pub mod drive;
 pub mod fast;

@@ -9,8 +9,10 @@
 //! * [`handshake`]: the opening handshake for both roles.
 //! * [`error`]: the typed errors, each named after the rule it enforces.
 //! * [`fast`]: zero-copy frame and message reading over a mutable buffer, SIMD kernels.
+//! * [`deflate`]: permessage-deflate (RFC 7692): extension grammar, negotiation, bounded inflate.
 
 pub mod close;
+pub mod deflate;
 pub mod error;
 pub mod fast;
 pub mod frame;

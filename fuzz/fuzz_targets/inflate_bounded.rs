@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `inflate_bounded`: see `wsspec_fuzz::deflate::inflate_bounded` for the invariants.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    wsspec_fuzz::deflate::inflate_bounded(data);
+});
