@@ -8,7 +8,9 @@
 //! * [`http`]: incremental HTTP head parsing with size limits.
 //! * [`handshake`]: the opening handshake for both roles.
 //! * [`error`]: the typed errors, each named after the rule it enforces.
-//! * [`fast`]: zero-copy frame and message reading over a mutable buffer, SIMD kernels.
+//! * [`fast`]: zero-copy frame and message reading over a mutable buffer.
+//! * [`simd`]: the masking and UTF-8 kernels (AVX-512, AVX2, SSE2, NEON, portable) that
+//!   [`mask`], [`utf8`] and [`fast`] call down into.
 
 pub mod close;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod handshake;
 pub mod http;
 pub mod mask;
 pub mod message;
+pub mod simd;
 pub mod utf8;
 
 pub use error::{CapacityError, FrameError, ProtocolError};

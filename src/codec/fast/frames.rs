@@ -5,7 +5,7 @@ use crate::codec::frame::{
     parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role, Status, MAX_HEADER_LEN,
 };
 
-use super::kernels::apply_mask;
+use crate::codec::simd::apply_mask;
 
 /// Opcodes 0x0-0x2 and 0x8-0xA: the ones RFC 6455 defines (bit n set = opcode n valid).
 const DEFINED_OPCODES: u16 = 0x0707;

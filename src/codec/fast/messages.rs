@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
+use crate::codec::simd::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
