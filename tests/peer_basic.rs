@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
-use wsspec::codec::frame::{FrameHeader, OpCode};
+use wsspec::codec::frame::{FrameSpec, OpCode};
 use wsspec::codec::message::{Event, Message};
-use wsspec::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerEvent, Target};
+use wsspec::peer::{ConnectOptions, HandshakeOutcome, Pacing, Peer, PeerEvent, Target};
 
 async fn tungstenite_echo() -> std::net::SocketAddr {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -42,11 +42,7 @@ async fn echo_close_and_eof() {
         "{outcome:?}"
     );
     let msg = b"Hello, world!".to_vec();
-    peer.send_chopped(
-        Peer::frame_bytes(OpCode::Text, true, &msg),
-        1,
-        Duration::ZERO,
-    );
+    peer.send_paced(Peer::frame_bytes(OpCode::Text, true, &msg), Pacing::chop(1));
     let deadline = Instant::now() + Duration::from_secs(5);
     match peer.recv(deadline).await {
         PeerEvent::Frame { frame, .. } => {
@@ -57,7 +53,10 @@ async fn echo_close_and_eof() {
         }
         other => panic!("{other:?}"),
     }
-    peer.send_frame(FrameHeader::new(OpCode::Ping, true, 3, None), b"abc", false);
+    peer.send_frame(
+        &FrameSpec::new(OpCode::Ping, true, b"abc".to_vec()),
+        Pacing::Plain,
+    );
     match peer.recv(deadline).await {
         PeerEvent::Frame { frame, .. } => {
             assert_eq!(frame.event, Some(Event::Pong(b"abc".to_vec())))

@@ -7,7 +7,7 @@
 //!
 //! * [`FrameIter`]: frames, validated like [`crate::codec::parse_header`], payload unmasked.
 //! * [`MessageReader`]: whole messages (fragments joined in place, UTF-8 validated) and
-//!   control frames, with the rules of [`crate::codec::MessageAssembler`].
+//!   control frames, with the rules of [`crate::codec::StreamDecoder`].
 //!
 //! Both are built on the SIMD kernels of [`crate::codec::simd`], which the reference codec
 //! uses too. Nothing here is `unsafe`.
