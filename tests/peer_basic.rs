@@ -104,3 +104,105 @@ async fn unreachable_and_timeouts_are_bounded() {
         .await
         .is_err());
 }
+
+/// Accepts one connection on a plain thread and records the size of every read() until EOF
+/// or 5 s, the way a server that parses what has arrived so far sees the bytes.
+fn read_recorder() -> (
+    std::net::SocketAddr,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<(Vec<usize>, Duration)>,
+) {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = ready.send(());
+        let mut sizes = Vec::new();
+        let mut buf = [0u8; 65536];
+        let mut first = None;
+        let mut last = Instant::now();
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            last = Instant::now();
+            first.get_or_insert(last);
+            sizes.push(n);
+        }
+        (sizes, last.duration_since(first.unwrap_or(last)))
+    });
+    (addr, is_ready, h)
+}
+
+/// Writes `writes` with `pacing` to a read recorder; the read sizes and the time from the
+/// first to the last byte.
+async fn paced_reads(pacing: Pacing, writes: &[Vec<u8>]) -> (Vec<usize>, Duration) {
+    let (addr, ready, rec) = read_recorder();
+    let mut peer = Peer::open(
+        &Target::local(addr, "/"),
+        &ConnectOptions::default(),
+        "main",
+        Instant::now(),
+    )
+    .await
+    .unwrap();
+    tokio::task::spawn_blocking(move || ready.recv().unwrap())
+        .await
+        .unwrap();
+    if pacing == Pacing::Plain {
+        peer.send_paced(writes.concat(), pacing);
+    } else {
+        for w in writes {
+            peer.send_paced(w.clone(), pacing);
+        }
+    }
+    peer.shutdown_write();
+    tokio::task::spawn_blocking(move || rec.join().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Autobahn writes each chop (and each `sync` frame) on its own with a reactor turn in
+/// between, so a server reading as data arrives sees the pieces one by one; back-to-back
+/// writes would reach it as one read. The peer's pacing must give the same picture.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_writes_arrive_as_separate_reads() {
+    let frame = Peer::frame_bytes(OpCode::Text, true, b"Hello, world!"); // 19 bytes
+    let cases: [(Pacing, Vec<Vec<u8>>, usize); 3] = [
+        // Octet-wise: one read per byte.
+        (Pacing::chop(1), vec![frame.clone(), frame.clone()], 38),
+        // Frame-wise: one read per frame.
+        (Pacing::Sync, vec![frame.clone(); 8], 8),
+        // Plain: everything in one go.
+        (Pacing::Plain, vec![frame.clone(); 8], 1),
+    ];
+    for (pacing, writes, pieces) in cases {
+        let total: usize = writes.iter().map(Vec::len).sum();
+        let looks_right = |sizes: &[usize]| match pacing {
+            Pacing::Plain => sizes.len() <= 2,
+            // A few pieces may still be read together.
+            _ => sizes.len() * 4 >= pieces * 3,
+        };
+        // The reader is a thread on a machine that may be busy with other work: when it
+        // misses its turns it reads several pieces at once, whatever the writer did. The
+        // pieces must arrive as paced in one of five tries.
+        let mut tries = Vec::new();
+        for _ in 0..5 {
+            let (sizes, span) = paced_reads(pacing, &writes).await;
+            eprintln!("{pacing:?}: {} reads over {span:?}: {sizes:?}", sizes.len());
+            assert_eq!(sizes.iter().sum::<usize>(), total, "{pacing:?}");
+            let ok = looks_right(&sizes);
+            tries.push(sizes);
+            if ok {
+                break;
+            }
+        }
+        assert!(
+            looks_right(tries.last().unwrap()),
+            "{pacing:?}: the reads never showed the pacing: {tries:?}"
+        );
+    }
+}
