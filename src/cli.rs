@@ -389,8 +389,13 @@ async fn run_suite(a: RunArgs) -> i32 {
         }
     };
     if a.list {
+        // A closed pipe (`| head`) ends the listing quietly, like any Unix tool.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for c in &selection {
-            println!("{:<10} {:<14} {}", c.id, c.rfc, c.title);
+            if writeln!(out, "{:<10} {:<14} {}", c.id, c.rfc, c.title).is_err() {
+                return 0;
+            }
         }
         eprintln!("{} cases", selection.len());
         return 0;
@@ -437,12 +442,21 @@ async fn run_suite(a: RunArgs) -> i32 {
         }
     };
     // Refuse early when nothing listens: an unreachable server is a usage error, not a run.
-    if let Err(e) =
-        crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now()).await
-    {
-        eprintln!("wsspec run: {}: {e}", target.url);
-        return EXIT_USAGE;
-    }
+    // One opening handshake tells a server that resets or closes every connection before
+    // answering apart; it cannot be tested, which is exit 2 with a report saying why.
+    // The probe waits at most a second for the answer: a server slow to answer is tested
+    // (and graded) by the cases themselves.
+    let probe = ConnectOptions {
+        handshake_timeout: opts.handshake_timeout.min(Duration::from_secs(1)),
+        ..opts.clone()
+    };
+    let unreachable = match crate::peer::Peer::connect(&target, &probe, "probe").await {
+        Err(e) => Some(e.to_string()),
+        Ok((_, o @ crate::peer::HandshakeOutcome::ClosedBeforeResponse { .. })) => {
+            Some(o.describe())
+        }
+        Ok(_) => None,
+    };
     let progress = Arc::new(Progress::new(selection.len(), !a.output.no_progress));
     let p2 = progress.clone();
     let cfg = crate::suite::RunConfig {
@@ -454,6 +468,11 @@ async fn run_suite(a: RunArgs) -> i32 {
             p2.finish_case(&c.id, c.verdict)
         })),
     };
+    if let Some(why) = unreachable {
+        eprintln!("wsspec run: {}: {why}; no case can run", target.url);
+        let report = crate::suite::not_run_report(&target, &selection, &cfg, &why);
+        return finish(&report, &a.output).max(EXIT_USAGE);
+    }
     let report = crate::suite::run(&target, &opts, &selection, cfg).await;
     progress.finish();
     if let Some(s) = builtin {

@@ -18,9 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use wsspec::codec::frame::{FrameSpec, LengthEncoding, Masking, OpCode};
 use wsspec::codec::handshake::{accept_response, validate_request};
 use wsspec::codec::http::{parse_request, HeadLimits, Headers};
-use wsspec::codec::{
-    DecoderConfig, Event, HeaderRules, Leniency, Limits, Message, Status, StreamDecoder,
-};
+use wsspec::codec::{DecoderConfig, Event, HeaderRules, Limits, Message, Status, StreamDecoder};
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 use wsspec::suite::{self, RunConfig};

@@ -555,7 +555,11 @@ impl FrameSpec {
 
     /// The header this frame is written with; `random_key` is used for [`Masking::Random`].
     pub fn header(&self, random_key: [u8; 4]) -> FrameHeader {
-        let len = self.announced_len();
+        self.header_for(self.payload.len(), random_key)
+    }
+
+    fn header_for(&self, payload_len: usize, random_key: [u8; 4]) -> FrameHeader {
+        let len = self.declared_len.unwrap_or(payload_len as u64);
         FrameHeader {
             fin: self.fin,
             rsv: self.rsv & 0x07,
@@ -574,7 +578,13 @@ impl FrameSpec {
 
     /// Appends the encoded frame (header, then the payload masked as asked) to `out`.
     pub fn encode_to(&self, random_key: [u8; 4], out: &mut Vec<u8>) {
-        encode_frame(&self.header(random_key), &self.payload, out);
+        self.encode_payload_to(&self.payload, random_key, out);
+    }
+
+    /// Appends the frame carrying `payload` instead of [`FrameSpec::payload`], for a sender
+    /// that keeps a large message elsewhere and must not copy it per frame.
+    pub fn encode_payload_to(&self, payload: &[u8], random_key: [u8; 4], out: &mut Vec<u8>) {
+        encode_frame(&self.header_for(payload.len(), random_key), payload, out);
     }
 
     /// The encoded frame as a new buffer.

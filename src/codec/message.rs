@@ -143,6 +143,10 @@ pub struct DecoderConfig {
     pub lenient: Leniency,
     /// When text is validated.
     pub utf8: Utf8Check,
+    /// Whether data messages are kept. Without, they are validated (text as it arrives,
+    /// whatever `utf8` says) and counted, and come out empty with their length in
+    /// [`DecodedFrame::message_len`]: for a reader that only needs a message's type and size.
+    pub keep_data: bool,
 }
 
 impl DecoderConfig {
@@ -154,6 +158,7 @@ impl DecoderConfig {
             limits,
             lenient: Leniency::RECEIVER,
             utf8: Utf8Check::Streaming,
+            keep_data: true,
         }
     }
 
@@ -170,7 +175,10 @@ impl DecoderConfig {
 #[derive(Debug)]
 struct OpenMessage {
     text: bool,
+    /// The message so far (empty when data is not kept).
     buf: Vec<u8>,
+    /// Its length so far.
+    len: u64,
     utf8: Utf8Validator,
     /// Bytes of `buf` fed to `utf8` so far.
     checked: usize,
@@ -208,6 +216,9 @@ pub struct DecodedFrame {
     /// ([`Utf8Check::Off`]) or was invalid and tolerated: [`Message::Text`] only holds valid
     /// UTF-8, so it comes as [`Message::Binary`] with this flag set.
     pub raw_text: bool,
+    /// The length of the message this frame completed (0 when it completed none); the
+    /// only trace of its bytes when [`DecoderConfig::keep_data`] is off.
+    pub message_len: u64,
 }
 
 /// Header parsing, unmasking and assembly over a byte stream split at arbitrary points.
@@ -219,6 +230,8 @@ pub struct StreamDecoder {
     control: Vec<u8>,
     preview: Vec<u8>,
     violations: Vec<ProtocolError>,
+    /// Unmasked payload bytes being validated when data is not kept.
+    scratch: Vec<u8>,
 }
 
 impl StreamDecoder {
@@ -240,6 +253,7 @@ impl StreamDecoder {
             control: Vec::new(),
             preview: Vec::new(),
             violations: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -251,6 +265,12 @@ impl StreamDecoder {
     /// Changes the header rules for the frames to come (e.g. RSV1 once deflate is agreed).
     pub fn set_rules(&mut self, rules: HeaderRules) {
         self.cfg.rules = rules;
+    }
+
+    /// Whether data messages are kept ([`DecoderConfig::keep_data`]), for the messages
+    /// that start after the call.
+    pub fn set_keep_data(&mut self, keep: bool) {
+        self.cfg.keep_data = keep;
     }
 
     /// True while a fragmented message is open.
@@ -320,7 +340,7 @@ impl StreamDecoder {
             return Ok((used, None));
         }
         self.frame = None;
-        let (event, raw_text) = self.end_frame(frame)?;
+        let (event, raw_text, message_len) = self.end_frame(frame)?;
         Ok((
             used,
             Some(DecodedFrame {
@@ -328,6 +348,7 @@ impl StreamDecoder {
                 preview: std::mem::take(&mut self.preview),
                 event,
                 raw_text,
+                message_len,
             }),
         ))
     }
@@ -358,13 +379,15 @@ impl StreamDecoder {
                 Kind::Control
             }
             op => {
-                let open = self.message.as_ref().map(|m| m.buf.len() as u64);
+                let open = self.message.as_ref().map(|m| m.len);
                 match self.cfg.limits.data_frame(op, open, len) {
                     Ok(()) => {
                         if op != OpCode::Continuation {
+                            let keep = if self.cfg.keep_data { len } else { 0 };
                             self.message = Some(OpenMessage {
                                 text: op == OpCode::Text,
-                                buf: Vec::with_capacity(len.min(1 << 20) as usize),
+                                buf: Vec::with_capacity(keep.min(1 << 20) as usize),
+                                len: 0,
                                 utf8: Utf8Validator::new(),
                                 checked: 0,
                                 rejected: None,
@@ -390,11 +413,32 @@ impl StreamDecoder {
 
     /// Payload bytes of `frame` as they are on the wire, starting at payload `offset`.
     fn payload(&mut self, frame: OpenFrame, chunk: &[u8], offset: usize) -> Result<(), FrameError> {
+        if frame.kind == Kind::Data && !self.cfg.keep_data {
+            let Some(m) = self.message.as_mut() else {
+                return Ok(());
+            };
+            m.len += chunk.len() as u64;
+            if !m.text || chunk.is_empty() {
+                return Ok(());
+            }
+            self.scratch.clear();
+            self.scratch.extend_from_slice(chunk);
+            if let Some(key) = frame.header.mask {
+                apply_mask(&mut self.scratch, key, offset);
+            }
+            return match validate(m, &self.scratch, false) {
+                Some(offset) => self.tolerate(ProtocolError::InvalidUtf8 { offset }),
+                None => Ok(()),
+            };
+        }
         let target = match frame.kind {
             Kind::Skip => return Ok(()),
             Kind::Control => &mut self.control,
             Kind::Data => match self.message.as_mut() {
-                Some(m) => &mut m.buf,
+                Some(m) => {
+                    m.len += chunk.len() as u64;
+                    &mut m.buf
+                }
                 None => return Ok(()),
             },
         };
@@ -415,36 +459,23 @@ impl StreamDecoder {
         let Some(m) = self.message.as_mut().filter(|m| m.text) else {
             return Ok(());
         };
-        let fresh = m.checked < m.buf.len();
-        let error = match m.rejected {
-            // Autobahn's validator stays failed: every later piece fails again.
-            Some(offset) => (fresh || end).then_some(offset),
-            None => {
-                let r = m.utf8.feed(&m.buf[m.checked..]).and_then(|()| {
-                    if end {
-                        m.utf8.finish()
-                    } else {
-                        Ok(())
-                    }
-                });
-                r.err().map(|e| e.offset)
-            }
-        };
+        let checked = m.checked;
         m.checked = m.buf.len();
+        let fresh = std::mem::take(&mut m.buf);
+        let error = validate(m, &fresh[checked..], end);
+        m.buf = fresh;
         match error {
-            Some(offset) => {
-                m.rejected = Some(offset);
-                self.tolerate(ProtocolError::InvalidUtf8 { offset })
-            }
+            Some(offset) => self.tolerate(ProtocolError::InvalidUtf8 { offset }),
             None => Ok(()),
         }
     }
 
-    /// Ends `frame`; returns the event it completes (and whether it is raw text).
-    fn end_frame(&mut self, frame: OpenFrame) -> Result<(Option<Event>, bool), FrameError> {
+    /// Ends `frame`; returns the event it completes, whether it is raw text, and the length
+    /// of the message it completes.
+    fn end_frame(&mut self, frame: OpenFrame) -> Result<(Option<Event>, bool, u64), FrameError> {
         let h = frame.header;
         match frame.kind {
-            Kind::Skip => Ok((None, false)),
+            Kind::Skip => Ok((None, false, 0)),
             Kind::Control => {
                 let payload = std::mem::take(&mut self.control);
                 let event = match h.opcode {
@@ -456,32 +487,34 @@ impl StreamDecoder {
                         Event::Close(close)
                     }
                 };
-                Ok((Some(event), false))
+                Ok((Some(event), false, 0))
             }
             Kind::Data => {
-                if self.cfg.utf8 == Utf8Check::FrameEnd && !h.fin {
+                let kept = self.cfg.keep_data;
+                if self.cfg.utf8 == Utf8Check::FrameEnd && !h.fin && kept {
                     self.check_text(false)?;
                 }
                 if !h.fin {
-                    return Ok((None, false));
+                    return Ok((None, false, 0));
                 }
-                if self.cfg.utf8 != Utf8Check::Off {
+                if self.cfg.utf8 != Utf8Check::Off || !kept {
                     self.check_text(true)?;
                 }
                 let Some(m) = self.message.take() else {
-                    return Ok((None, false));
+                    return Ok((None, false, 0));
                 };
+                let len = m.len;
                 if !m.text {
-                    return Ok((Some(Event::Message(Message::Binary(m.buf))), false));
+                    return Ok((Some(Event::Message(Message::Binary(m.buf))), false, len));
                 }
-                if self.cfg.utf8 == Utf8Check::Off || m.rejected.is_some() {
-                    return Ok((Some(Event::Message(Message::Binary(m.buf))), true));
+                if (self.cfg.utf8 == Utf8Check::Off && kept) || m.rejected.is_some() {
+                    return Ok((Some(Event::Message(Message::Binary(m.buf))), true, len));
                 }
                 // Validated above; from_utf8 only re-checks.
                 let s = String::from_utf8(m.buf).map_err(|e| ProtocolError::InvalidUtf8 {
                     offset: e.utf8_error().valid_up_to() as u64,
                 })?;
-                Ok((Some(Event::Message(Message::Text(s))), false))
+                Ok((Some(Event::Message(Message::Text(s))), false, len))
             }
         }
     }
@@ -507,6 +540,25 @@ impl StreamDecoder {
         }
         Ok(Some((code, String::from_utf8_lossy(reason).into_owned())))
     }
+}
+
+/// Feeds `fresh` text to the message's validator (and, with `end`, checks it ends on a code
+/// point); the offset to report when the text is, or already was, invalid. Autobahn's
+/// validator stays failed, so every later piece fails again.
+fn validate(m: &mut OpenMessage, fresh: &[u8], end: bool) -> Option<u64> {
+    let error = match m.rejected {
+        Some(offset) => (!fresh.is_empty() || end).then_some(offset),
+        None => m
+            .utf8
+            .feed(fresh)
+            .and_then(|()| if end { m.utf8.finish() } else { Ok(()) })
+            .err()
+            .map(|e| e.offset),
+    };
+    if error.is_some() {
+        m.rejected = error;
+    }
+    error
 }
 
 #[cfg(test)]

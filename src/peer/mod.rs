@@ -792,6 +792,12 @@ impl Peer {
         self.decoder.set_rules(rules);
     }
 
+    /// Whether data messages are kept, or only validated and counted
+    /// ([`DecoderConfig::keep_data`]) for a caller that needs their type and length only.
+    pub fn set_keep_data(&mut self, keep: bool) {
+        self.decoder.set_keep_data(keep);
+    }
+
     fn record_sent_frames(&self, bytes: &[u8], note: &str) {
         let mut rest = bytes;
         let mut count = 0;
@@ -970,27 +976,32 @@ impl Peer {
         if self.rpos == self.rbuf.len() {
             return None;
         }
-        match self.decoder.decode(&self.rbuf[self.rpos..]) {
+        let step = self.decoder.decode(&self.rbuf[self.rpos..]);
+        // Violations recorded on the way come first, also when the call then failed (a
+        // 64-bit length with the top bit set, then over the size limit).
+        let found: Vec<FrameError> = self
+            .decoder
+            .violations()
+            .iter()
+            .map(|&v| v.into())
+            .collect();
+        for e in found {
+            let ev = self.violation(e);
+            self.pending.push_back(ev);
+        }
+        match step {
             Err(e) => {
                 self.opaque = true;
                 self.transcript
                     .note("framing lost (a limit was exceeded); waiting for TCP end");
                 self.rbuf.clear();
                 self.rpos = 0;
-                Some(self.violation(e))
+                let ev = self.violation(e);
+                self.pending.push_back(ev);
+                self.pending.pop_front()
             }
             Ok((n, frame)) => {
                 self.rpos += n;
-                let found: Vec<FrameError> = self
-                    .decoder
-                    .violations()
-                    .iter()
-                    .map(|&v| v.into())
-                    .collect();
-                for e in found {
-                    let ev = self.violation(e);
-                    self.pending.push_back(ev);
-                }
                 if let Some(f) = frame {
                     let t_ms = self
                         .last_chunk

@@ -77,6 +77,7 @@ fn decoder_config(faults: &Faults, limits: Limits) -> DecoderConfig {
         limits,
         lenient,
         utf8,
+        keep_data: true,
     }
 }
 

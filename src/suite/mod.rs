@@ -46,7 +46,7 @@ pub mod spec;
 pub mod verdict;
 
 pub use case::CaseInfo;
-pub use runner::{run, Progress, RunConfig};
+pub use runner::{not_run_report, run, Progress, RunConfig};
 pub use select::{select, SelectError};
 
 use case::CaseDef;

@@ -229,6 +229,41 @@ pub async fn run(
     }
 }
 
+/// The report of a run that could not start (the server reset or closed the connection
+/// before answering the opening handshake): every selected case NOT RUN, saying why.
+pub fn not_run_report(
+    target: &Target,
+    selection: &[CaseInfo],
+    cfg: &RunConfig,
+    reason: &str,
+) -> RunReport {
+    RunReport {
+        tool: "wsspec".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        schema: SCHEMA_VERSION,
+        kind: "rfc6455".into(),
+        agent: if cfg.agent.is_empty() {
+            target.url.clone()
+        } else {
+            cfg.agent.clone()
+        },
+        target: target.url.clone(),
+        started: rfc3339(SystemTime::now()),
+        duration_ms: 0.0,
+        strict: cfg.strict,
+        cases: selection
+            .iter()
+            .map(|info| {
+                not_run(
+                    info,
+                    format!("the server could not be tested: {reason}"),
+                    0.0,
+                )
+            })
+            .collect(),
+    }
+}
+
 fn blank(info: &CaseInfo) -> CaseReport {
     CaseReport {
         id: info.id.clone(),

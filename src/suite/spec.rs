@@ -30,28 +30,40 @@ pub mod op {
 
 /// Splits a message into frames the way Autobahn does: one frame if it fits, else frames of
 /// `size` bytes, plus a final empty FIN continuation when the length is an exact multiple.
-pub fn fragment(opcode: u8, payload: &[u8], size: Option<usize>) -> Vec<FrameSpec> {
+/// Each frame comes with an empty payload and the range of `payload` it carries, so a
+/// sender can encode it without a copy ([`FrameSpec::encode_payload_to`]).
+pub fn fragment_ranges(
+    opcode: u8,
+    len: usize,
+    size: Option<usize>,
+) -> Vec<(FrameSpec, std::ops::Range<usize>)> {
     let size = match size {
-        Some(s) if s > 0 && payload.len() > s => s,
-        _ => return vec![FrameSpec::new(opcode, true, payload)],
+        Some(s) if s > 0 && len > s => s,
+        _ => return vec![(FrameSpec::new(opcode, true, Vec::new()), 0..len)],
     };
-    let chunks: Vec<&[u8]> = payload.chunks(size).collect();
-    let exact = payload.len() % size == 0;
-    let n = chunks.len();
+    let n = len.div_ceil(size);
+    let exact = len % size == 0;
     let mut out = Vec::with_capacity(n + 1);
-    for (i, c) in chunks.into_iter().enumerate() {
-        let first = i == 0;
-        let last = i + 1 == n;
-        out.push(FrameSpec::new(
-            if first { opcode } else { op::CONT },
-            last && !exact,
-            c,
-        ));
+    for i in 0..n {
+        let op = if i == 0 { opcode } else { op::CONT };
+        let range = i * size..((i + 1) * size).min(len);
+        out.push((FrameSpec::new(op, i + 1 == n && !exact, Vec::new()), range));
     }
     if exact {
-        out.push(FrameSpec::new(op::CONT, true, Vec::new()));
+        out.push((FrameSpec::new(op::CONT, true, Vec::new()), len..len));
     }
     out
+}
+
+/// [`fragment_ranges`] with each frame's payload filled in.
+pub fn fragment(opcode: u8, payload: &[u8], size: Option<usize>) -> Vec<FrameSpec> {
+    fragment_ranges(opcode, payload.len(), size)
+        .into_iter()
+        .map(|(mut f, r)| {
+            f.payload = payload[r].to_vec();
+            f
+        })
+        .collect()
 }
 
 /// Something a stage does.
