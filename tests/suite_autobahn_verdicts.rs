@@ -10,15 +10,16 @@
 //! even when the code itself is the violation; a control frame in a longer length form
 //! breaks two of its rules.
 
-use std::net::SocketAddr;
+mod common;
+
+use common::wire;
+
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use wsspec::codec::frame::{FrameSpec, LengthEncoding, Masking, OpCode};
-use wsspec::codec::handshake::{accept_response, validate_request};
-use wsspec::codec::http::{parse_request, HeadLimits, Headers};
-use wsspec::codec::{DecoderConfig, Event, HeaderRules, Limits, Message, Status, StreamDecoder};
+use wsspec::codec::{DecoderConfig, Event, HeaderRules, Limits, Message, StreamDecoder};
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 use wsspec::suite::{self, RunConfig};
@@ -69,39 +70,14 @@ fn send(twist: Twist, op: OpCode, fin: bool, payload: &[u8], out: &mut Vec<u8>) 
 
 async fn serve(mut tcp: TcpStream, twist: Twist) {
     let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    let head = loop {
-        match parse_request(&buf, HeadLimits::default()) {
-            Ok(Status::Complete(h, n)) => {
-                buf.drain(..n);
-                break h;
-            }
-            Ok(Status::Partial(_)) => {}
-            Err(_) => return,
-        }
-        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    };
-    let Ok(valid) = validate_request(&head) else {
-        return;
-    };
-    let mut out = accept_response(&valid, None, &Headers(Vec::new()));
-    if twist == Twist::GarbageAfter101 {
-        out.extend(garbage(4096));
-        let _ = tcp.write_all(&out).await;
-        let _ = tokio::time::timeout(Duration::from_secs(10), async {
-            while let Ok(n) = tcp.read(&mut chunk).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        })
-        .await;
+    if !wire::upgrade(&mut tcp, &mut buf).await {
         return;
     }
-    if tcp.write_all(&out).await.is_err() {
+    if twist == Twist::GarbageAfter101 {
+        let _ = tcp.write_all(&garbage(4096)).await;
+        while wire::read_more(&mut tcp, &mut buf, Duration::from_secs(10)).await {
+            buf.clear();
+        }
         return;
     }
     // An echo server that accepts whatever the client sends: the point here is what it
@@ -171,26 +147,14 @@ async fn serve(mut tcp: TcpStream, twist: Twist) {
         if !out.is_empty() && tcp.write_all(&out).await.is_err() {
             return;
         }
-        match tokio::time::timeout(Duration::from_secs(15), tcp.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
+        if !wire::read_more(&mut tcp, &mut buf, Duration::from_secs(15)).await {
+            return;
         }
     }
 }
 
-async fn server(twist: Twist) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = l.accept().await {
-            tokio::spawn(serve(tcp, twist));
-        }
-    });
-    addr
-}
-
 async fn run(twist: Twist, cases: &[&str]) -> RunReport {
-    let addr = server(twist).await;
+    let addr = wire::spawn(move |tcp| serve(tcp, twist)).await;
     let target = Target::parse(&format!("ws://{addr}/")).unwrap();
     let cases: Vec<String> = cases.iter().map(|s| s.to_string()).collect();
     let sel = suite::select(&suite::catalog(), &cases, &[], true).unwrap();

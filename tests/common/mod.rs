@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod wire;
+
 use proptest::prelude::*;
 use wsspec::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};
 
