@@ -18,10 +18,8 @@ async fn tungstenite_echo() -> std::net::SocketAddr {
                     return;
                 };
                 while let Some(Ok(m)) = ws.next().await {
-                    if m.is_text() || m.is_binary() {
-                        if ws.send(m).await.is_err() {
-                            break;
-                        }
+                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                        break;
                     }
                 }
             });
@@ -105,12 +103,16 @@ async fn unreachable_and_timeouts_are_bounded() {
         .is_err());
 }
 
+/// The read sizes a [`read_recorder`] saw, and the time from the first to the last byte.
+type Reads = (Vec<usize>, Duration);
+
 /// Accepts one connection on a plain thread and records the size of every read() until EOF
-/// or 5 s, the way a server that parses what has arrived so far sees the bytes.
+/// or 5 s, the way a server that parses what has arrived so far sees the bytes. Returns the
+/// address, a signal that the connection was accepted, and the recording.
 fn read_recorder() -> (
     std::net::SocketAddr,
     std::sync::mpsc::Receiver<()>,
-    std::thread::JoinHandle<(Vec<usize>, Duration)>,
+    std::thread::JoinHandle<Reads>,
 ) {
     use std::io::Read;
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -139,7 +141,7 @@ fn read_recorder() -> (
 
 /// Writes `writes` with `pacing` to a read recorder; the read sizes and the time from the
 /// first to the last byte.
-async fn paced_reads(pacing: Pacing, writes: &[Vec<u8>]) -> (Vec<usize>, Duration) {
+async fn paced_reads(pacing: Pacing, writes: &[Vec<u8>]) -> Reads {
     let (addr, ready, rec) = read_recorder();
     let mut peer = Peer::open(
         &Target::local(addr, "/"),

@@ -42,7 +42,7 @@ pub fn fragment_ranges(
         _ => return vec![(FrameSpec::new(opcode, true, Vec::new()), 0..len)],
     };
     let n = len.div_ceil(size);
-    let exact = len % size == 0;
+    let exact = len.is_multiple_of(size);
     let mut out = Vec::with_capacity(n + 1);
     for i in 0..n {
         let op = if i == 0 { opcode } else { op::CONT };

@@ -14,9 +14,9 @@ const TEXT_PATTERN: &[u8] = b"BAsd7&jh23";
 const BIN_PATTERN: &[u8] = &[0x00, 0xfe, 0x23, 0xfa, 0xf0];
 
 fn size_name(n: usize) -> String {
-    if n >= MI && n % MI == 0 {
+    if n >= MI && n.is_multiple_of(MI) {
         format!("{} MiB", n / MI)
-    } else if n >= KI && n % KI == 0 {
+    } else if n >= KI && n.is_multiple_of(KI) {
         format!("{} KiB", n / KI)
     } else {
         format!("{n} B")
