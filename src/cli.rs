@@ -406,8 +406,13 @@ async fn run_suite(a: RunArgs) -> Exit {
     let selection = crate::suite::select(&catalog, &a.cases, &a.exclude, a.all)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     if a.list {
+        // A closed pipe (`| head`) ends the listing quietly, like any Unix tool.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         for c in selection.iter() {
-            println!("{:<10} {:<14} {}", c.id, c.rfc, c.title);
+            if writeln!(out, "{:<10} {:<14} {}", c.id, c.rfc, c.title).is_err() {
+                return Ok(0);
+            }
         }
         eprintln!("{} cases", selection.len());
         return Ok(0);
@@ -439,10 +444,22 @@ async fn run_suite(a: RunArgs) -> Exit {
             (t, a.agent.clone().unwrap_or_else(|| "built-in".into()))
         }
     };
-    // Refuse early when nothing listens: an unreachable server is not a run.
-    if let Err(e) =
-        crate::peer::Peer::open(&target, &opts, "probe", std::time::Instant::now()).await
-    {
+    // Refuse early when nothing listens, or when the server resets or closes every
+    // connection before answering: one opening handshake tells. Such a server cannot be
+    // tested, which is exit 2 with a report saying why. The probe waits at most a second
+    // for the answer: a server slow to answer is tested (and graded) by the cases themselves.
+    let probe = ConnectOptions {
+        handshake_timeout: opts.handshake_timeout.min(Duration::from_secs(1)),
+        ..opts.clone()
+    };
+    let unreachable = match crate::peer::Peer::connect(&target, &probe, "probe").await {
+        Err(e) => Some(e.to_string()),
+        Ok((_, o @ crate::peer::HandshakeOutcome::ClosedBeforeResponse { .. })) => {
+            Some(o.describe())
+        }
+        Ok(_) => None,
+    };
+    if let Some(e) = unreachable {
         let why = format!("{}: {e}", target.url);
         let report = suite_not_run(&selection, agent, &target.url, &why);
         return untestable(&report, &a.output, why);

@@ -141,6 +141,9 @@ fn our_class(e: FrameError) -> Class {
             P::CloseLengthOne => Class::Protocol(Kind::CloseLengthOne),
             P::InvalidCloseCode(_) => Class::Protocol(Kind::InvalidCloseCode),
             P::LengthTopBitSet => Class::Protocol(Kind::LengthTopBit),
+            P::NonMinimalLength { .. } => {
+                unreachable!("the receiver configuration tolerates non-minimal lengths")
+            }
         },
     }
 }

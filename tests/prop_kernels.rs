@@ -9,13 +9,13 @@
 //! * `fast::MessageReader` against `StreamDecoder` on random frame sequences, valid and not.
 
 use proptest::prelude::*;
-use wsspec::codec::fast::kernels::{
-    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, force_isa,
-    unmask_move_validate_with, utf8_valid, utf8_valid_with, Isa,
-};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
 use wsspec::codec::mask::{apply_mask, apply_mask_ascii, apply_mask_scalar};
+use wsspec::codec::simd::{
+    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, force_isa,
+    unmask_move_validate_with, utf8_valid, utf8_valid_with, Isa,
+};
 use wsspec::codec::utf8::{Utf8Error, Utf8Validator};
 use wsspec::codec::{
     parse_header, Event, FrameError, FrameHeader, HeaderRules, Limits, Message, OpCode, Status,

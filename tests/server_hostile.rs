@@ -314,3 +314,83 @@ async fn second_connection_is_refused_by_default() {
     stops_by_itself(handle).await;
     assert!(TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn echo_amplifier_answers_a_read_with_64_mib_in_1_mib_fragments() {
+    use wsspec::server::hostile::AMPLIFIED_MESSAGE;
+    let (addr, handle) = spawn_hostile(Hostile::EchoAmplifier).await.unwrap();
+    let mut c = Client::request(addr).await;
+    c.upgraded().await;
+    // Nothing comes before the client sends something.
+    assert!(!c.fill(1, Duration::from_millis(300)).await);
+    let f = wsspec::codec::frame::frame(OpCode::Text, true, b"x", Some([1, 2, 3, 4]));
+    c.s.write_all(&f).await.unwrap();
+    let mut frames = Vec::new();
+    let mut total = 0u64;
+    while total < AMPLIFIED_MESSAGE as u64 {
+        assert!(c.fill(14, CAP).await, "stream ended after {total} bytes");
+        let Status::Complete(h, n) = parse_header(&c.buf, HeaderRules::client()).unwrap() else {
+            panic!("incomplete header")
+        };
+        assert!(c.fill(n + h.payload_len as usize, CAP).await);
+        c.buf.drain(..n + h.payload_len as usize);
+        total += h.payload_len;
+        frames.push(h);
+    }
+    assert_eq!(total, AMPLIFIED_MESSAGE as u64);
+    assert_eq!(frames[0].opcode, OpCode::Binary);
+    assert!(frames[1..].iter().all(|h| h.opcode == OpCode::Continuation));
+    assert!(frames.last().unwrap().fin && frames.iter().rev().skip(1).all(|h| !h.fin));
+    drop(c);
+    stops_by_itself(handle).await;
+}
+
+#[tokio::test]
+async fn ping_flood_without_reading_never_reads_after_the_request() {
+    let (addr, handle) = spawn_hostile(Hostile::PingFloodNoRead).await.unwrap();
+    let mut c = Client::request(addr).await;
+    c.upgraded().await;
+    assert!(c.fill(64 * 1024, CAP).await);
+    let read_before = handle.stats().bytes_read;
+    // Pongs (any bytes) go unread by the server.
+    c.s.write_all(&[0x8a, 0x80, 1, 2, 3, 4].repeat(1000))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(handle.stats().bytes_read, read_before);
+    let Status::Complete(h, _) = parse_header(&c.buf, HeaderRules::client()).unwrap() else {
+        panic!("incomplete header")
+    };
+    assert_eq!(h.opcode, OpCode::Ping);
+    drop(c);
+    stops_by_itself(handle).await;
+}
+
+#[tokio::test]
+async fn garbage_after_101_then_silence() {
+    let (addr, handle) = spawn_hostile(Hostile::GarbageAfter101).await.unwrap();
+    let mut c = Client::request(addr).await;
+    c.upgraded().await;
+    assert!(c.fill(4096, CAP).await);
+    // Then nothing more, and TCP stays open.
+    assert!(!c.fill(4097, Duration::from_millis(300)).await);
+    assert_eq!(c.buf.len(), 4096);
+    drop(c);
+    stops_by_itself(handle).await;
+}
+
+#[tokio::test]
+async fn reset_before_handshake_resets() {
+    let (addr, handle) = spawn_hostile(Hostile::ResetBeforeHandshake).await.unwrap();
+    // The reset may already fail the connect, or the first read after it.
+    if let Ok(mut s) = TcpStream::connect(addr).await {
+        let mut b = [0u8; 16];
+        let r = timeout(CAP, s.read(&mut b)).await.expect("bounded");
+        match r {
+            Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+            Ok(n) => assert_eq!(n, 0, "it answered"),
+        }
+    }
+    let stats = stops_by_itself(handle).await;
+    assert_eq!(stats.bytes_sent, 0);
+}

@@ -1,17 +1,16 @@
 //! End-to-end checks of the fuzzing client's timers and close semantics against small
 //! scripted servers (built on the kit's own sans-IO codec), each misbehaving in one way.
 
-use std::net::SocketAddr;
+mod common;
+
+use common::wire;
+
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use wsspec::codec::close::close_payload;
-use wsspec::codec::frame::{
-    encode_frame, frame, FrameHeader, HeaderRules, LengthEncoding, OpCode, Status,
-};
-use wsspec::codec::handshake::{accept_response, reject_response, validate_request};
-use wsspec::codec::http::{parse_request, HeadLimits, Headers};
+use wsspec::codec::frame::{encode_frame, frame, FrameHeader, HeaderRules, LengthEncoding, OpCode};
 use wsspec::codec::message::{Event, Limits, Message, StreamDecoder};
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
@@ -50,38 +49,11 @@ async fn hold(tcp: &mut TcpStream, limit: Duration) {
 
 async fn serve(mut tcp: TcpStream, mode: Mode) {
     let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
     if mode == Mode::Mute {
         hold(&mut tcp, Duration::from_secs(10)).await;
         return;
     }
-    // Opening handshake.
-    let head = loop {
-        match parse_request(&buf, HeadLimits::default()) {
-            Ok(Status::Complete(h, n)) => {
-                buf.drain(..n);
-                break h;
-            }
-            Ok(Status::Partial(_)) => {}
-            Err(_) => return,
-        }
-        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    };
-    let valid = match validate_request(&head) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tcp.write_all(&reject_response(&e)).await;
-            return;
-        }
-    };
-    if tcp
-        .write_all(&accept_response(&valid, None, &Headers(Vec::new())))
-        .await
-        .is_err()
-    {
+    if !wire::upgrade(&mut tcp, &mut buf).await {
         return;
     }
     let mut dec = StreamDecoder::new(HeaderRules::server(), Limits::default());
@@ -156,26 +128,14 @@ async fn serve(mut tcp: TcpStream, mode: Mode) {
                 return;
             }
         }
-        match tokio::time::timeout(Duration::from_secs(15), tcp.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
+        if !wire::read_more(&mut tcp, &mut buf, Duration::from_secs(15)).await {
+            return;
         }
     }
 }
 
-async fn server(mode: Mode) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = l.accept().await {
-            tokio::spawn(serve(tcp, mode));
-        }
-    });
-    addr
-}
-
 async fn run(mode: Mode, cases: &[&str], deadline: Option<Duration>) -> RunReport {
-    let addr = server(mode).await;
+    let addr = wire::spawn(move |tcp| serve(tcp, mode)).await;
     let target = Target::parse(&format!("ws://{addr}/")).unwrap();
     let cat = suite::catalog();
     let cases: Vec<String> = cases.iter().map(|s| s.to_string()).collect();

@@ -330,3 +330,21 @@ async fn each_fault_is_caught_by_its_cases_and_no_other() {
     }
     assert!(problems.is_empty(), "\n{}", problems.join("\n"));
 }
+
+/// `wsspec run --list --all | head -1`: the listing meets a closed pipe and ends quietly
+/// (exit 0, no panic), as Unix tools do.
+#[test]
+fn list_into_a_closed_pipe_exits_quietly() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["run", "--list", "--all"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end before the first line is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -14,12 +14,12 @@
 
 #![allow(dead_code)]
 
-use wsspec::codec::fast::kernels::{
-    available_isas, best_isa, force_isa, unmask_move_validate_with, utf8_valid_with, Isa,
-};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
 use wsspec::codec::mask::apply_mask_scalar;
+use wsspec::codec::simd::{
+    available_isas, best_isa, force_isa, unmask_move_validate_with, utf8_valid_with, Isa,
+};
 use wsspec::codec::utf8::{validate, Utf8Error, Utf8Validator};
 use wsspec::codec::{Event, FrameError, Message};
 

@@ -16,17 +16,19 @@
 //! | 64-bit length with the top bit set | [`ProtocolError::LengthTopBitSet`] |
 //! | unmasked frame read by a server | [`ProtocolError::UnmaskedClientFrame`] |
 //! | masked frame read by a client | [`ProtocolError::MaskedServerFrame`] |
-//! | non-minimal length encoding | **accepted**; [`FrameHeader::is_minimal_length`] is false |
+//! | non-minimal length encoding | [`ProtocolError::NonMinimalLength`], tolerated by [`parse_header`] |
 //!
-//! Non-minimal lengths are accepted because RFC 6455 §5.2 states the minimal-encoding rule
-//! for senders only ("the minimal number of bytes MUST be used") and most servers tolerate
-//! it; the suites grade it (INFORMATIONAL or NON-STRICT) from the flag instead of the codec
-//! rejecting it silently.
+//! [`parse_header`] accepts non-minimal lengths because RFC 6455 §5.2 states the
+//! minimal-encoding rule for senders only ("the minimal number of bytes MUST be used") and
+//! most receivers tolerate it; [`FrameHeader::is_minimal_length`] tells. Which violations
+//! are fatal is configuration: [`parse_header_lenient`] takes a [`Leniency`] and records the
+//! violations it tolerates, so the strict reader, the fault-injecting reference server and
+//! the judging client all run this one parser.
 //!
 //! Errors are reported as soon as the available bytes prove them: a reserved opcode is an
 //! error after one byte, not after the whole header.
 
-use super::error::ProtocolError;
+use super::error::{Leniency, ProtocolError};
 
 /// A frame opcode (RFC 6455 §5.2), including the reserved values so that any byte round-trips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -218,9 +220,98 @@ pub enum Status<T> {
 /// Maximum encoded header size: 2 + 8 (length) + 4 (mask).
 pub const MAX_HEADER_LEN: usize = 14;
 
-/// Parses a frame header from the start of `buf`.
+/// Opcodes RFC 6455 defines (bit n set = opcode n defined): 0x0-0x2 and 0x8-0xA (§5.2).
+const DEFINED_OPCODES: u16 = 0x0707;
+
+/// §5.2: whether the 4-bit `opcode` is one the RFC defines.
+#[inline(always)]
+pub(crate) const fn opcode_defined(opcode: u8) -> bool {
+    (DEFINED_OPCODES >> (opcode & 0x0f)) & 1 != 0
+}
+
+impl HeaderRules {
+    /// §5.2: whether the 3-bit `rsv` field only uses bits an extension defined.
+    #[inline(always)]
+    pub(crate) const fn rsv_ok(self, rsv: u8) -> bool {
+        rsv & !self.allowed_rsv == 0
+    }
+
+    /// §5.1: whether the MASK bit is what the reading role requires.
+    #[inline(always)]
+    pub(crate) const fn mask_ok(self, masked: bool) -> bool {
+        match self.role {
+            Some(Role::Server) => masked,
+            Some(Role::Client) => !masked,
+            None => true,
+        }
+    }
+
+    /// Whether the first two header bytes break none of the rules they can prove broken:
+    /// defined opcode, RSV, unfragmented control frame, masking. The zero-copy reader's fast
+    /// path asks this and leaves everything else to [`parse_header`], so each rule is
+    /// written once, here.
+    #[inline(always)]
+    pub(crate) const fn first_bytes_ok(self, b0: u8, b1: u8) -> bool {
+        let control = b0 & 0x08 != 0;
+        opcode_defined(b0)
+            && self.rsv_ok((b0 >> 4) & 0x07)
+            && !(control && b0 & 0x80 == 0)
+            && self.mask_ok(b1 & 0x80 != 0)
+    }
+}
+
+/// §5.5: a control frame's payload length limit.
+pub const MAX_CONTROL_PAYLOAD: u64 = 125;
+
+/// Parses a frame header from the start of `buf`, failing on every rule (except the
+/// sender-side minimal length encoding, see [`crate::codec::Leniency::RECEIVER`]).
 #[inline]
 pub fn parse_header(buf: &[u8], rules: HeaderRules) -> Result<Status<FrameHeader>, ProtocolError> {
+    parse_header_with(buf, rules, &mut |e: ProtocolError| {
+        if Leniency::RECEIVER.allows(e.rule()) {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    })
+}
+
+/// Parses a frame header, recording in `found` the violations `lenient` tolerates (in the
+/// order they are detected) and failing on the first one it does not.
+///
+/// A tolerated violation changes nothing about how the header is read: the frame is
+/// described exactly as it is on the wire. Violations are recorded only once the header is
+/// complete, so a caller retrying with more bytes never records one twice; errors (the
+/// rules not tolerated) come as soon as the bytes prove them, as with [`parse_header`].
+pub fn parse_header_lenient(
+    buf: &[u8],
+    rules: HeaderRules,
+    lenient: Leniency,
+    found: &mut Vec<ProtocolError>,
+) -> Result<Status<FrameHeader>, ProtocolError> {
+    let mark = found.len();
+    let r = parse_header_with(buf, rules, &mut |e: ProtocolError| {
+        if lenient.allows(e.rule()) {
+            found.push(e);
+            Ok(())
+        } else {
+            Err(e)
+        }
+    });
+    if !matches!(r, Ok(Status::Complete(..))) {
+        found.truncate(mark);
+    }
+    r
+}
+
+/// The one header parser: every rule of §5.1, §5.2 and §5.5 that a header can break is
+/// checked here, in this order, and handed to `check`, which decides whether it is fatal.
+#[inline(always)]
+fn parse_header_with(
+    buf: &[u8],
+    rules: HeaderRules,
+    check: &mut impl FnMut(ProtocolError) -> Result<(), ProtocolError>,
+) -> Result<Status<FrameHeader>, ProtocolError> {
     let Some(&b0) = buf.first() else {
         return Ok(Status::Partial(2));
     };
@@ -228,23 +319,25 @@ pub fn parse_header(buf: &[u8], rules: HeaderRules) -> Result<Status<FrameHeader
     let rsv = (b0 >> 4) & 0x07;
     let opcode = OpCode::from_u8(b0);
     if let OpCode::Reserved(v) = opcode {
-        return Err(ProtocolError::ReservedOpcode(v));
+        check(ProtocolError::ReservedOpcode(v))?;
     }
-    if rsv & !rules.allowed_rsv != 0 {
-        return Err(ProtocolError::ReservedBitsSet { rsv });
+    if !rules.rsv_ok(rsv) {
+        check(ProtocolError::ReservedBitsSet { rsv })?;
     }
     let control = opcode.is_control();
     if control && !fin {
-        return Err(ProtocolError::FragmentedControlFrame);
+        check(ProtocolError::FragmentedControlFrame)?;
     }
     let Some(&b1) = buf.get(1) else {
         return Ok(Status::Partial(1));
     };
     let masked = b1 & 0x80 != 0;
-    match (rules.role, masked) {
-        (Some(Role::Server), false) => return Err(ProtocolError::UnmaskedClientFrame),
-        (Some(Role::Client), true) => return Err(ProtocolError::MaskedServerFrame),
-        _ => {}
+    if !rules.mask_ok(masked) {
+        check(if masked {
+            ProtocolError::MaskedServerFrame
+        } else {
+            ProtocolError::UnmaskedClientFrame
+        })?;
     }
     let len7 = b1 & 0x7f;
     let length_encoding = match len7 {
@@ -252,17 +345,6 @@ pub fn parse_header(buf: &[u8], rules: HeaderRules) -> Result<Status<FrameHeader
         127 => LengthEncoding::U64,
         _ => LengthEncoding::Short,
     };
-    if control && len7 > 125 {
-        // The 16/64-bit form alone proves the payload is longer than 125, unless the sender
-        // used a non-minimal encoding; read the length to report the real value when we can.
-        let need = 2 + length_encoding.extra_bytes();
-        if buf.len() >= need {
-            let len = read_len(&buf[2..need], length_encoding);
-            if len > 125 {
-                return Err(ProtocolError::ControlFrameTooLong(len));
-            }
-        }
-    }
     let len_end = 2 + length_encoding.extra_bytes();
     let total = len_end + if masked { 4 } else { 0 };
     if buf.len() < len_end {
@@ -272,11 +354,11 @@ pub fn parse_header(buf: &[u8], rules: HeaderRules) -> Result<Status<FrameHeader
         LengthEncoding::Short => len7 as u64,
         enc => read_len(&buf[2..len_end], enc),
     };
-    if length_encoding == LengthEncoding::U64 && payload_len >> 63 != 0 {
-        return Err(ProtocolError::LengthTopBitSet);
+    if control && payload_len > MAX_CONTROL_PAYLOAD {
+        check(ProtocolError::ControlFrameTooLong(payload_len))?;
     }
-    if control && payload_len > 125 {
-        return Err(ProtocolError::ControlFrameTooLong(payload_len));
+    if length_encoding == LengthEncoding::U64 && payload_len >> 63 != 0 {
+        check(ProtocolError::LengthTopBitSet)?;
     }
     if buf.len() < total {
         return Ok(Status::Partial(total - buf.len()));
@@ -291,17 +373,18 @@ pub fn parse_header(buf: &[u8], rules: HeaderRules) -> Result<Status<FrameHeader
     } else {
         None
     };
-    Ok(Status::Complete(
-        FrameHeader {
-            fin,
-            rsv,
-            opcode,
-            mask,
-            payload_len,
-            length_encoding,
-        },
-        total,
-    ))
+    let header = FrameHeader {
+        fin,
+        rsv,
+        opcode,
+        mask,
+        payload_len,
+        length_encoding,
+    };
+    if !header.is_minimal_length() {
+        check(ProtocolError::NonMinimalLength { len: payload_len })?;
+    }
+    Ok(Status::Complete(header, total))
 }
 
 #[inline]
@@ -405,6 +488,120 @@ pub fn encode_frame(header: &FrameHeader, payload: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// How a frame to send is masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Masking {
+    /// A fresh random key for each encoding (what a client MUST do, §5.3).
+    Random,
+    /// No MASK bit (a violation for a client, the rule for a server).
+    Unmasked,
+    /// This key.
+    Key([u8; 4]),
+}
+
+/// A frame to send, described once for every sender in the kit (the suite's cases, scenario
+/// files, the peer's own frames): valid or not, since the suites send reserved opcodes, RSV
+/// bits, unmasked frames, forced length forms and lying length fields on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameSpec {
+    /// The opcode, reserved values included.
+    pub opcode: OpCode,
+    /// FIN bit.
+    pub fin: bool,
+    /// RSV field as Autobahn numbers it (4 = RSV1, 2 = RSV2, 1 = RSV3).
+    pub rsv: u8,
+    /// Masking.
+    pub mask: Masking,
+    /// The unmasked payload.
+    pub payload: Vec<u8>,
+    /// The length form to write; `None` = the minimal one (§5.2). A form too short for the
+    /// announced length falls back to the minimal one.
+    pub length_encoding: Option<LengthEncoding>,
+    /// The length written in the header when it must differ from the payload's (a frame
+    /// that lies about its size).
+    pub declared_len: Option<u64>,
+}
+
+impl FrameSpec {
+    /// A conforming client frame: random mask, no RSV, minimal length.
+    pub fn new(opcode: impl Into<OpCode>, fin: bool, payload: impl Into<Vec<u8>>) -> Self {
+        FrameSpec {
+            opcode: opcode.into(),
+            fin,
+            rsv: 0,
+            mask: Masking::Random,
+            payload: payload.into(),
+            length_encoding: None,
+            declared_len: None,
+        }
+    }
+
+    /// The same frame with the RSV field set.
+    pub fn rsv(mut self, rsv: u8) -> Self {
+        self.rsv = rsv;
+        self
+    }
+
+    /// The same frame with another masking.
+    pub fn masked(mut self, mask: Masking) -> Self {
+        self.mask = mask;
+        self
+    }
+
+    /// The length the header announces.
+    pub fn announced_len(&self) -> u64 {
+        self.declared_len.unwrap_or(self.payload.len() as u64)
+    }
+
+    /// The header this frame is written with; `random_key` is used for [`Masking::Random`].
+    pub fn header(&self, random_key: [u8; 4]) -> FrameHeader {
+        self.header_for(self.payload.len(), random_key)
+    }
+
+    fn header_for(&self, payload_len: usize, random_key: [u8; 4]) -> FrameHeader {
+        let len = self.declared_len.unwrap_or(payload_len as u64);
+        FrameHeader {
+            fin: self.fin,
+            rsv: self.rsv & 0x07,
+            opcode: self.opcode,
+            mask: match self.mask {
+                Masking::Random => Some(random_key),
+                Masking::Unmasked => None,
+                Masking::Key(k) => Some(k),
+            },
+            payload_len: len,
+            length_encoding: self
+                .length_encoding
+                .unwrap_or(LengthEncoding::minimal_for(len)),
+        }
+    }
+
+    /// Appends the encoded frame (header, then the payload masked as asked) to `out`.
+    pub fn encode_to(&self, random_key: [u8; 4], out: &mut Vec<u8>) {
+        self.encode_payload_to(&self.payload, random_key, out);
+    }
+
+    /// Appends the frame carrying `payload` instead of [`FrameSpec::payload`], for a sender
+    /// that keeps a large message elsewhere and must not copy it per frame.
+    pub fn encode_payload_to(&self, payload: &[u8], random_key: [u8; 4], out: &mut Vec<u8>) {
+        encode_frame(&self.header_for(payload.len(), random_key), payload, out);
+    }
+
+    /// The encoded frame as a new buffer.
+    pub fn encode(&self, random_key: [u8; 4]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(MAX_HEADER_LEN + self.payload.len());
+        self.encode_to(random_key, &mut out);
+        out
+    }
+}
+
+impl From<u8> for OpCode {
+    /// The low 4 bits, as [`OpCode::from_u8`].
+    fn from(b: u8) -> Self {
+        OpCode::from_u8(b)
+    }
+}
+
 /// Convenience: one conforming frame (minimal length, no RSV) as a new buffer.
 pub fn frame(opcode: OpCode, fin: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     let header = FrameHeader::new(opcode, fin, payload.len() as u64, mask);
@@ -492,6 +689,28 @@ mod tests {
         assert!(!h.is_minimal_length());
         // A control frame may use a non-minimal form as long as the length is <= 125.
         assert!(parse_header(&[0x89, 126, 0, 5], HeaderRules::client()).is_ok());
+    }
+
+    #[test]
+    fn frame_spec_writes_what_it_describes() {
+        let key = [1, 2, 3, 4];
+        // Conforming: random (here: given) key, minimal length.
+        let f = FrameSpec::new(OpCode::Text, true, b"abc".to_vec());
+        assert_eq!(f.encode(key), frame(OpCode::Text, true, b"abc", Some(key)));
+        // Reserved opcode, RSV 7, no mask, a 16-bit form and a lying length.
+        let mut f = FrameSpec::new(0xbu8, false, b"x".to_vec())
+            .rsv(7)
+            .masked(Masking::Unmasked);
+        f.length_encoding = Some(LengthEncoding::U16);
+        f.declared_len = Some(300);
+        assert_eq!(f.encode(key), [0x7b, 126, 0x01, 0x2c, b'x']);
+        // A fixed key wins over the random one; a form too short falls back to minimal.
+        let mut f =
+            FrameSpec::new(OpCode::Binary, true, vec![0u8; 200]).masked(Masking::Key([9; 4]));
+        f.length_encoding = Some(LengthEncoding::Short);
+        let h = f.header(key);
+        assert_eq!(h.mask, Some([9; 4]));
+        assert_eq!(h.encoded_len(), 8);
     }
 
     #[test]

@@ -5,17 +5,17 @@
 /// The offset lets a caller unmask a payload that arrives in pieces. Masking and unmasking
 /// are the same operation. The key is rotated to the offset once, then the widest kernel
 /// this CPU supports runs (AVX-512, AVX2, SSE2, NEON or 8 bytes at a time; see
-/// [`crate::codec::fast::kernels`]); short buffers stay on an inlined 8-byte loop.
+/// [`crate::codec::simd`]); short buffers stay on an inlined 8-byte loop.
 #[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    crate::codec::fast::kernels::apply_mask(buf, key, offset)
+    crate::codec::simd::apply_mask(buf, key, offset)
 }
 
 /// [`apply_mask`] that also reports whether every unmasked byte is ASCII, so a text
 /// payload can skip UTF-8 validation without a second pass.
 #[inline(always)]
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
-    crate::codec::fast::kernels::apply_mask_ascii(buf, key, offset)
+    crate::codec::simd::apply_mask_ascii(buf, key, offset)
 }
 
 /// The obvious byte-at-a-time definition, kept as the oracle for tests and fuzzing.

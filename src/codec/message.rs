@@ -1,27 +1,47 @@
-//! Message assembly (RFC 6455 §5.4, §5.5, §5.6) as a pure state machine, and a streaming
-//! decoder that feeds it from raw bytes.
+//! Message assembly (RFC 6455 §5.4, §5.5, §5.6) over a byte stream: the one streaming
+//! decoder every reader in the kit runs.
 //!
-//! [`MessageAssembler`] is fed frames: a header ([`MessageAssembler::begin_frame`]), payload
-//! pieces of any size ([`MessageAssembler::payload`]) and the end of the frame
-//! ([`MessageAssembler::end_frame`]). It enforces the continuation rules, lets control frames
+//! [`StreamDecoder`] parses headers ([`crate::codec::frame::parse_header_lenient`]),
+//! unmasks payloads while copying them, enforces the continuation rules, lets control frames
 //! interleave a fragmented message, limits message size, and validates text as UTF-8 while
 //! the bytes arrive, so an invalid sequence is reported at the first impossible byte even in
-//! the middle of a frame.
+//! the middle of a frame. Input may be split anywhere.
 //!
-//! [`StreamDecoder`] adds header parsing and unmasking over a byte stream split anywhere.
+//! How strict it is, is configuration ([`DecoderConfig`]): which role reads (masking), which
+//! RSV bits an extension defined, the size limits, which violations are tolerated and
+//! recorded rather than fatal ([`Leniency`]), and when text is validated ([`Utf8Check`]).
+//! The reference server (strict, or bent by a fault switch), the wire peer (which records
+//! every violation of a server and keeps reading, as Autobahn's client does) and the
+//! property tests against tungstenite all run this decoder with different values.
+//!
+//! What a tolerated violation does to the stream ("as if the rule did not exist", except
+//! where noted):
+//!
+//! | rule | when tolerated |
+//! | --- | --- |
+//! | RSV bits, masking, top bit of the 64-bit length, non-minimal length | ignored; the header is read as written |
+//! | fragmented control frame | handled as if FIN were set |
+//! | control frame over 125 bytes | buffered like any control frame (the frame size limit still applies) |
+//! | reserved opcode | the frame is set aside: delivered without an event, message state untouched |
+//! | continuation without a message, data frame inside a message | the frame is set aside, as above (Autobahn's client would instead start or continue a message with it; it records no message after failing the connection, so only the detection of a further violation can differ) |
+//! | invalid UTF-8 | the message is kept as bytes ([`DecodedFrame::raw_text`]); the validator stays failed, so every later piece of the message and its end record the violation again, as Autobahn's client does |
+//! | close payload of 1 byte | a close without a status code |
+//! | invalid close code, close reason not UTF-8 | the close event carries the code and the reason (lossily decoded) |
 
-use super::close::parse_close_payload;
-use super::error::{CapacityError, FrameError, ProtocolError};
-use super::frame::{parse_header, FrameHeader, HeaderRules, OpCode, Status};
+use super::close::{is_valid_close_code, parse_close_payload};
+use super::error::{CapacityError, FrameError, Leniency, ProtocolError};
+use super::frame::{
+    parse_header_lenient, FrameHeader, HeaderRules, OpCode, Status, MAX_CONTROL_PAYLOAD,
+};
 use super::mask::apply_mask;
-use super::utf8::Utf8Validator;
+use super::utf8::{self, Utf8Validator};
 
 /// A complete data message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// Text, validated as UTF-8.
     Text(String),
-    /// Binary data.
+    /// Binary data (or text whose UTF-8 was not validated, see [`DecodedFrame::raw_text`]).
     Binary(Vec<u8>),
 }
 
@@ -38,7 +58,7 @@ pub enum Event {
     Close(Option<(u16, String)>),
 }
 
-/// Limits of the assembler.
+/// Limits of the decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest message (sum of fragments) accepted.
@@ -68,6 +88,24 @@ impl Limits {
         }
         Ok(())
     }
+
+    /// §5.4: the message-level rules for a data frame (text, binary, continuation) of `len`
+    /// payload bytes, given the size of the fragmented message in progress (`open`), checked
+    /// as soon as the header is known. The streaming decoder and the zero-copy
+    /// [`crate::codec::fast::MessageReader`] both ask this.
+    pub(crate) fn data_frame(
+        &self,
+        opcode: OpCode,
+        open: Option<u64>,
+        len: u64,
+    ) -> Result<(), FrameError> {
+        match (opcode, open) {
+            (OpCode::Continuation, None) => Err(ProtocolError::ContinuationWithoutMessage.into()),
+            (OpCode::Continuation, Some(have)) => self.check(have, len),
+            (_, Some(_)) => Err(ProtocolError::DataFrameInsideMessage.into()),
+            (_, None) => self.check(0, len),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -80,197 +118,89 @@ impl Default for Limits {
     }
 }
 
+/// When text is validated as UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Utf8Check {
+    /// As the bytes arrive: an invalid sequence fails at its first impossible byte, even in
+    /// the middle of a frame (the fail-fast of §8.1 that Autobahn 6.4.x grades).
+    Streaming,
+    /// At the end of each frame.
+    FrameEnd,
+    /// Once the whole message has arrived.
+    MessageEnd,
+    /// Never: text messages come out as bytes ([`DecodedFrame::raw_text`]).
+    Off,
+}
+
+/// Everything that decides how strict a [`StreamDecoder`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecoderConfig {
+    /// Header rules: the reading role (masking) and the RSV bits an extension defined.
+    pub rules: HeaderRules,
+    /// Size limits (never tolerated: exceeding one fails the stream).
+    pub limits: Limits,
+    /// Violations recorded instead of failing the stream.
+    pub lenient: Leniency,
+    /// When text is validated.
+    pub utf8: Utf8Check,
+    /// Whether data messages are kept. Without, they are validated (text as it arrives,
+    /// whatever `utf8` says) and counted, and come out empty with their length in
+    /// [`DecodedFrame::message_len`]: for a reader that only needs a message's type and size.
+    pub keep_data: bool,
+}
+
+impl DecoderConfig {
+    /// A receiver as RFC 6455 asks for: every rule enforced but the sender-side minimal
+    /// length ([`Leniency::RECEIVER`]), text validated as it arrives.
+    pub const fn receiver(rules: HeaderRules, limits: Limits) -> Self {
+        DecoderConfig {
+            rules,
+            limits,
+            lenient: Leniency::RECEIVER,
+            utf8: Utf8Check::Streaming,
+            keep_data: true,
+        }
+    }
+
+    /// A reader that judges its peer: every violation recorded ([`Leniency::ALL`]) and
+    /// reading goes on, so what follows (a close frame, a pong) is still seen.
+    pub const fn recording(rules: HeaderRules, limits: Limits) -> Self {
+        DecoderConfig {
+            lenient: Leniency::ALL,
+            ..DecoderConfig::receiver(rules, limits)
+        }
+    }
+}
+
 #[derive(Debug)]
 struct OpenMessage {
     text: bool,
+    /// The message so far (empty when data is not kept).
     buf: Vec<u8>,
+    /// Its length so far.
+    len: u64,
     utf8: Utf8Validator,
+    /// Bytes of `buf` fed to `utf8` so far.
+    checked: usize,
+    /// The first UTF-8 error, once there was one (the validator then stays failed).
+    rejected: Option<u64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Text, binary or continuation, joining the open message.
+    Data,
+    /// Ping, pong or close, collected on its own.
+    Control,
+    /// A tolerated violation set the frame aside; its payload is skipped.
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy)]
 struct OpenFrame {
     header: FrameHeader,
     received: u64,
-}
-
-/// The fragmentation state machine.
-#[derive(Debug)]
-pub struct MessageAssembler {
-    limits: Limits,
-    message: Option<OpenMessage>,
-    frame: Option<OpenFrame>,
-    control: Vec<u8>,
-}
-
-impl MessageAssembler {
-    /// A new assembler with the given limits.
-    pub fn new(limits: Limits) -> Self {
-        MessageAssembler {
-            limits,
-            message: None,
-            frame: None,
-            control: Vec::new(),
-        }
-    }
-
-    /// Forgets any open frame and message, e.g. after an error that failed the connection:
-    /// the caller must not feed the rest of a frame whose payload raised an error.
-    pub fn reset(&mut self) {
-        self.message = None;
-        self.frame = None;
-        self.control.clear();
-    }
-
-    /// True while a fragmented message is open.
-    pub fn in_message(&self) -> bool {
-        self.message.is_some()
-    }
-
-    /// Bytes of UTF-8 validated so far in the open text message.
-    pub fn text_position(&self) -> Option<u64> {
-        self.message
-            .as_ref()
-            .filter(|m| m.text)
-            .map(|m| m.utf8.position())
-    }
-
-    /// Starts a frame. Checks the rules that depend on the message state.
-    pub fn begin_frame(&mut self, header: &FrameHeader) -> Result<(), FrameError> {
-        debug_assert!(self.frame.is_none(), "begin_frame while a frame is open");
-        let len = header.payload_len;
-        match header.opcode {
-            OpCode::Reserved(v) => return Err(ProtocolError::ReservedOpcode(v).into()),
-            op if op.is_control() => {
-                if !header.fin {
-                    return Err(ProtocolError::FragmentedControlFrame.into());
-                }
-                if len > 125 {
-                    return Err(ProtocolError::ControlFrameTooLong(len).into());
-                }
-                self.control.clear();
-            }
-            OpCode::Continuation => {
-                let Some(msg) = self.message.as_ref() else {
-                    return Err(ProtocolError::ContinuationWithoutMessage.into());
-                };
-                self.check_size(msg.buf.len() as u64, len)?;
-            }
-            op => {
-                if self.message.is_some() {
-                    return Err(ProtocolError::DataFrameInsideMessage.into());
-                }
-                self.check_size(0, len)?;
-                self.message = Some(OpenMessage {
-                    text: op == OpCode::Text,
-                    buf: Vec::with_capacity(len.min(1 << 20) as usize),
-                    utf8: Utf8Validator::new(),
-                });
-            }
-        }
-        self.frame = Some(OpenFrame {
-            header: *header,
-            received: 0,
-        });
-        Ok(())
-    }
-
-    fn check_size(&self, have: u64, add: u64) -> Result<(), FrameError> {
-        self.limits.check(have, add)
-    }
-
-    /// Feeds unmasked payload bytes of the open frame.
-    pub fn payload(&mut self, chunk: &[u8]) -> Result<(), FrameError> {
-        self.payload_masked(chunk, None)
-    }
-
-    /// Feeds payload bytes as they are on the wire; they are unmasked with `mask` (key and
-    /// payload offset taken from the open frame) while being copied, then validated.
-    pub fn payload_masked(
-        &mut self,
-        chunk: &[u8],
-        mask: Option<[u8; 4]>,
-    ) -> Result<(), FrameError> {
-        let Some(frame) = self.frame.as_mut() else {
-            debug_assert!(false, "payload without begin_frame");
-            return Ok(());
-        };
-        let room = frame.header.payload_len - frame.received;
-        let chunk = &chunk[..chunk.len().min(room as usize)];
-        let offset = frame.received as usize;
-        frame.received += chunk.len() as u64;
-        let target = if frame.header.opcode.is_control() {
-            &mut self.control
-        } else {
-            match self.message.as_mut() {
-                Some(m) => &mut m.buf,
-                None => return Ok(()),
-            }
-        };
-        let start = target.len();
-        target.extend_from_slice(chunk);
-        if let Some(key) = mask {
-            apply_mask(&mut target[start..], key, offset);
-        }
-        if !frame.header.opcode.is_control() {
-            if let Some(m) = self.message.as_mut().filter(|m| m.text) {
-                m.utf8
-                    .feed(&m.buf[start..])
-                    .map_err(|e| ProtocolError::InvalidUtf8 { offset: e.offset })?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Ends the open frame; returns the event it completes, if any.
-    pub fn end_frame(&mut self) -> Result<Option<Event>, FrameError> {
-        let Some(frame) = self.frame.take() else {
-            return Ok(None);
-        };
-        debug_assert_eq!(
-            frame.received, frame.header.payload_len,
-            "frame ended early"
-        );
-        let h = frame.header;
-        match h.opcode {
-            OpCode::Ping => Ok(Some(Event::Ping(std::mem::take(&mut self.control)))),
-            OpCode::Pong => Ok(Some(Event::Pong(std::mem::take(&mut self.control)))),
-            OpCode::Close => {
-                let close = parse_close_payload(&self.control)?;
-                Ok(Some(Event::Close(
-                    close.map(|c| (c.code, c.reason.to_owned())),
-                )))
-            }
-            _ if !h.fin => Ok(None),
-            _ => {
-                let Some(m) = self.message.take() else {
-                    return Ok(None);
-                };
-                if m.text {
-                    m.utf8
-                        .finish()
-                        .map_err(|e| ProtocolError::InvalidUtf8 { offset: e.offset })?;
-                    // Validated incrementally; from_utf8 only re-checks.
-                    let s = String::from_utf8(m.buf).map_err(|e| ProtocolError::InvalidUtf8 {
-                        offset: e.utf8_error().valid_up_to() as u64,
-                    })?;
-                    Ok(Some(Event::Message(Message::Text(s))))
-                } else {
-                    Ok(Some(Event::Message(Message::Binary(m.buf))))
-                }
-            }
-        }
-    }
-
-    /// Convenience: a whole frame with an unmasked payload of exactly `payload_len` bytes.
-    pub fn push_frame(
-        &mut self,
-        header: &FrameHeader,
-        payload: &[u8],
-    ) -> Result<Option<Event>, FrameError> {
-        self.begin_frame(header)?;
-        self.payload(payload)?;
-        self.end_frame()
-    }
+    kind: Kind,
 }
 
 /// A frame fully read by [`StreamDecoder`].
@@ -282,165 +212,460 @@ pub struct DecodedFrame {
     pub preview: Vec<u8>,
     /// The message-level event the frame completed.
     pub event: Option<Event>,
+    /// The message this frame completed is text whose UTF-8 was not validated
+    /// ([`Utf8Check::Off`]) or was invalid and tolerated: [`Message::Text`] only holds valid
+    /// UTF-8, so it comes as [`Message::Binary`] with this flag set.
+    pub raw_text: bool,
+    /// The length of the message this frame completed (0 when it completed none); the
+    /// only trace of its bytes when [`DecoderConfig::keep_data`] is off.
+    pub message_len: u64,
 }
 
 /// Header parsing, unmasking and assembly over a byte stream split at arbitrary points.
 #[derive(Debug)]
 pub struct StreamDecoder {
-    rules: HeaderRules,
-    assembler: MessageAssembler,
-    open: Option<(FrameHeader, u64)>,
+    cfg: DecoderConfig,
+    message: Option<OpenMessage>,
+    frame: Option<OpenFrame>,
+    control: Vec<u8>,
     preview: Vec<u8>,
+    violations: Vec<ProtocolError>,
+    /// Unmasked payload bytes being validated when data is not kept.
+    scratch: Vec<u8>,
 }
 
 impl StreamDecoder {
     /// Bytes of each frame's payload kept for [`DecodedFrame::preview`].
     pub const PREVIEW: usize = 64;
 
-    /// A decoder applying `rules` to headers and `limits` to messages.
+    /// A receiver applying `rules` to headers and `limits` to messages
+    /// ([`DecoderConfig::receiver`]).
     pub fn new(rules: HeaderRules, limits: Limits) -> Self {
+        Self::with_config(DecoderConfig::receiver(rules, limits))
+    }
+
+    /// A decoder configured by `cfg`.
+    pub fn with_config(cfg: DecoderConfig) -> Self {
         StreamDecoder {
-            rules,
-            assembler: MessageAssembler::new(limits),
-            open: None,
+            cfg,
+            message: None,
+            frame: None,
+            control: Vec::new(),
             preview: Vec::new(),
+            violations: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
-    /// The underlying assembler (e.g. to ask whether a message is open).
-    pub fn assembler(&self) -> &MessageAssembler {
-        &self.assembler
+    /// The configuration in force.
+    pub fn config(&self) -> &DecoderConfig {
+        &self.cfg
+    }
+
+    /// Changes the header rules for the frames to come (e.g. RSV1 once deflate is agreed).
+    pub fn set_rules(&mut self, rules: HeaderRules) {
+        self.cfg.rules = rules;
+    }
+
+    /// Whether data messages are kept ([`DecoderConfig::keep_data`]), for the messages
+    /// that start after the call.
+    pub fn set_keep_data(&mut self, keep: bool) {
+        self.cfg.keep_data = keep;
+    }
+
+    /// True while a fragmented message is open.
+    pub fn in_message(&self) -> bool {
+        self.message.is_some()
     }
 
     /// The header of the frame whose payload is being read, if any.
     pub fn open_frame(&self) -> Option<&FrameHeader> {
-        self.open.as_ref().map(|(h, _)| h)
+        self.frame.as_ref().map(|f| &f.header)
+    }
+
+    /// The violations the last [`StreamDecoder::decode`] call recorded (tolerated by the
+    /// configuration), in the order they were found. They belong to the frame that call
+    /// read: header violations as soon as the header is complete, UTF-8 ones as the bad
+    /// bytes arrive, close payload ones when the frame ends, so a caller can react before
+    /// the rest of a long frame arrives.
+    pub fn violations(&self) -> &[ProtocolError] {
+        &self.violations
     }
 
     /// Consumes bytes from `input` until one frame completes or the input runs out.
     ///
     /// Returns how many bytes were consumed and the completed frame, if any. Bytes of an
     /// incomplete header are not consumed: the caller keeps them and calls again with more.
-    /// Payload bytes are consumed (and validated) as they come.
+    /// Payload bytes are consumed (and validated) as they come. After an error the stream
+    /// is lost: the caller must stop feeding it.
     pub fn decode(&mut self, input: &[u8]) -> Result<(usize, Option<DecodedFrame>), FrameError> {
+        self.violations.clear();
         let mut used = 0;
-        {
-            let (header, received) = match self.open {
-                Some(open) => open,
-                None => match parse_header(&input[used..], self.rules)? {
-                    Status::Partial(_) => return Ok((used, None)),
-                    Status::Complete(h, n) => {
-                        used += n;
-                        self.assembler.begin_frame(&h)?;
-                        self.preview.clear();
-                        self.open = Some((h, 0));
-                        (h, 0)
-                    }
-                },
-            };
-            let remaining = header.payload_len - received;
-            let take = remaining.min((input.len() - used) as u64) as usize;
-            let chunk = &input[used..used + take];
-            if self.preview.len() < Self::PREVIEW {
-                let n = take.min(Self::PREVIEW - self.preview.len());
-                let start = self.preview.len();
-                self.preview.extend_from_slice(&chunk[..n]);
-                if let Some(key) = header.mask {
-                    apply_mask(&mut self.preview[start..], key, received as usize);
+        if self.frame.is_none() {
+            let parsed = parse_header_lenient(
+                input,
+                self.cfg.rules,
+                self.cfg.lenient,
+                &mut self.violations,
+            )?;
+            match parsed {
+                Status::Partial(_) => return Ok((0, None)),
+                Status::Complete(h, n) => {
+                    used = n;
+                    self.preview.clear();
+                    self.begin_frame(h)?;
                 }
             }
-            self.assembler.payload_masked(chunk, header.mask)?;
-            used += take;
-            if take as u64 == remaining {
-                self.open = None;
-                let event = self.assembler.end_frame()?;
-                let preview = std::mem::take(&mut self.preview);
-                return Ok((
-                    used,
-                    Some(DecodedFrame {
-                        header,
-                        preview,
-                        event,
-                    }),
-                ));
+        }
+        let Some(mut frame) = self.frame else {
+            return Ok((used, None));
+        };
+        let remaining = frame.header.payload_len - frame.received;
+        let take = remaining.min((input.len() - used) as u64) as usize;
+        let chunk = &input[used..used + take];
+        let offset = frame.received as usize;
+        if self.preview.len() < Self::PREVIEW {
+            let n = take.min(Self::PREVIEW - self.preview.len());
+            let start = self.preview.len();
+            self.preview.extend_from_slice(&chunk[..n]);
+            if let Some(key) = frame.header.mask {
+                apply_mask(&mut self.preview[start..], key, offset);
             }
-            self.open = Some((header, received + take as u64));
-            Ok((used, None))
+        }
+        frame.received += take as u64;
+        self.frame = Some(frame);
+        self.payload(frame, chunk, offset)?;
+        used += take;
+        if frame.received < frame.header.payload_len {
+            return Ok((used, None));
+        }
+        self.frame = None;
+        let (event, raw_text, message_len) = self.end_frame(frame)?;
+        Ok((
+            used,
+            Some(DecodedFrame {
+                header: frame.header,
+                preview: std::mem::take(&mut self.preview),
+                event,
+                raw_text,
+                message_len,
+            }),
+        ))
+    }
+
+    /// Records `e` if the configuration tolerates it, else fails with it.
+    fn tolerate(&mut self, e: ProtocolError) -> Result<(), FrameError> {
+        if self.cfg.lenient.allows(e.rule()) {
+            self.violations.push(e);
+            Ok(())
+        } else {
+            Err(e.into())
         }
     }
+
+    /// Starts a frame: the rules that depend on the message state.
+    fn begin_frame(&mut self, header: FrameHeader) -> Result<(), FrameError> {
+        let len = header.payload_len;
+        let kind = match header.opcode {
+            // Reaching here, the header parser was told to tolerate it.
+            OpCode::Reserved(_) => Kind::Skip,
+            op if op.is_control() => {
+                // Only a tolerated violation lets a long control frame through; its buffer
+                // is still bounded.
+                if len > MAX_CONTROL_PAYLOAD {
+                    self.cfg.limits.check(0, len)?;
+                }
+                self.control.clear();
+                Kind::Control
+            }
+            op => {
+                let open = self.message.as_ref().map(|m| m.len);
+                match self.cfg.limits.data_frame(op, open, len) {
+                    Ok(()) => {
+                        if op != OpCode::Continuation {
+                            let keep = if self.cfg.keep_data { len } else { 0 };
+                            self.message = Some(OpenMessage {
+                                text: op == OpCode::Text,
+                                buf: Vec::with_capacity(keep.min(1 << 20) as usize),
+                                len: 0,
+                                utf8: Utf8Validator::new(),
+                                checked: 0,
+                                rejected: None,
+                            });
+                        }
+                        Kind::Data
+                    }
+                    Err(FrameError::Protocol(e)) => {
+                        self.tolerate(e)?;
+                        Kind::Skip
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        self.frame = Some(OpenFrame {
+            header,
+            received: 0,
+            kind,
+        });
+        Ok(())
+    }
+
+    /// Payload bytes of `frame` as they are on the wire, starting at payload `offset`.
+    fn payload(&mut self, frame: OpenFrame, chunk: &[u8], offset: usize) -> Result<(), FrameError> {
+        if frame.kind == Kind::Data && !self.cfg.keep_data {
+            let Some(m) = self.message.as_mut() else {
+                return Ok(());
+            };
+            m.len += chunk.len() as u64;
+            if !m.text || chunk.is_empty() {
+                return Ok(());
+            }
+            self.scratch.clear();
+            self.scratch.extend_from_slice(chunk);
+            if let Some(key) = frame.header.mask {
+                apply_mask(&mut self.scratch, key, offset);
+            }
+            return match validate(m, &self.scratch, false) {
+                Some(offset) => self.tolerate(ProtocolError::InvalidUtf8 { offset }),
+                None => Ok(()),
+            };
+        }
+        let target = match frame.kind {
+            Kind::Skip => return Ok(()),
+            Kind::Control => &mut self.control,
+            Kind::Data => match self.message.as_mut() {
+                Some(m) => {
+                    m.len += chunk.len() as u64;
+                    &mut m.buf
+                }
+                None => return Ok(()),
+            },
+        };
+        let start = target.len();
+        target.extend_from_slice(chunk);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut target[start..], key, offset);
+        }
+        if frame.kind == Kind::Data && self.cfg.utf8 == Utf8Check::Streaming && !chunk.is_empty() {
+            self.check_text(false)?;
+        }
+        Ok(())
+    }
+
+    /// Validates the open text message as far as it has arrived (and, with `end`, that it
+    /// does not stop inside a sequence).
+    fn check_text(&mut self, end: bool) -> Result<(), FrameError> {
+        let Some(m) = self.message.as_mut().filter(|m| m.text) else {
+            return Ok(());
+        };
+        let checked = m.checked;
+        m.checked = m.buf.len();
+        let fresh = std::mem::take(&mut m.buf);
+        let error = validate(m, &fresh[checked..], end);
+        m.buf = fresh;
+        match error {
+            Some(offset) => self.tolerate(ProtocolError::InvalidUtf8 { offset }),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends `frame`; returns the event it completes, whether it is raw text, and the length
+    /// of the message it completes.
+    fn end_frame(&mut self, frame: OpenFrame) -> Result<(Option<Event>, bool, u64), FrameError> {
+        let h = frame.header;
+        match frame.kind {
+            Kind::Skip => Ok((None, false, 0)),
+            Kind::Control => {
+                let payload = std::mem::take(&mut self.control);
+                let event = match h.opcode {
+                    OpCode::Ping => Event::Ping(payload),
+                    OpCode::Pong => Event::Pong(payload),
+                    _ => {
+                        let close = self.close(&payload)?;
+                        self.control = payload;
+                        Event::Close(close)
+                    }
+                };
+                Ok((Some(event), false, 0))
+            }
+            Kind::Data => {
+                let kept = self.cfg.keep_data;
+                if self.cfg.utf8 == Utf8Check::FrameEnd && !h.fin && kept {
+                    self.check_text(false)?;
+                }
+                if !h.fin {
+                    return Ok((None, false, 0));
+                }
+                if self.cfg.utf8 != Utf8Check::Off || !kept {
+                    self.check_text(true)?;
+                }
+                let Some(m) = self.message.take() else {
+                    return Ok((None, false, 0));
+                };
+                let len = m.len;
+                if !m.text {
+                    return Ok((Some(Event::Message(Message::Binary(m.buf))), false, len));
+                }
+                if (self.cfg.utf8 == Utf8Check::Off && kept) || m.rejected.is_some() {
+                    return Ok((Some(Event::Message(Message::Binary(m.buf))), true, len));
+                }
+                // Validated above; from_utf8 only re-checks.
+                let s = String::from_utf8(m.buf).map_err(|e| ProtocolError::InvalidUtf8 {
+                    offset: e.utf8_error().valid_up_to() as u64,
+                })?;
+                Ok((Some(Event::Message(Message::Text(s))), false, len))
+            }
+        }
+    }
+
+    /// §5.5.1 and §7.4: a close payload, with whatever violations are tolerated recorded.
+    fn close(&mut self, payload: &[u8]) -> Result<Option<(u16, String)>, FrameError> {
+        match parse_close_payload(payload) {
+            Ok(c) => return Ok(c.map(|c| (c.code, c.reason.to_owned()))),
+            Err(e) if !self.cfg.lenient.allows(e.rule()) => return Err(e.into()),
+            Err(_) => {}
+        }
+        if payload.len() < 2 {
+            self.tolerate(ProtocolError::CloseLengthOne)?;
+            return Ok(None);
+        }
+        let code = u16::from_be_bytes([payload[0], payload[1]]);
+        if !is_valid_close_code(code) {
+            self.tolerate(ProtocolError::InvalidCloseCode(code))?;
+        }
+        let reason = &payload[2..];
+        if let Err(e) = utf8::validate(reason) {
+            self.tolerate(ProtocolError::InvalidCloseReason { offset: e.offset })?;
+        }
+        Ok(Some((code, String::from_utf8_lossy(reason).into_owned())))
+    }
+}
+
+/// Feeds `fresh` text to the message's validator (and, with `end`, checks it ends on a code
+/// point); the offset to report when the text is, or already was, invalid. Autobahn's
+/// validator stays failed, so every later piece fails again.
+fn validate(m: &mut OpenMessage, fresh: &[u8], end: bool) -> Option<u64> {
+    let error = match m.rejected {
+        Some(offset) => (!fresh.is_empty() || end).then_some(offset),
+        None => m
+            .utf8
+            .feed(fresh)
+            .and_then(|()| if end { m.utf8.finish() } else { Ok(()) })
+            .err()
+            .map(|e| e.offset),
+    };
+    if error.is_some() {
+        m.rejected = error;
+    }
+    error
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::frame::frame;
+    use crate::codec::close::close_payload;
+    use crate::codec::frame::{encode_frame, frame, LengthEncoding};
+    use crate::codec::Rule;
 
-    fn h(op: OpCode, fin: bool, len: usize) -> FrameHeader {
-        FrameHeader::new(op, fin, len as u64, None)
+    fn unmasked(op: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        frame(op, fin, payload, None)
+    }
+
+    /// Feeds `wire` in one piece; the events, and every violation recorded on the way.
+    fn run(
+        d: &mut StreamDecoder,
+        wire: &[u8],
+    ) -> (Vec<Event>, Vec<ProtocolError>, Result<(), FrameError>) {
+        let (mut events, mut violations) = (Vec::new(), Vec::new());
+        let mut pos = 0;
+        loop {
+            match d.decode(&wire[pos..]) {
+                Err(e) => return (events, violations, Err(e)),
+                Ok((n, f)) => {
+                    pos += n;
+                    violations.extend_from_slice(d.violations());
+                    match f {
+                        Some(f) => events.extend(f.event),
+                        None if n == 0 || pos == wire.len() => return (events, violations, Ok(())),
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn client(lenient: Leniency) -> StreamDecoder {
+        StreamDecoder::with_config(DecoderConfig {
+            lenient,
+            ..DecoderConfig::receiver(HeaderRules::client(), Limits::default())
+        })
     }
 
     #[test]
     fn fragments_with_interleaved_ping() {
-        let mut a = MessageAssembler::new(Limits::default());
+        let mut wire = unmasked(OpCode::Text, false, b"fragment1");
+        wire.extend(unmasked(OpCode::Ping, true, b"ping"));
+        wire.extend(unmasked(OpCode::Continuation, true, b"fragment2"));
+        let (events, v, r) = run(&mut client(Leniency::STRICT), &wire);
+        assert_eq!(r, Ok(()));
+        assert!(v.is_empty());
         assert_eq!(
-            a.push_frame(&h(OpCode::Text, false, 9), b"fragment1"),
-            Ok(None)
-        );
-        assert_eq!(
-            a.push_frame(&h(OpCode::Ping, true, 4), b"ping"),
-            Ok(Some(Event::Ping(b"ping".to_vec())))
-        );
-        assert_eq!(
-            a.push_frame(&h(OpCode::Continuation, true, 9), b"fragment2"),
-            Ok(Some(Event::Message(Message::Text(
-                "fragment1fragment2".into()
-            ))))
+            events,
+            vec![
+                Event::Ping(b"ping".to_vec()),
+                Event::Message(Message::Text("fragment1fragment2".into()))
+            ]
         );
     }
 
     #[test]
     fn continuation_rules() {
-        let mut a = MessageAssembler::new(Limits::default());
-        assert_eq!(
-            a.push_frame(&h(OpCode::Continuation, true, 0), b""),
-            Err(ProtocolError::ContinuationWithoutMessage.into())
-        );
-        let mut a = MessageAssembler::new(Limits::default());
-        a.push_frame(&h(OpCode::Text, false, 1), b"a").unwrap();
-        assert_eq!(
-            a.push_frame(&h(OpCode::Text, true, 1), b"b"),
-            Err(ProtocolError::DataFrameInsideMessage.into())
-        );
+        let wire = unmasked(OpCode::Continuation, true, b"");
+        let (_, _, r) = run(&mut client(Leniency::STRICT), &wire);
+        assert_eq!(r, Err(ProtocolError::ContinuationWithoutMessage.into()));
+        let mut wire = unmasked(OpCode::Text, false, b"a");
+        wire.extend(unmasked(OpCode::Text, true, b"b"));
+        let (_, _, r) = run(&mut client(Leniency::STRICT), &wire);
+        assert_eq!(r, Err(ProtocolError::DataFrameInsideMessage.into()));
     }
 
     #[test]
     fn utf8_fails_inside_a_frame() {
-        let mut a = MessageAssembler::new(Limits::default());
-        a.begin_frame(&h(OpCode::Text, true, 21)).unwrap();
-        a.payload(&[
+        let mut d = client(Leniency::STRICT);
+        let mut head = Vec::new();
+        FrameHeader::new(OpCode::Text, true, 21, None).encode_to(&mut head);
+        assert!(matches!(d.decode(&head), Ok((2, None))));
+        let good = [
             0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4,
-        ])
-        .unwrap();
+        ];
+        assert_eq!(d.decode(&good), Ok((12, None)));
         assert_eq!(
-            a.payload(&[0x90]),
+            d.decode(&[0x90]),
             Err(ProtocolError::InvalidUtf8 { offset: 12 }.into())
         );
     }
 
     #[test]
     fn size_limit() {
-        let mut a = MessageAssembler::new(Limits {
-            max_message_size: 10,
-            max_frame_size: 10,
-        });
-        a.push_frame(&h(OpCode::Binary, false, 6), &[0; 6]).unwrap();
-        assert!(matches!(
-            a.push_frame(&h(OpCode::Continuation, true, 6), &[0; 6]),
-            Err(FrameError::Capacity(CapacityError::MessageTooLarge {
+        let mut d = StreamDecoder::new(
+            HeaderRules::client(),
+            Limits {
+                max_message_size: 10,
+                max_frame_size: 10,
+            },
+        );
+        let mut wire = unmasked(OpCode::Binary, false, &[0; 6]);
+        wire.extend(unmasked(OpCode::Continuation, true, &[0; 6]));
+        let (_, _, r) = run(&mut d, &wire);
+        assert_eq!(
+            r,
+            Err(CapacityError::MessageTooLarge {
                 size: 12,
                 limit: 10
-            }))
-        ));
+            }
+            .into())
+        );
     }
 
     #[test]
@@ -476,5 +701,129 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn recording_reader_sees_every_frame_after_a_violation() {
+        // A masked, over-long pong, a reserved opcode, a text frame inside a message and a
+        // close with an invalid code: each is recorded, and every frame still comes out.
+        let mut wire = frame(OpCode::Pong, true, &[0xfe; 126], Some([1, 2, 3, 4]));
+        wire.extend(unmasked(OpCode::Reserved(3), true, b"x"));
+        wire.extend(unmasked(OpCode::Text, false, b"a"));
+        wire.extend(unmasked(OpCode::Binary, true, b"b"));
+        wire.extend(unmasked(OpCode::Continuation, true, b"c"));
+        wire.extend(unmasked(OpCode::Close, true, &close_payload(999, b"")));
+        let mut d = client(Leniency::ALL);
+        let (events, v, r) = run(&mut d, &wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            v,
+            vec![
+                ProtocolError::MaskedServerFrame,
+                ProtocolError::ControlFrameTooLong(126),
+                ProtocolError::ReservedOpcode(3),
+                ProtocolError::DataFrameInsideMessage,
+                ProtocolError::InvalidCloseCode(999),
+            ]
+        );
+        assert_eq!(
+            events,
+            vec![
+                Event::Pong(vec![0xfe; 126]),
+                Event::Message(Message::Text("ac".into())),
+                Event::Close(Some((999, String::new()))),
+            ]
+        );
+        // Strict, the first violation ends the stream.
+        let (events, _, r) = run(&mut client(Leniency::STRICT), &wire);
+        assert!(events.is_empty());
+        assert_eq!(r, Err(ProtocolError::MaskedServerFrame.into()));
+    }
+
+    #[test]
+    fn non_minimal_length_is_a_violation_the_receiver_tolerates() {
+        let mut h = FrameHeader::new(OpCode::Text, true, 2, None);
+        h.length_encoding = LengthEncoding::U64;
+        let mut wire = Vec::new();
+        encode_frame(&h, b"hi", &mut wire);
+        let (events, v, r) = run(&mut client(Leniency::RECEIVER), &wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(v, vec![ProtocolError::NonMinimalLength { len: 2 }]);
+        assert_eq!(events, vec![Event::Message(Message::Text("hi".into()))]);
+        let (_, _, r) = run(&mut client(Leniency::STRICT), &wire);
+        assert_eq!(r, Err(ProtocolError::NonMinimalLength { len: 2 }.into()));
+    }
+
+    #[test]
+    fn tolerated_invalid_utf8_keeps_failing_like_autobahns_validator() {
+        // One frame in two pieces: the bad byte in the first, more bytes and the end after.
+        let payload = b"ab\xffcd";
+        let wire = unmasked(OpCode::Text, true, payload);
+        let mut d = client(Leniency::STRICT.allow(Rule::InvalidUtf8));
+        let (n, f) = d.decode(&wire[..5]).unwrap();
+        assert_eq!((n, f), (5, None));
+        assert_eq!(d.violations(), [ProtocolError::InvalidUtf8 { offset: 2 }]);
+        let (n, f) = d.decode(&wire[5..]).unwrap();
+        assert_eq!(n, 2);
+        // The later piece and the message end each record it again.
+        assert_eq!(
+            d.violations(),
+            [
+                ProtocolError::InvalidUtf8 { offset: 2 },
+                ProtocolError::InvalidUtf8 { offset: 2 }
+            ]
+        );
+        let f = f.unwrap();
+        assert!(f.raw_text);
+        assert_eq!(
+            f.event,
+            Some(Event::Message(Message::Binary(payload.to_vec())))
+        );
+    }
+
+    #[test]
+    fn utf8_check_points() {
+        // Text in two frames, the bad byte in the first.
+        let mut wire = unmasked(OpCode::Text, false, b"a\xff");
+        let first = wire.len();
+        wire.extend(unmasked(OpCode::Continuation, true, b"b"));
+        let with = |utf8| {
+            StreamDecoder::with_config(DecoderConfig {
+                utf8,
+                ..DecoderConfig::receiver(HeaderRules::client(), Limits::default())
+            })
+        };
+        let bad = Err(ProtocolError::InvalidUtf8 { offset: 1 }.into());
+        // Streaming and per frame: fails with the first frame.
+        for mode in [Utf8Check::Streaming, Utf8Check::FrameEnd] {
+            let mut d = with(mode);
+            assert_eq!(d.decode(&wire[..first]).map(|(n, _)| n), bad, "{mode:?}");
+        }
+        // Per message: only when the message ends.
+        let mut d = with(Utf8Check::MessageEnd);
+        assert!(d.decode(&wire[..first]).is_ok());
+        assert_eq!(d.decode(&wire[first..]).map(|(n, _)| n), bad);
+        // Off: the text comes out as raw bytes.
+        let (events, v, r) = run(&mut with(Utf8Check::Off), &wire);
+        assert_eq!((r, v), (Ok(()), vec![]));
+        assert_eq!(
+            events,
+            vec![Event::Message(Message::Binary(b"a\xffb".to_vec()))]
+        );
+    }
+
+    #[test]
+    fn tolerated_close_payload_violations() {
+        let mut d = client(Leniency::ALL);
+        let (events, v, _) = run(&mut d, &unmasked(OpCode::Close, true, b"a"));
+        assert_eq!(events, vec![Event::Close(None)]);
+        assert_eq!(v, vec![ProtocolError::CloseLengthOne]);
+        let bad = close_payload(1000, &[0xce, 0xff]);
+        let (events, v, _) = run(&mut d, &unmasked(OpCode::Close, true, &bad));
+        assert_eq!(
+            events,
+            vec![Event::Close(Some((1000, "\u{fffd}\u{fffd}".into())))]
+        );
+        assert_eq!(v, vec![ProtocolError::InvalidCloseReason { offset: 1 }]);
     }
 }

@@ -72,7 +72,7 @@ impl Utf8Validator {
     ///
     /// Fast path first: a pending multi-byte sequence is finished by the exact machine,
     /// then the longest prefix ending on a code point boundary goes to the SIMD check
-    /// ([`crate::codec::fast::kernels::utf8_valid`]: AVX-512/AVX2 kernels, simdutf8
+    /// ([`crate::codec::simd::utf8_valid`]: AVX-512/AVX2 kernels, simdutf8
     /// elsewhere; runtime-dispatched). Only when that prefix is invalid, or for the last partial
     /// sequence, does the byte-exact machine below run, so error offsets are always the
     /// exact fail-fast ones.
@@ -84,7 +84,7 @@ impl Utf8Validator {
         }
         if bytes.len() >= FAST_MIN {
             let cut = complete_prefix_len(bytes);
-            if crate::codec::fast::kernels::utf8_valid(&bytes[..cut]) {
+            if crate::codec::simd::utf8_valid(&bytes[..cut]) {
                 self.pos += cut as u64;
                 bytes = &bytes[cut..];
             }

@@ -8,9 +8,13 @@
 //! * reads and writes run in two background tasks, so a large echo can never deadlock
 //!   against a large send, and the caller only ever waits with a deadline ([`Peer::recv`]);
 //! * every buffer is bounded: HTTP heads by [`HeadLimits`], messages by [`Limits`], the
-//!   transcript by [`transcript::MAX_ENTRIES`], the read queue by a small channel;
-//! * after the first protocol violation it keeps framing the stream leniently so that a
-//!   later close frame is still seen, and if framing is lost it only waits for TCP end.
+//!   transcript by [`transcript::MAX_BYTES`], the read queue by a small channel;
+//! * server frames are read by the codec's one decoder in its recording configuration
+//!   ([`DecoderConfig::recording`]): every violation is reported ([`PeerEvent::Violation`])
+//!   and reading goes on as Autobahn's client does, so the frame that broke a rule and what
+//!   follows it (a pong, a close frame) are still delivered; only a capacity limit loses
+//!   the framing, after which the peer just waits for TCP end;
+//! * writes are paced as asked ([`Pacing`]), with Autobahn's reactor turn between pieces.
 
 pub mod http;
 pub mod target;
@@ -29,13 +33,12 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::codec::close::parse_close_payload;
 use crate::codec::error::FrameError;
-use crate::codec::frame::{encode_frame, parse_header, FrameHeader, HeaderRules, OpCode, Status};
+use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, OpCode, Status};
 use crate::codec::handshake::{Accepted, ClientRequest, HandshakeError};
 use crate::codec::http::{parse_response, HeadLimits, HttpError, ResponseHead};
 use crate::codec::mask::apply_mask;
-use crate::codec::message::{DecodedFrame, Event, Limits, MessageAssembler};
+use crate::codec::message::{DecodedFrame, DecoderConfig, Event, Limits, StreamDecoder};
 use crate::report::{Direction, TranscriptEntry};
 
 pub use target::{Target, TargetError};
@@ -234,9 +237,9 @@ pub enum PeerEvent {
         /// The frame.
         frame: DecodedFrame,
     },
-    /// The server broke a framing rule. Only the first violation is reported; afterwards
-    /// frames are still delivered (data frames without message events) so that a close
-    /// frame can be seen.
+    /// The server broke a rule (reported before the frame it belongs to, which is still
+    /// delivered), or a capacity limit was exceeded (then nothing more is decoded). Every
+    /// violation is reported, in the order found.
     Violation {
         /// Detection time.
         t_ms: f64,
@@ -259,23 +262,111 @@ enum Chunk {
     End(Instant, Option<String>),
 }
 
+/// How the bytes of one send reach the socket: Autobahn's write primitives, implemented once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pacing {
+    /// One write, right after whatever was queued before it.
+    Plain,
+    /// One write followed by a reactor turn ([`PIECE_GAP`]) before the next write, so each
+    /// frame leaves on its own (Autobahn's `sync`, "frame-wise chops").
+    Sync,
+    /// Writes of `size` bytes, each followed by `delay`, or by a reactor turn when `delay`
+    /// is zero (Autobahn's `chopsize`; 1 = "octet-wise").
+    ///
+    /// With reactor turns, the first two pieces of a burst (paced writes queued while the
+    /// writer had nothing paced in flight) leave in one write, as in Autobahn, whose first
+    /// reactor turn comes only after the second piece was buffered.
+    Chop {
+        /// Bytes per write.
+        size: std::num::NonZeroUsize,
+        /// Pause after each write; zero = a reactor turn.
+        delay: Duration,
+    },
+}
+
+impl Pacing {
+    /// Chops of `size` bytes (at least 1) with a reactor turn between them.
+    pub const fn chop(size: usize) -> Pacing {
+        let size = match std::num::NonZeroUsize::new(size) {
+            Some(n) => n,
+            None => std::num::NonZeroUsize::MIN,
+        };
+        Pacing::Chop {
+            size,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Whether each write is followed by a reactor turn (or a delay).
+    pub const fn is_paced(self) -> bool {
+        !matches!(self, Pacing::Plain)
+    }
+
+    /// The pause after each write; zero for a reactor turn (and for [`Pacing::Plain`]).
+    pub const fn delay(self) -> Duration {
+        match self {
+            Pacing::Chop { delay, .. } => delay,
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+/// The pause between two paced writes. Autobahn writes a queued piece, then re-enters its
+/// reactor through a 10 µs timer; with the reactor's own pass its pieces reach a reader
+/// 70-150 µs apart (measured here with a blocking reader), so a server reading as data
+/// arrives sees them one by one.
+pub const PIECE_GAP: Duration = Duration::from_micros(10);
+
 enum WriteOp {
-    Bytes(Vec<u8>),
-    Chopped(Vec<u8>, usize, Duration),
+    Bytes(Vec<u8>, Pacing),
     Sleep(Duration),
     Shutdown,
 }
 
+/// Waits `gap` (a reactor turn). tokio's timer counts whole milliseconds; spinning would
+/// starve the very server we pace for on a small machine, and handing the sleep to another
+/// thread costs more than the gap itself. So the writer task sleeps on its thread: a
+/// deliberate, bounded pause (the kernel adds its timer slack, ~50 µs), after which the
+/// runtime runs what it postponed.
+fn reactor_turn(gap: Duration) {
+    std::thread::sleep(gap);
+}
+
+/// The first piece of the next queued op when it is paced with reactor turns too (the rest
+/// of it goes back to the front of `backlog`); nothing otherwise. Autobahn queues a stage's
+/// frames together, so a one-piece `sync` frame leaves with the next frame's first piece.
+fn burst_head(
+    wrx: &mut mpsc::UnboundedReceiver<WriteOp>,
+    backlog: &mut VecDeque<WriteOp>,
+) -> Vec<u8> {
+    let next = match backlog.pop_front() {
+        Some(op) => op,
+        None => match wrx.try_recv() {
+            Ok(op) => op,
+            Err(_) => return Vec::new(),
+        },
+    };
+    match next {
+        WriteOp::Bytes(mut b, pacing) if pacing.is_paced() && pacing.delay().is_zero() => {
+            let n = match pacing {
+                Pacing::Chop { size, .. } => size.get().min(b.len()),
+                _ => b.len(),
+            };
+            let rest = b.split_off(n);
+            if !rest.is_empty() {
+                backlog.push_front(WriteOp::Bytes(rest, pacing));
+            }
+            b
+        }
+        other => {
+            backlog.push_front(other);
+            Vec::new()
+        }
+    }
+}
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
-struct OpenFrame {
-    header: FrameHeader,
-    received: u64,
-    lenient: bool,
-    control: Vec<u8>,
-    preview: Vec<u8>,
-}
 
 /// A connection to the server under test.
 pub struct Peer {
@@ -288,12 +379,13 @@ pub struct Peer {
     pause: watch::Sender<bool>,
     written: Arc<AtomicU64>,
     rbuf: Vec<u8>,
+    /// Bytes of `rbuf` already decoded (compacted lazily, so a burst of small frames is not
+    /// quadratic).
+    rpos: usize,
     ended: Option<(Instant, Option<String>)>,
     eof_reported: bool,
-    rules: HeaderRules,
-    asm: MessageAssembler,
-    open: Option<OpenFrame>,
-    failed: bool,
+    decoder: StreamDecoder,
+    /// Framing was lost (a capacity limit): bytes are discarded until TCP ends.
     opaque: bool,
     pending: VecDeque<PeerEvent>,
     auto_pong: bool,
@@ -305,7 +397,7 @@ pub struct Peer {
 impl fmt::Debug for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Peer")
-            .field("failed", &self.failed)
+            .field("opaque", &self.opaque)
             .field("eof", &self.ended.is_some())
             .finish()
     }
@@ -397,24 +489,62 @@ impl Peer {
         let w2 = written.clone();
         let tr = transcript.clone();
         let writer = tokio::spawn(async move {
-            while let Some(op) = wrx.recv().await {
+            // Ops taken out of the channel ahead of their turn (see `burst_head`).
+            let mut backlog: VecDeque<WriteOp> = VecDeque::new();
+            // Whether the writer had nothing paced in flight before the op at hand.
+            let mut idle = true;
+            loop {
+                let op = match backlog.pop_front() {
+                    Some(op) => op,
+                    None => match wrx.try_recv() {
+                        Ok(op) => op,
+                        Err(_) => {
+                            idle = true;
+                            match wrx.recv().await {
+                                Some(op) => op,
+                                None => return,
+                            }
+                        }
+                    },
+                };
                 let res = match op {
-                    WriteOp::Bytes(b) => {
+                    WriteOp::Bytes(b, Pacing::Plain) => {
+                        idle = true;
                         let r = wr.write_all(&b).await;
                         w2.fetch_add(b.len() as u64, Ordering::Relaxed);
                         r
                     }
-                    WriteOp::Chopped(b, chop, delay) => {
+                    WriteOp::Bytes(b, pacing) => {
+                        let (size, delay) = match pacing {
+                            Pacing::Chop { size, delay } => (size.get(), delay),
+                            _ => (b.len().max(1), Duration::ZERO),
+                        };
+                        let mut pieces: VecDeque<&[u8]> = b.chunks(size).collect();
+                        let mut head = Vec::new();
+                        if idle && delay.is_zero() {
+                            // Autobahn's first reactor turn of a burst comes only after the
+                            // second piece is buffered: the first two leave in one write.
+                            head.extend_from_slice(pieces.pop_front().unwrap_or_default());
+                            match pieces.pop_front() {
+                                Some(second) => head.extend_from_slice(second),
+                                None => head.extend(burst_head(&mut wrx, &mut backlog)),
+                            }
+                        }
+                        idle = !delay.is_zero();
                         let mut r = Ok(());
-                        for piece in b.chunks(chop.max(1)) {
+                        let first = (!head.is_empty()).then_some(&head[..]);
+                        for piece in first.into_iter().chain(pieces) {
                             r = wr.write_all(piece).await;
                             if r.is_err() {
                                 break;
                             }
-                            let _ = wr.flush().await;
                             w2.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                            r = wr.flush().await;
+                            if r.is_err() {
+                                break;
+                            }
                             if delay.is_zero() {
-                                tokio::task::yield_now().await;
+                                reactor_turn(PIECE_GAP);
                             } else {
                                 tokio::time::sleep(delay).await;
                             }
@@ -422,6 +552,7 @@ impl Peer {
                         r
                     }
                     WriteOp::Sleep(d) => {
+                        idle = true;
                         tokio::time::sleep(d).await;
                         Ok(())
                     }
@@ -457,12 +588,13 @@ impl Peer {
             pause,
             written,
             rbuf: Vec::new(),
+            rpos: 0,
             ended: None,
             eof_reported: false,
-            rules: HeaderRules::client(),
-            asm: MessageAssembler::new(limits),
-            open: None,
-            failed: false,
+            decoder: StreamDecoder::with_config(DecoderConfig::recording(
+                HeaderRules::client(),
+                limits,
+            )),
             opaque: false,
             pending: VecDeque::new(),
             auto_pong: false,
@@ -526,7 +658,7 @@ impl Peer {
             text.lines().next().unwrap_or("").to_owned(),
             Some(&bytes),
         );
-        let _ = self.wtx.send(WriteOp::Bytes(bytes));
+        let _ = self.wtx.send(WriteOp::Bytes(bytes, Pacing::Plain));
     }
 
     /// Reads an HTTP response head without judging it: every complete head, 101 included,
@@ -628,7 +760,7 @@ impl Peer {
 
     /// Whether the server has ended TCP (seen by [`Peer::recv`]).
     pub fn is_closed(&self) -> bool {
-        self.ended.is_some() && self.rbuf.is_empty()
+        self.ended.is_some() && self.rpos == self.rbuf.len()
     }
 
     /// Whether we sent a close frame through [`Peer::send_close`] or [`Peer::send_frame`].
@@ -659,7 +791,13 @@ impl Peer {
 
     /// Changes the header rules applied to server frames (e.g. RSV1 after deflate).
     pub fn set_rules(&mut self, rules: HeaderRules) {
-        self.rules = rules;
+        self.decoder.set_rules(rules);
+    }
+
+    /// Whether data messages are kept, or only validated and counted
+    /// ([`DecoderConfig::keep_data`]) for a caller that needs their type and length only.
+    pub fn set_keep_data(&mut self, keep: bool) {
+        self.decoder.set_keep_data(keep);
     }
 
     fn record_sent_frames(&self, bytes: &[u8], note: &str) {
@@ -699,17 +837,33 @@ impl Peer {
         }
     }
 
+    /// Queues bytes (frames or not) to be written as `pacing` says.
+    pub fn send_paced(&mut self, bytes: Vec<u8>, pacing: Pacing) {
+        let note = match pacing {
+            Pacing::Plain => String::new(),
+            Pacing::Sync => "own write".into(),
+            Pacing::Chop { size, delay } if delay.is_zero() => format!("in {size}-byte writes"),
+            Pacing::Chop { size, delay } => {
+                format!("in {size}-byte writes, {} ms apart", delay.as_millis())
+            }
+        };
+        self.record_sent_frames(&bytes, &note);
+        let _ = self.wtx.send(WriteOp::Bytes(bytes, pacing));
+    }
+
     /// Queues raw bytes for one write.
     pub fn send_raw(&mut self, bytes: Vec<u8>) {
-        self.record_sent_frames(&bytes, "");
-        let _ = self.wtx.send(WriteOp::Bytes(bytes));
+        self.send_paced(bytes, Pacing::Plain);
     }
 
     /// Queues raw bytes written in pieces of `chop` bytes with `delay` between pieces
-    /// (zero = just a scheduler turn, as Autobahn's chopsize does).
+    /// (zero = a reactor turn, as Autobahn's chopsize does).
     pub fn send_chopped(&mut self, bytes: Vec<u8>, chop: usize, delay: Duration) {
-        self.record_sent_frames(&bytes, &format!("in {chop}-byte writes"));
-        let _ = self.wtx.send(WriteOp::Chopped(bytes, chop, delay));
+        let pacing = match Pacing::chop(chop) {
+            Pacing::Chop { size, .. } => Pacing::Chop { size, delay },
+            other => other,
+        };
+        self.send_paced(bytes, pacing);
     }
 
     /// Queues a pause between writes.
@@ -717,23 +871,18 @@ impl Peer {
         let _ = self.wtx.send(WriteOp::Sleep(d));
     }
 
-    /// Encodes one frame with a fresh random mask (client role) and queues it.
-    /// `header.mask` is replaced unless `keep_mask` is set (to send unmasked frames).
-    pub fn send_frame(&mut self, mut header: FrameHeader, payload: &[u8], keep_mask: bool) {
-        if !keep_mask {
-            header.mask = Some(rand::random());
-        }
-        if header.opcode == OpCode::Close {
+    /// Encodes `frame` (a random mask key where it asks for one) and queues it. A close
+    /// frame marks the close as sent.
+    pub fn send_frame(&mut self, frame: &FrameSpec, pacing: Pacing) {
+        if frame.opcode == OpCode::Close {
             self.close_sent = true;
         }
-        let mut out = Vec::with_capacity(header.encoded_len() + payload.len());
-        encode_frame(&header, payload, &mut out);
-        self.send_raw(out);
+        self.send_paced(frame.encode(rand::random()), pacing);
     }
 
     /// Encodes a conforming masked frame.
     pub fn frame_bytes(opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
-        crate::codec::frame::frame(opcode, fin, payload, Some(rand::random()))
+        FrameSpec::new(opcode, fin, payload).encode(rand::random())
     }
 
     /// Sends a close frame through the protocol path (marks the close as sent).
@@ -742,11 +891,7 @@ impl Peer {
             Some(c) => crate::codec::close::close_payload(c, reason),
             None => Vec::new(),
         };
-        self.send_frame(
-            FrameHeader::new(OpCode::Close, true, payload.len() as u64, None),
-            &payload,
-            false,
-        );
+        self.send_frame(&FrameSpec::new(OpCode::Close, true, payload), Pacing::Plain);
     }
 
     /// Half-closes TCP after everything queued before it has been written.
@@ -781,6 +926,7 @@ impl Peer {
             if let Some((t, err)) = self.ended.clone() {
                 // Nothing more will arrive; whatever is buffered cannot complete a frame.
                 self.rbuf.clear();
+                self.rpos = 0;
                 self.note_eof_once(err.clone());
                 return PeerEvent::Eof {
                     t_ms: self.ms(t),
@@ -791,6 +937,13 @@ impl Peer {
                 Err(_) => return PeerEvent::Timeout,
                 Ok(Some(Chunk::Data(d, t))) => {
                     self.last_chunk = Some(t);
+                    if self.rpos > 0 && self.rpos == self.rbuf.len() {
+                        self.rbuf.clear();
+                        self.rpos = 0;
+                    } else if self.rpos >= 64 * 1024 {
+                        self.rbuf.drain(..self.rpos);
+                        self.rpos = 0;
+                    }
                     self.rbuf.extend_from_slice(&d);
                 }
                 Ok(Some(Chunk::End(t, e))) => self.ended = Some((t, e)),
@@ -804,7 +957,6 @@ impl Peer {
     }
 
     fn violation(&mut self, error: FrameError) -> PeerEvent {
-        self.failed = true;
         let t_ms = self.now_ms();
         self.transcript.push(
             Direction::Event,
@@ -815,174 +967,71 @@ impl Peer {
         PeerEvent::Violation { t_ms, error }
     }
 
-    /// Makes one step of progress on the buffered bytes, if possible.
+    /// Decodes what is buffered as far as one frame; queues what that produced and returns
+    /// the first of it.
     fn decode_step(&mut self) -> Option<PeerEvent> {
         if self.opaque {
             self.rbuf.clear();
+            self.rpos = 0;
             return None;
         }
-        if self.open.is_none() {
-            if self.rbuf.is_empty() {
-                return None;
-            }
-            let lenient = HeaderRules {
-                role: None,
-                allowed_rsv: 7,
-            };
-            if !self.failed {
-                match parse_header(&self.rbuf, self.rules) {
-                    Err(e) => return Some(self.violation(e.into())),
-                    Ok(Status::Partial(_)) => return None,
-                    Ok(Status::Complete(h, n)) => {
-                        self.rbuf.drain(..n);
-                        let mut of = OpenFrame {
-                            header: h,
-                            received: 0,
-                            lenient: false,
-                            control: Vec::new(),
-                            preview: Vec::new(),
-                        };
-                        let res = self.asm.begin_frame(&h);
-                        if let Err(e) = res {
-                            of.lenient = true;
-                            self.open = Some(of);
-                            return Some(self.violation(e));
-                        }
-                        self.open = Some(of);
-                    }
-                }
-            } else {
-                match parse_header(&self.rbuf, lenient) {
-                    Err(_) => {
-                        self.opaque = true;
-                        self.transcript
-                            .note("framing lost after the violation; waiting for TCP end");
-                        self.rbuf.clear();
-                        return None;
-                    }
-                    Ok(Status::Partial(_)) => return None,
-                    Ok(Status::Complete(h, n)) => {
-                        self.rbuf.drain(..n);
-                        self.open = Some(OpenFrame {
-                            header: h,
-                            received: 0,
-                            lenient: true,
-                            control: Vec::new(),
-                            preview: Vec::new(),
-                        });
-                    }
-                }
-            }
-        }
-        let of = self.open.as_mut()?;
-        let remaining = of.header.payload_len - of.received;
-        let take = remaining.min(self.rbuf.len() as u64) as usize;
-        if take == 0 && remaining > 0 {
+        if self.rpos == self.rbuf.len() {
             return None;
         }
-        let offset = of.received as usize;
-        if of.preview.len() < 64 {
-            let n = take.min(64 - of.preview.len());
-            let s = of.preview.len();
-            of.preview.extend_from_slice(&self.rbuf[..n]);
-            if let Some(k) = of.header.mask {
-                apply_mask(&mut of.preview[s..], k, offset);
+        let step = self.decoder.decode(&self.rbuf[self.rpos..]);
+        // Violations recorded on the way come first, also when the call then failed (a
+        // 64-bit length with the top bit set, then over the size limit).
+        let found: Vec<FrameError> = self
+            .decoder
+            .violations()
+            .iter()
+            .map(|&v| v.into())
+            .collect();
+        for e in found {
+            let ev = self.violation(e);
+            self.pending.push_back(ev);
+        }
+        match step {
+            Err(e) => {
+                self.opaque = true;
+                self.transcript
+                    .note("framing lost (a limit was exceeded); waiting for TCP end");
+                self.rbuf.clear();
+                self.rpos = 0;
+                let ev = self.violation(e);
+                self.pending.push_back(ev);
+                self.pending.pop_front()
             }
-        }
-        of.received += take as u64;
-        let mut err = None;
-        if !of.lenient {
-            if let Err(e) = self.asm.payload_masked(&self.rbuf[..take], of.header.mask) {
-                of.lenient = true;
-                err = Some(e);
-            }
-        }
-        if of.lenient && of.header.opcode.is_control() {
-            let s = of.control.len();
-            of.control.extend_from_slice(&self.rbuf[..take]);
-            if let Some(k) = of.header.mask {
-                apply_mask(&mut of.control[s..], k, offset);
-            }
-        }
-        self.rbuf.drain(..take);
-        if let Some(e) = err {
-            return Some(self.violation(e));
-        }
-        if of.received < of.header.payload_len {
-            return None;
-        }
-        let of = self.open.take()?;
-        let t_ms = self
-            .last_chunk
-            .map(|t| self.ms(t))
-            .unwrap_or_else(|| self.now_ms());
-        let event = if of.lenient {
-            match of.header.opcode {
-                OpCode::Close => Some(Event::Close(lenient_close(&of.control))),
-                OpCode::Ping => Some(Event::Ping(of.control.clone())),
-                OpCode::Pong => Some(Event::Pong(of.control.clone())),
-                _ => None,
-            }
-        } else {
-            match self.asm.end_frame() {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let ev = match of.header.opcode {
-                        OpCode::Close => Some(Event::Close(lenient_close(&of.preview))),
-                        _ => None,
-                    };
-                    let frame = self.finish_frame(of.header, of.preview, ev, t_ms);
-                    self.pending.push_back(frame);
-                    return Some(self.violation(e));
+            Ok((n, frame)) => {
+                self.rpos += n;
+                if let Some(f) = frame {
+                    let t_ms = self
+                        .last_chunk
+                        .map(|t| self.ms(t))
+                        .unwrap_or_else(|| self.now_ms());
+                    let ev = self.finish_frame(f, t_ms);
+                    self.pending.push_back(ev);
                 }
+                self.pending.pop_front()
             }
-        };
-        Some(self.finish_frame(of.header, of.preview, event, t_ms))
+        }
     }
 
-    fn finish_frame(
-        &mut self,
-        header: FrameHeader,
-        preview: Vec<u8>,
-        event: Option<Event>,
-        t_ms: f64,
-    ) -> PeerEvent {
+    fn finish_frame(&mut self, frame: DecodedFrame, t_ms: f64) -> PeerEvent {
         self.transcript.push(
             Direction::Recv,
             "frame",
-            transcript::describe_frame(&header, &preview),
-            Some(&preview),
+            transcript::describe_frame(&frame.header, &frame.preview),
+            Some(&frame.preview),
         );
-        match &event {
+        match &frame.event {
             Some(Event::Close(_)) => self.close_received = true,
             Some(Event::Ping(p)) if self.auto_pong && !self.close_sent => {
-                let p = p.clone();
-                self.send_frame(
-                    FrameHeader::new(OpCode::Pong, true, p.len() as u64, None),
-                    &p,
-                    false,
-                );
+                let pong = FrameSpec::new(OpCode::Pong, true, p.clone());
+                self.send_frame(&pong, Pacing::Plain);
             }
             _ => {}
         }
-        PeerEvent::Frame {
-            t_ms,
-            frame: DecodedFrame {
-                header,
-                preview,
-                event,
-            },
-        }
-    }
-}
-
-fn lenient_close(payload: &[u8]) -> Option<(u16, String)> {
-    match parse_close_payload(payload) {
-        Ok(c) => c.map(|c| (c.code, c.reason.to_owned())),
-        Err(_) if payload.len() >= 2 => Some((
-            u16::from_be_bytes([payload[0], payload[1]]),
-            String::from_utf8_lossy(&payload[2..]).into_owned(),
-        )),
-        Err(_) => None,
+        PeerEvent::Frame { t_ms, frame }
     }
 }

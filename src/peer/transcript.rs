@@ -1,5 +1,6 @@
 //! A bounded, timestamped record of what crossed the wire.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -10,6 +11,17 @@ use crate::report::{Direction, TranscriptEntry};
 pub const MAX_ENTRIES: usize = 4000;
 /// Bytes of hex kept per entry.
 pub const MAX_HEX: usize = 4096;
+/// Bytes (summaries and hex) kept per connection: the first [`HEAD_BYTES`] of the
+/// conversation and its last [`TAIL_BYTES`], with a note saying what was left out between.
+/// A few hundred of these fill a report of a few MiB even against a server that floods every
+/// connection, while a normal case records far less.
+pub const MAX_BYTES: usize = HEAD_BYTES + TAIL_BYTES;
+/// The part of [`MAX_BYTES`] for the start of the conversation.
+pub const HEAD_BYTES: usize = 24 * 1024;
+/// The part of [`MAX_BYTES`] for its end (how it ended is usually what matters).
+pub const TAIL_BYTES: usize = 8 * 1024;
+/// What an entry costs beyond its text: the other fields, and their JSON keys.
+const ENTRY_OVERHEAD: usize = 96;
 
 /// A shared transcript (the writer task and the reader both append).
 #[derive(Debug, Clone)]
@@ -21,8 +33,18 @@ pub struct Transcript {
 
 #[derive(Debug, Default)]
 struct Inner {
-    entries: Vec<TranscriptEntry>,
+    head: Vec<TranscriptEntry>,
+    head_bytes: usize,
+    /// Once the head is full: the most recent entries, oldest first.
+    tail: VecDeque<TranscriptEntry>,
+    tail_bytes: usize,
+    /// Entries (and their bytes) that fell out between the head and the tail.
     dropped: u64,
+    dropped_bytes: u64,
+}
+
+fn cost(e: &TranscriptEntry) -> usize {
+    ENTRY_OVERHEAD + e.kind.len() + e.summary.len() + e.hex.as_ref().map_or(0, String::len)
 }
 
 impl Transcript {
@@ -44,18 +66,40 @@ impl Transcript {
     pub fn push(&self, dir: Direction, kind: &str, summary: String, bytes: Option<&[u8]>) {
         let t_ms = self.now_ms();
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if g.entries.len() >= MAX_ENTRIES {
-            g.dropped += 1;
+        if g.tail.is_empty() && g.head.len() < MAX_ENTRIES / 2 && g.head_bytes < HEAD_BYTES {
+            let e = self.entry(t_ms, dir, kind, summary, bytes);
+            g.head_bytes += cost(&e);
+            g.head.push(e);
             return;
         }
-        g.entries.push(TranscriptEntry {
+        let e = self.entry(t_ms, dir, kind, summary, bytes);
+        g.tail_bytes += cost(&e);
+        g.tail.push_back(e);
+        while g.tail.len() > 1 && (g.tail_bytes > TAIL_BYTES || g.tail.len() > MAX_ENTRIES / 2) {
+            let Some(old) = g.tail.pop_front() else { break };
+            let c = cost(&old);
+            g.tail_bytes -= c;
+            g.dropped += 1;
+            g.dropped_bytes += c as u64;
+        }
+    }
+
+    fn entry(
+        &self,
+        t_ms: f64,
+        dir: Direction,
+        kind: &str,
+        summary: String,
+        bytes: Option<&[u8]>,
+    ) -> TranscriptEntry {
+        TranscriptEntry {
             t_ms,
             conn: self.conn.to_string(),
             dir,
             kind: kind.to_owned(),
             summary,
             hex: bytes.map(hex_capped),
-        });
+        }
     }
 
     /// Appends a note.
@@ -63,25 +107,35 @@ impl Transcript {
         self.push(Direction::Event, "note", summary.into(), None);
     }
 
-    /// A copy of the entries, with a final note if some were dropped.
+    /// A copy of the entries: the start, a note saying what was left out if anything was,
+    /// and the end.
     pub fn entries(&self) -> Vec<TranscriptEntry> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut v = g.entries.clone();
+        let mut v = g.head.clone();
         if g.dropped > 0 {
+            let at = g.tail.front().map_or_else(|| self.now_ms(), |e| e.t_ms);
             v.push(TranscriptEntry {
-                t_ms: self.now_ms(),
+                t_ms: at,
                 conn: self.conn.to_string(),
                 dir: Direction::Event,
                 kind: "note".into(),
-                summary: format!(
-                    "{} further entries not recorded (limit {MAX_ENTRIES})",
-                    g.dropped
-                ),
+                summary: cut_note(g.dropped, g.dropped_bytes),
                 hex: None,
             });
         }
+        v.extend(g.tail.iter().cloned());
         v
     }
+}
+
+/// The note that stands for entries left out of a transcript.
+pub fn cut_note(entries: u64, bytes: u64) -> String {
+    format!(
+        "{entries} entries ({} KiB) left out here: a transcript keeps its first {} KiB and last {} KiB",
+        bytes.div_ceil(1024),
+        HEAD_BYTES / 1024,
+        TAIL_BYTES / 1024
+    )
 }
 
 /// Lowercase hex of at most [`MAX_HEX`] bytes.
@@ -141,4 +195,35 @@ pub fn describe_frame(h: &FrameHeader, preview: &[u8]) -> String {
         s += &format!(" {}", payload_preview(preview, h.payload_len));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_keeps_the_start_the_end_and_says_what_was_cut() {
+        let t = Transcript::new("main", Instant::now());
+        for i in 0..100_000u32 {
+            t.push(
+                Direction::Recv,
+                "frame",
+                format!("ping {i}"),
+                Some(&i.to_be_bytes()),
+            );
+        }
+        let e = t.entries();
+        let bytes: usize = e.iter().map(cost).sum();
+        assert!(bytes <= MAX_BYTES + 1024, "{bytes}");
+        assert_eq!(e[0].summary, "ping 0");
+        assert_eq!(e.last().unwrap().summary, "ping 99999");
+        let note = e.iter().find(|x| x.kind == "note").expect("a cut note");
+        assert!(note.summary.contains("left out"), "{}", note.summary);
+        // A short conversation is kept whole.
+        let t = Transcript::new("main", Instant::now());
+        for i in 0..10 {
+            t.note(format!("n{i}"));
+        }
+        assert_eq!(t.entries().len(), 10);
+    }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::error::{parse_error, read_capped, ReportError};
-use super::model::{RunReport, SCHEMA_VERSION};
+use super::model::{RunReport, REPORT_BUDGET, SCHEMA_VERSION};
 
 /// Largest report file [`read_json`] accepts. Full transcripts of a whole suite run stay
 /// far below this; the cap keeps a wrong path (a disk image, `/dev/zero`) from exhausting memory.
@@ -15,11 +15,13 @@ pub const MAX_REPORT_BYTES: u64 = 1 << 30;
 ///
 /// The output is deterministic: fields in schema order, cases in the order given.
 /// Non-finite times (which JSON cannot hold, and which would otherwise come back as
-/// `null` and make the file unreadable) are written as `0`. The file is written to a
-/// temporary sibling and renamed, so a reader never sees half a report; missing parent
+/// `null` and make the file unreadable) are written as `0`. Transcripts are cut to keep the
+/// file under [`REPORT_BUDGET`] ([`RunReport::fit_transcripts`]). The file is written to
+/// a temporary sibling and renamed, so a reader never sees half a report; missing parent
 /// directories are created.
 pub fn write_json(report: &RunReport, path: &Path) -> io::Result<()> {
-    let report = finite(report);
+    let fitted = report.fit_transcripts(REPORT_BUDGET);
+    let report = finite(&fitted);
     let mut bytes = serde_json::to_vec_pretty(report.as_ref()).map_err(io::Error::other)?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)

@@ -14,7 +14,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::ids::by_category;
 use super::json::write_atomic;
-use super::model::{CaseReport, RunReport, Verdict};
+use super::model::{CaseReport, RunReport, Verdict, REPORT_BUDGET};
 use super::policy::{reasons_label, Policy, Standing};
 use super::text::{neutralise, one_line, transcript_text, truncate};
 
@@ -36,8 +36,11 @@ pub fn write_junit_with(report: &RunReport, path: &Path, policy: &Policy) -> io:
     write_atomic(path, xml.as_bytes())
 }
 
-/// The JUnit XML document for `report` as a string.
+/// The JUnit XML document for `report` as a string (transcripts cut as for the JSON
+/// report, [`RunReport::fit_transcripts`]).
 pub fn junit_string(report: &RunReport, policy: &Policy) -> io::Result<String> {
+    let fitted = report.fit_transcripts(REPORT_BUDGET);
+    let report = fitted.as_ref();
     let mut junit = Report::new(format!(
         "wsspec {} {}",
         one_line(&report.kind, 40),

@@ -219,6 +219,72 @@ impl CaseReport {
     }
 }
 
+/// The most a report file may take. The kit promises reports under 20 MB whatever the
+/// server did; transcripts are what can grow, so they are cut to fit (see
+/// [`RunReport::fit_transcripts`]), with a note in each cut transcript.
+pub const REPORT_BUDGET: usize = 16 << 20;
+
+/// What a transcript entry costs in a written report beyond its strings (field names,
+/// punctuation, indentation of pretty JSON), and how much escaping may add to them.
+const ENTRY_FRAME: usize = 192;
+
+fn entry_cost(e: &TranscriptEntry) -> usize {
+    let text =
+        e.conn.len() + e.kind.len() + e.summary.len() + e.hex.as_ref().map_or(0, String::len);
+    ENTRY_FRAME + text + text / 4
+}
+
+fn case_cost(c: &CaseReport) -> usize {
+    let text = c.id.len()
+        + c.title.len()
+        + c.rfc.len()
+        + c.sent.len()
+        + c.expected.len()
+        + c.observed.len();
+    ENTRY_FRAME * 2 + text + text / 4 + c.transcript.iter().map(entry_cost).sum::<usize>()
+}
+
+/// Keeps the first two thirds and the last third of `allowance` bytes worth of `t`, with a
+/// note where entries were left out.
+fn cut_transcript(t: &mut Vec<TranscriptEntry>, allowance: usize) {
+    let total: usize = t.iter().map(entry_cost).sum();
+    if total <= allowance {
+        return;
+    }
+    let mut head = 0;
+    let mut used = 0;
+    while head < t.len() && used + entry_cost(&t[head]) <= allowance * 2 / 3 {
+        used += entry_cost(&t[head]);
+        head += 1;
+    }
+    let mut tail = t.len();
+    let mut tail_used = 0;
+    while tail > head && used + tail_used + entry_cost(&t[tail - 1]) <= allowance {
+        tail_used += entry_cost(&t[tail - 1]);
+        tail -= 1;
+    }
+    let cut: Vec<TranscriptEntry> = t.drain(head..tail).collect();
+    let bytes: usize = cut.iter().map(entry_cost).sum();
+    if let Some(first) = cut.first() {
+        t.insert(
+            head,
+            TranscriptEntry {
+                t_ms: first.t_ms,
+                conn: first.conn.clone(),
+                dir: Direction::Event,
+                kind: "note".into(),
+                summary: format!(
+                    "{} entries (about {} KiB) cut here to keep the report under {} MiB",
+                    cut.len(),
+                    bytes.div_ceil(1024),
+                    REPORT_BUDGET >> 20
+                ),
+                hex: None,
+            },
+        );
+    }
+}
+
 impl RunReport {
     /// The report of a run of `kind` (`rfc6455`, `scenario`) that started at `started`
     /// and took `took`; the start is written as RFC 3339 UTC with milliseconds.
@@ -242,6 +308,53 @@ impl RunReport {
             strict: false,
             cases,
         }
+    }
+
+    /// An estimate, from above, of the size of the JSON report.
+    pub fn estimated_size(&self) -> usize {
+        4096 + self.cases.iter().map(case_cost).sum::<usize>()
+    }
+
+    /// This report, or a copy whose longest transcripts are cut (start and end kept, a note
+    /// in the middle) so that it fits in `max_bytes`. Every writer goes through this, so no
+    /// server can make a report grow without bound.
+    pub fn fit_transcripts(&self, max_bytes: usize) -> std::borrow::Cow<'_, RunReport> {
+        let size = self.estimated_size();
+        if size <= max_bytes {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        // Water-filling: the largest allowance per transcript that fits, so short
+        // transcripts stay whole and only the long ones are cut.
+        let fixed: usize = size
+            - self
+                .cases
+                .iter()
+                .map(|c| c.transcript.iter().map(entry_cost).sum::<usize>())
+                .sum::<usize>();
+        let mut costs: Vec<usize> = self
+            .cases
+            .iter()
+            .map(|c| c.transcript.iter().map(entry_cost).sum())
+            .collect();
+        costs.sort_unstable();
+        let mut room = max_bytes.saturating_sub(fixed);
+        let mut allowance = 0;
+        for (i, &c) in costs.iter().enumerate() {
+            let left = costs.len() - i;
+            if c * left <= room {
+                room -= c;
+                allowance = c;
+            } else {
+                allowance = room / left;
+                break;
+            }
+        }
+        let mut r = self.clone();
+        for c in &mut r.cases {
+            // The note takes room too.
+            cut_transcript(&mut c.transcript, allowance.saturating_sub(ENTRY_FRAME * 2));
+        }
+        std::borrow::Cow::Owned(r)
     }
 }
 
@@ -278,5 +391,82 @@ mod tests {
         let c = CaseReport::not_run("1.1.1", "t", "RFC 6455 §5.6", "the deadline passed");
         assert_eq!(c.verdict, Verdict::NotRun);
         assert_eq!(c.observed, "not run: the deadline passed");
+    }
+
+    fn entry(i: usize, hex: usize) -> TranscriptEntry {
+        TranscriptEntry {
+            t_ms: i as f64,
+            conn: "main".into(),
+            dir: Direction::Recv,
+            kind: "frame".into(),
+            summary: format!("ping fin=1 len=4 \"{i}\""),
+            hex: Some("ab".repeat(hex / 2)),
+        }
+    }
+
+    fn report(cases: usize, entries: usize) -> RunReport {
+        RunReport {
+            tool: "wsspec".into(),
+            version: "0".into(),
+            schema: SCHEMA_VERSION,
+            kind: "rfc6455".into(),
+            agent: "a".into(),
+            target: "ws://127.0.0.1:1/".into(),
+            started: "2000-01-01T00:00:00.000Z".into(),
+            duration_ms: 1.0,
+            strict: false,
+            cases: (0..cases)
+                .map(|c| CaseReport {
+                    id: format!("1.1.{c}"),
+                    title: "t".into(),
+                    rfc: "RFC 6455".into(),
+                    verdict: Verdict::Failed,
+                    close_verdict: Some(CloseVerdict::Failed),
+                    remote_close_code: None,
+                    duration_ms: 1.0,
+                    sent: "s".into(),
+                    expected: "e".into(),
+                    observed: "o".into(),
+                    transcript: (0..entries).map(|i| entry(i, 400)).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn small_reports_are_written_whole() {
+        let r = report(10, 20);
+        assert!(matches!(
+            r.fit_transcripts(REPORT_BUDGET),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn a_flooded_report_is_cut_to_fit_with_a_note() {
+        // 120 cases of 400 entries: about 30 MiB of transcript.
+        let r = report(120, 400);
+        assert!(r.estimated_size() > 2 * REPORT_BUDGET);
+        let fitted = r.fit_transcripts(REPORT_BUDGET);
+        let json = serde_json::to_vec_pretty(fitted.as_ref()).unwrap();
+        assert!(json.len() <= REPORT_BUDGET, "{} bytes", json.len());
+        assert!(fitted.estimated_size() <= REPORT_BUDGET);
+        for c in &fitted.cases {
+            // The start and the end of the conversation survive, the cut is said.
+            assert_eq!(c.transcript.first(), r.cases[0].transcript.first());
+            assert_eq!(c.transcript.last(), r.cases[0].transcript.last());
+            assert!(
+                c.transcript
+                    .iter()
+                    .any(|e| e.kind == "note" && e.summary.contains("cut here")),
+                "no note in {}",
+                c.id
+            );
+        }
+        // Short transcripts next to long ones stay whole.
+        let mut r = report(60, 800);
+        r.cases[0].transcript.truncate(5);
+        let fitted = r.fit_transcripts(REPORT_BUDGET);
+        assert_eq!(fitted.cases[0].transcript, r.cases[0].transcript);
     }
 }

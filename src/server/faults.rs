@@ -250,16 +250,6 @@ impl Faults {
     pub fn is_none(&self) -> bool {
         *self == Faults::none()
     }
-
-    /// True when the header parser must let through something the codec rejects outright.
-    pub(crate) fn lenient_header(&self) -> bool {
-        self.accept_reserved_opcodes || self.accept_fragmented_control || self.accept_long_control
-    }
-
-    /// True when text validation is taken away from the codec and done (badly) by the server.
-    pub(crate) fn own_utf8(&self) -> bool {
-        self.no_utf8_validation || self.late_utf8_validation || self.frame_utf8_validation
-    }
 }
 
 impl fmt::Display for Faults {

@@ -54,11 +54,25 @@ pub enum Hostile {
     SlowLoris101,
     /// Sends a 101 status line and then header lines forever, never the empty line.
     HeadersForever,
+    /// Valid 101, then answers every read from the client with a binary message of
+    /// [`AMPLIFIED_MESSAGE`] bytes in 1 MiB fragments, as fast as the client takes them.
+    EchoAmplifier,
+    /// Valid 101, then ping frames as fast as the socket takes them, and never reads: the
+    /// client's pongs back up in the TCP buffers.
+    PingFloodNoRead,
+    /// Valid 101, then 4 KiB of random bytes (not a WebSocket stream), then silence with
+    /// TCP kept open.
+    GarbageAfter101,
+    /// Accepts TCP and resets it at once (RST), before any answer.
+    ResetBeforeHandshake,
 }
+
+/// The size of each answer of [`Hostile::EchoAmplifier`].
+pub const AMPLIFIED_MESSAGE: usize = 64 << 20;
 
 impl Hostile {
     /// Every kind with default parameters, for tests that iterate over all of them.
-    pub const ALL: [Hostile; 8] = [
+    pub const ALL: [Hostile; 12] = [
         Hostile::HugeFrame { top_bit_set: false },
         Hostile::HugeFrame { top_bit_set: true },
         Hostile::EndlessFragments {
@@ -69,6 +83,10 @@ impl Hostile {
         Hostile::GarbageHttp,
         Hostile::SlowLoris101,
         Hostile::HeadersForever,
+        Hostile::EchoAmplifier,
+        Hostile::PingFloodNoRead,
+        Hostile::GarbageAfter101,
+        Hostile::ResetBeforeHandshake,
     ];
 }
 
@@ -349,6 +367,11 @@ fn response_101(key: Option<&str>) -> Vec<u8> {
 
 async fn serve(mut stream: TcpStream, kind: Hostile, ctx: Ctx) {
     let _ = stream.set_nodelay(true);
+    if kind == Hostile::ResetBeforeHandshake {
+        // Linger 0: closing sends RST instead of FIN.
+        let _ = stream.set_zero_linger();
+        return;
+    }
     if kind == Hostile::NoHandshakeAnswer {
         let (r, _w) = stream.into_split();
         let (gone, _) = watch::channel(false);
@@ -361,12 +384,22 @@ async fn serve(mut stream: TcpStream, kind: Hostile, ctx: Ctx) {
     };
     let (r, w) = stream.into_split();
     let (gone_tx, gone) = watch::channel(false);
-    let reader = tokio::spawn(discard(r, ctx.clone(), u64::MAX, gone_tx));
     let mut wr = Writer {
         w,
-        ctx,
+        ctx: ctx.clone(),
         gone,
         sent: 0,
+    };
+    if kind == Hostile::EchoAmplifier {
+        amplify(r, &mut wr, key.as_deref(), gone_tx).await;
+        let _ = wr.w.shutdown().await;
+        return;
+    }
+    // The flood that never reads keeps the read half unread; the others drain it.
+    let (reader, _unread) = if kind == Hostile::PingFloodNoRead {
+        (None, Some((r, gone_tx)))
+    } else {
+        (Some(tokio::spawn(discard(r, ctx, u64::MAX, gone_tx))), None)
     };
     match kind {
         Hostile::HugeFrame { top_bit_set } => {
@@ -375,15 +408,18 @@ async fn serve(mut stream: TcpStream, kind: Hostile, ctx: Ctx) {
         Hostile::EndlessFragments { bytes_per_sec } => {
             endless_fragments(&mut wr, key.as_deref(), bytes_per_sec).await
         }
-        Hostile::PingFlood => ping_flood(&mut wr, key.as_deref()).await,
+        Hostile::PingFlood | Hostile::PingFloodNoRead => ping_flood(&mut wr, key.as_deref()).await,
+        Hostile::GarbageAfter101 => garbage_after_101(&mut wr, key.as_deref()).await,
         Hostile::GarbageHttp => garbage_http(&mut wr).await,
         Hostile::SlowLoris101 => slow_loris(&mut wr, key.as_deref()).await,
         Hostile::HeadersForever => headers_forever(&mut wr).await,
-        Hostile::NoHandshakeAnswer => {}
+        Hostile::NoHandshakeAnswer | Hostile::EchoAmplifier | Hostile::ResetBeforeHandshake => {}
     }
     let _ = wr.w.shutdown().await;
     // The reader ends on EOF, the deadline or the stop signal, all bounded.
-    let _ = reader.await;
+    if let Some(reader) = reader {
+        let _ = reader.await;
+    }
 }
 
 async fn huge_frame(wr: &mut Writer, key: Option<&str>, top_bit_set: bool) {
@@ -460,6 +496,60 @@ async fn ping_flood(wr: &mut Writer, key: Option<&str>) {
     while wr.send(&batch).await {
         // Let other tasks run between batches; the flood is bounded by the byte cap.
         tokio::task::yield_now().await;
+    }
+}
+
+/// Answers each read with an [`AMPLIFIED_MESSAGE`]-byte binary message in 1 MiB fragments.
+async fn amplify(
+    mut r: OwnedReadHalf,
+    wr: &mut Writer,
+    key: Option<&str>,
+    gone: watch::Sender<bool>,
+) {
+    if !wr.send(&response_101(key)).await {
+        return;
+    }
+    const PIECE: usize = 1 << 20;
+    let payload = vec![0x5au8; PIECE];
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            n = timeout_at(wr.ctx.deadline, r.read(&mut buf)) => match n {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => break,
+            },
+            _ = wr.ctx.stop.wait_for(|s| *s) => break,
+        };
+        wr.ctx.counters.read.fetch_add(n as u64, Ordering::Relaxed);
+        let pieces = AMPLIFIED_MESSAGE / PIECE;
+        for i in 0..pieces {
+            let op = if i == 0 {
+                OpCode::Binary
+            } else {
+                OpCode::Continuation
+            };
+            let mut frame = Vec::with_capacity(PIECE + 14);
+            encode_frame(
+                &FrameHeader::new(op, i + 1 == pieces, PIECE as u64, None),
+                &payload,
+                &mut frame,
+            );
+            if !wr.send(&frame).await {
+                let _ = gone.send(true);
+                return;
+            }
+        }
+    }
+    let _ = gone.send(true);
+}
+
+async fn garbage_after_101(wr: &mut Writer, key: Option<&str>) {
+    if !wr.send(&response_101(key)).await {
+        return;
+    }
+    let junk: Vec<u8> = (0..4096).map(|_| rand::random::<u8>()).collect();
+    if wr.send(&junk).await {
+        wr.idle().await;
     }
 }
 

@@ -1,7 +1,8 @@
 //! The one-line `sent`, `expected` and `observed` texts of a fuzzing case report.
 
 use super::fuzzer::FuzzRun;
-use super::spec::{Action, ExpectedClose, FuzzSpec, Handler, Obs, RawFrame, WriteMode};
+use super::spec::{Action, ExpectedClose, FrameSpec, FuzzSpec, Handler, Obs, Pacing};
+use crate::codec::frame::Masking;
 use crate::peer::transcript::payload_preview;
 
 const MAX_LINE: usize = 400;
@@ -52,26 +53,34 @@ pub fn obs_list(list: &[Obs]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-fn mode(m: WriteMode) -> String {
+fn mode(m: Pacing) -> String {
     match m {
-        WriteMode::Plain => String::new(),
-        WriteMode::Sync => " [own write]".into(),
-        WriteMode::Chop(k) => format!(" [{k}-byte writes]"),
+        Pacing::Plain => String::new(),
+        Pacing::Sync => " [own write]".into(),
+        Pacing::Chop { size, delay } if delay.is_zero() => format!(" [{size}-byte writes]"),
+        Pacing::Chop { size, delay } => {
+            format!(" [{size}-byte writes, {} ms apart]", delay.as_millis())
+        }
     }
 }
 
-fn frame(f: &RawFrame, m: WriteMode) -> String {
-    let mut s = op_name(f.opcode);
+fn frame(f: &FrameSpec, m: Pacing) -> String {
+    let mut s = f.opcode.name();
     if !f.fin {
         s += "/nofin";
     }
     if f.rsv != 0 {
         s += &format!(" rsv={}", f.rsv);
     }
-    if !f.masked {
-        s += " UNMASKED";
+    match f.mask {
+        Masking::Random => {}
+        Masking::Unmasked => s += " UNMASKED",
+        Masking::Key(k) => s += &format!(" key={:02x}{:02x}{:02x}{:02x}", k[0], k[1], k[2], k[3]),
     }
-    match f.announced_len {
+    if let Some(enc) = f.length_encoding {
+        s += &format!(" {enc:?}-length");
+    }
+    match f.declared_len {
         Some(n) => s += &format!(" announcing {n} B, carrying {} B", f.payload.len()),
         None => s += &format!(" {} B", f.payload.len()),
     }

@@ -53,9 +53,10 @@ use base64::Engine;
 
 use super::case::{CaseDef, CaseInfo, CaseKind};
 use super::spec::{
-    op, Action, CaseTimer, Expectation, ExpectedClose, FuzzSpec, Obs, RawFrame, Rules, WriteMode,
+    op, Action, CaseTimer, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Obs, Pacing, Rules,
 };
 use crate::codec::close::close_payload;
+use crate::codec::frame::Masking;
 use crate::codec::handshake::HandshakeError;
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, Target};
 use crate::report::{TranscriptEntry, Verdict};
@@ -546,10 +547,10 @@ pub(crate) fn framing_defs() -> Vec<CaseDef> {
             "Unmasked client frame makes the server close the connection",
             "RFC 6455 §5.1, §5.3",
             || {
-                let mut f = RawFrame::new(op::TEXT, true, b"Hello, world!".to_vec());
-                f.masked = false;
+                let mut f = FrameSpec::new(op::TEXT, true, b"Hello, world!".to_vec());
+                f.mask = Masking::Unmasked;
                 FuzzSpec::simple(
-                vec![Action::Frame(f, WriteMode::Plain)],
+                vec![Action::Frame(f, Pacing::Plain)],
                 kill(1),
                 Expectation::ok(vec![], ExpectedClose::peer(&[1002])).with_rules(feed(Verdict::NonStrict)),
             )
@@ -561,10 +562,10 @@ pub(crate) fn framing_defs() -> Vec<CaseDef> {
             "64-bit payload length with the most significant bit set fails the connection",
             "RFC 6455 §5.2",
             || {
-                let mut f = RawFrame::new(op::TEXT, true, b"Hello".to_vec());
-                f.announced_len = Some((1u64 << 63) | 5);
+                let mut f = FrameSpec::new(op::TEXT, true, b"Hello".to_vec());
+                f.declared_len = Some((1u64 << 63) | 5);
                 FuzzSpec::simple(
-                    vec![Action::Frame(f, WriteMode::Plain)],
+                    vec![Action::Frame(f, Pacing::Plain)],
                     kill(1),
                     Expectation::ok(vec![], ExpectedClose::peer(&[1002, 1009]))
                         .with_rules(feed(Verdict::NonStrict)),

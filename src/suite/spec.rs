@@ -8,76 +8,9 @@
 
 use std::time::Duration;
 
-use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};
+pub use crate::codec::frame::FrameSpec;
+pub use crate::peer::Pacing;
 use crate::report::Verdict;
-
-/// How the bytes of one action are handed to the socket (Autobahn's write primitives).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteMode {
-    /// Back-to-back with the neighbouring plain frames of the stage, in one write.
-    Plain,
-    /// Each frame its own write followed by a scheduler turn ("frame-wise chops", `sync`).
-    Sync,
-    /// The whole encoded frame cut into writes of this many bytes (`chopsize`).
-    Chop(usize),
-}
-
-/// One frame exactly as it goes on the wire, valid or not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawFrame {
-    /// 4-bit opcode, reserved values included.
-    pub opcode: u8,
-    /// FIN bit.
-    pub fin: bool,
-    /// RSV field as Autobahn numbers it (4 = RSV1, 2 = RSV2, 1 = RSV3).
-    pub rsv: u8,
-    /// Unmasked payload.
-    pub payload: Vec<u8>,
-    /// Mask with a fresh random key (a client MUST mask; `false` only for x.1.1).
-    pub masked: bool,
-    /// Length written in the header when it must differ from the payload (x.1.2).
-    pub announced_len: Option<u64>,
-}
-
-impl RawFrame {
-    /// A masked frame with minimal length encoding.
-    pub fn new(opcode: u8, fin: bool, payload: impl Into<Vec<u8>>) -> Self {
-        RawFrame {
-            opcode,
-            fin,
-            rsv: 0,
-            payload: payload.into(),
-            masked: true,
-            announced_len: None,
-        }
-    }
-
-    /// The same frame with the RSV field set.
-    pub fn rsv(mut self, rsv: u8) -> Self {
-        self.rsv = rsv;
-        self
-    }
-
-    /// Encodes the frame with a fresh random mask key.
-    pub fn encode(&self) -> Vec<u8> {
-        let len = self.announced_len.unwrap_or(self.payload.len() as u64);
-        let header = FrameHeader {
-            fin: self.fin,
-            rsv: self.rsv & 7,
-            opcode: OpCode::from_u8(self.opcode),
-            mask: if self.masked {
-                Some(rand::random())
-            } else {
-                None
-            },
-            payload_len: len,
-            length_encoding: LengthEncoding::minimal_for(len),
-        };
-        let mut out = Vec::with_capacity(header.encoded_len() + self.payload.len());
-        encode_frame(&header, &self.payload, &mut out);
-        out
-    }
-}
 
 /// Opcode values used by the case tables.
 pub mod op {
@@ -97,35 +30,47 @@ pub mod op {
 
 /// Splits a message into frames the way Autobahn does: one frame if it fits, else frames of
 /// `size` bytes, plus a final empty FIN continuation when the length is an exact multiple.
-pub fn fragment(opcode: u8, payload: &[u8], size: Option<usize>) -> Vec<RawFrame> {
+/// Each frame comes with an empty payload and the range of `payload` it carries, so a
+/// sender can encode it without a copy ([`FrameSpec::encode_payload_to`]).
+pub fn fragment_ranges(
+    opcode: u8,
+    len: usize,
+    size: Option<usize>,
+) -> Vec<(FrameSpec, std::ops::Range<usize>)> {
     let size = match size {
-        Some(s) if s > 0 && payload.len() > s => s,
-        _ => return vec![RawFrame::new(opcode, true, payload)],
+        Some(s) if s > 0 && len > s => s,
+        _ => return vec![(FrameSpec::new(opcode, true, Vec::new()), 0..len)],
     };
-    let chunks: Vec<&[u8]> = payload.chunks(size).collect();
-    let exact = payload.len() % size == 0;
-    let n = chunks.len();
+    let n = len.div_ceil(size);
+    let exact = len.is_multiple_of(size);
     let mut out = Vec::with_capacity(n + 1);
-    for (i, c) in chunks.into_iter().enumerate() {
-        let first = i == 0;
-        let last = i + 1 == n;
-        out.push(RawFrame::new(
-            if first { opcode } else { op::CONT },
-            last && !exact,
-            c,
-        ));
+    for i in 0..n {
+        let op = if i == 0 { opcode } else { op::CONT };
+        let range = i * size..((i + 1) * size).min(len);
+        out.push((FrameSpec::new(op, i + 1 == n && !exact, Vec::new()), range));
     }
     if exact {
-        out.push(RawFrame::new(op::CONT, true, Vec::new()));
+        out.push((FrameSpec::new(op::CONT, true, Vec::new()), len..len));
     }
     out
+}
+
+/// [`fragment_ranges`] with each frame's payload filled in.
+pub fn fragment(opcode: u8, payload: &[u8], size: Option<usize>) -> Vec<FrameSpec> {
+    fragment_ranges(opcode, payload.len(), size)
+        .into_iter()
+        .map(|(mut f, r)| {
+            f.payload = payload[r].to_vec();
+            f
+        })
+        .collect()
 }
 
 /// Something a stage does.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Write one frame. Raw frames never change the fuzzer state (a raw close included).
-    Frame(RawFrame, WriteMode),
+    Frame(FrameSpec, Pacing),
     /// Write a data message, fragmented at `fragment` bytes if given; `mode` applies to
     /// every frame.
     Message {
@@ -136,7 +81,7 @@ pub enum Action {
         /// Fragment size (Autobahn `fragmentSize`).
         fragment: Option<usize>,
         /// Write primitive for each frame.
-        mode: WriteMode,
+        mode: Pacing,
     },
     /// Start the closing handshake through the protocol path with this exact payload (may
     /// be empty, one byte, over-long or invalid); ignored unless the connection is OPEN.
@@ -148,12 +93,12 @@ pub enum Action {
 impl Action {
     /// A single masked frame written back-to-back.
     pub fn frame(opcode: u8, fin: bool, payload: impl Into<Vec<u8>>) -> Action {
-        Action::Frame(RawFrame::new(opcode, fin, payload), WriteMode::Plain)
+        Action::Frame(FrameSpec::new(opcode, fin, payload), Pacing::Plain)
     }
 
     /// A single masked frame with a write mode.
-    pub fn frame_mode(opcode: u8, fin: bool, payload: impl Into<Vec<u8>>, m: WriteMode) -> Action {
-        Action::Frame(RawFrame::new(opcode, fin, payload), m)
+    pub fn frame_mode(opcode: u8, fin: bool, payload: impl Into<Vec<u8>>, m: Pacing) -> Action {
+        Action::Frame(FrameSpec::new(opcode, fin, payload), m)
     }
 
     /// An unfragmented message.
@@ -162,7 +107,7 @@ impl Action {
             opcode,
             payload: payload.into(),
             fragment: None,
-            mode: WriteMode::Plain,
+            mode: Pacing::Plain,
         }
     }
 
@@ -409,8 +354,8 @@ mod tests {
         let f = fragment(op::TEXT, &[b'a'; 29], Some(1));
         assert_eq!(f.len(), 30);
         assert!(f[..29].iter().all(|x| !x.fin && x.payload.len() == 1));
-        assert_eq!(f[0].opcode, op::TEXT);
-        assert!(f[1..].iter().all(|x| x.opcode == op::CONT));
+        assert_eq!(f[0].opcode, op::TEXT.into());
+        assert!(f[1..].iter().all(|x| x.opcode == op::CONT.into()));
         assert!(f[29].fin && f[29].payload.is_empty());
         // 10.1.1: 65536 at 1300: 1 text + 50 continuations, no trailing empty frame.
         let f = fragment(op::TEXT, &[b'*'; 65536], Some(1300));
@@ -421,19 +366,5 @@ mod tests {
         let f = fragment(op::TEXT, &[b'*'; 64], Some(64));
         assert_eq!(f.len(), 1);
         assert!(f[0].fin);
-    }
-
-    #[test]
-    fn raw_frame_encodes_reserved_values() {
-        let b = RawFrame::new(0xb, false, b"x".to_vec()).rsv(7).encode();
-        assert_eq!(b[0], 0x7b);
-        assert_eq!(b[1], 0x81);
-        let mut f = RawFrame::new(op::TEXT, true, b"abc".to_vec());
-        f.masked = false;
-        f.announced_len = Some((1u64 << 63) + 3);
-        let b = f.encode();
-        assert_eq!(b[1], 127);
-        assert_eq!(b[2], 0x80);
-        assert_eq!(&b[10..], b"abc");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod reports;
 pub mod scenario;
+pub mod wire;
 
 use proptest::prelude::*;
 use wsspec::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};

@@ -2,38 +2,28 @@
 
 use crate::codec::error::ProtocolError;
 use crate::codec::frame::{
-    parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role, Status, MAX_HEADER_LEN,
+    parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Status, MAX_CONTROL_PAYLOAD,
+    MAX_HEADER_LEN,
 };
 
-use super::kernels::apply_mask;
-
-/// Opcodes 0x0-0x2 and 0x8-0xA: the ones RFC 6455 defines (bit n set = opcode n valid).
-const DEFINED_OPCODES: u16 = 0x0707;
+use crate::codec::simd::apply_mask;
 
 /// The common case of [`parse_header`]: at least [`MAX_HEADER_LEN`] bytes available and no
 /// rule broken. Anything else answers `None` and the caller defers to [`parse_header`],
-/// so errors and partial results are exactly the reference parser's.
+/// so errors and partial results are exactly the reference parser's; the rules themselves
+/// are the reference parser's predicates ([`HeaderRules::first_bytes_ok`]).
 #[inline(always)]
 pub(crate) fn fast_header(buf: &[u8], rules: HeaderRules) -> Option<(FrameHeader, usize)> {
     let h: &[u8; MAX_HEADER_LEN] = buf.get(..MAX_HEADER_LEN)?.try_into().ok()?;
     let (b0, b1) = (h[0], h[1]);
+    if !rules.first_bytes_ok(b0, b1) {
+        return None;
+    }
     let op = b0 & 0x0f;
     let fin = b0 & 0x80 != 0;
     let rsv = (b0 >> 4) & 0x07;
     let control = op & 0x08 != 0;
     let masked = b1 & 0x80 != 0;
-    let role_ok = match rules.role {
-        Some(Role::Server) => masked,
-        Some(Role::Client) => !masked,
-        None => true,
-    };
-    if (DEFINED_OPCODES >> op) & 1 == 0
-        || rsv & !rules.allowed_rsv != 0
-        || (control && !fin)
-        || !role_ok
-    {
-        return None;
-    }
     let len7 = b1 & 0x7f;
     let (payload_len, length_encoding, len_end) = match len7 {
         126 => (
@@ -50,7 +40,7 @@ pub(crate) fn fast_header(buf: &[u8], rules: HeaderRules) -> Option<(FrameHeader
         }
         _ => (len7 as u64, LengthEncoding::Short, 2),
     };
-    if control && payload_len > 125 {
+    if control && payload_len > MAX_CONTROL_PAYLOAD {
         return None;
     }
     let (mask, total) = if masked {

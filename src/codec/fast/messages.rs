@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use super::kernels::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
+use crate::codec::simd::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -38,9 +38,9 @@ struct Open {
 /// Each frame's payload is unmasked in place; the fragments of a message are moved down
 /// over the headers between them (a `memmove` within the buffer) so that the message ends
 /// up contiguous, and text is validated incrementally as each fragment lands, with the
-/// exact offsets and error order of [`crate::codec::MessageAssembler`] (which this mirrors
-/// rule for rule: continuation rules, interleaved control frames, close payloads, size
-/// limits, fail-fast UTF-8). No allocation.
+/// exact offsets and error order of [`crate::codec::StreamDecoder`], whose rules it shares
+/// (continuation rules, interleaved control frames, close payloads, size limits,
+/// fail-fast UTF-8). No allocation.
 ///
 /// The buffer is consumed destructively: once a fragment has been read its wire bytes are
 /// gone. [`MessageReader::next_event`] returns `None` at the end of the buffer or at the
@@ -80,10 +80,6 @@ impl<'a> MessageReader<'a> {
     /// Wire bytes fully accounted for by the events returned so far.
     pub fn consumed(&self) -> usize {
         self.done
-    }
-
-    fn check_size(&self, have: u64, add: u64) -> Result<(), FrameError> {
-        self.limits.check(have, add)
     }
 
     fn fail<T>(&mut self, e: impl Into<FrameError>) -> Option<Result<T, FrameError>> {
@@ -186,19 +182,10 @@ impl<'a> MessageReader<'a> {
             };
             let pstart = self.pos + hlen;
             // Message-level rules apply as soon as the header is known, before the
-            // payload is complete, exactly as in MessageAssembler::begin_frame.
+            // payload is complete, with the streaming decoder's rule (`Limits::data_frame`).
             if !h.opcode.is_control() {
-                let checked = match (h.opcode, &self.open) {
-                    (OpCode::Continuation, None) => {
-                        Err(ProtocolError::ContinuationWithoutMessage.into())
-                    }
-                    (OpCode::Continuation, Some(o)) => {
-                        self.check_size((o.end - o.start) as u64, h.payload_len)
-                    }
-                    (_, Some(_)) => Err(ProtocolError::DataFrameInsideMessage.into()),
-                    (_, None) => self.check_size(0, h.payload_len),
-                };
-                if let Err(e) = checked {
+                let open = self.open.as_ref().map(|o| (o.end - o.start) as u64);
+                if let Err(e) = self.limits.data_frame(h.opcode, open, h.payload_len) {
                     return self.fail(e);
                 }
             }

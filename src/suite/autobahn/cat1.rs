@@ -1,7 +1,7 @@
 //! Category 1: framing of unfragmented text and binary messages of every length class.
 
 use super::super::case::{CaseDef, CaseInfo};
-use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, WriteMode};
+use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, Pacing};
 use super::{echo, kill};
 
 /// Payload lengths of 1.x.1-1.x.8 (7-bit, 16-bit and 64-bit length forms and their edges).
@@ -27,7 +27,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                         opcode,
                         payload: payload.clone(),
                         fragment: None,
-                        mode: chop.map(WriteMode::Chop).unwrap_or(WriteMode::Plain),
+                        mode: chop.map(Pacing::chop).unwrap_or(Pacing::Plain),
                     }],
                     kill(timer),
                     Expectation::ok(vec![echo(opcode, &payload)], ExpectedClose::normal()),

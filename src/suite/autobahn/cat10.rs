@@ -1,7 +1,7 @@
 //! Category 10: auto-fragmentation, with the fuzzer's self-check of its own frames.
 
 use super::super::case::{CaseDef, CaseInfo};
-use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, Rules, WriteMode};
+use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, Pacing, Rules};
 use super::{echo, kill};
 
 pub(crate) fn defs() -> Vec<CaseDef> {
@@ -18,7 +18,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                     opcode: op::TEXT,
                     payload: payload.clone(),
                     fragment: Some(1300),
-                    mode: WriteMode::Plain,
+                    mode: Pacing::Plain,
                 }],
                 kill(10.0),
                 Expectation::ok(vec![echo(op::TEXT, &payload)], ExpectedClose::normal()).with_rules(

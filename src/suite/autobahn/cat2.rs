@@ -1,13 +1,13 @@
 //! Category 2: pings and pongs.
 
 use super::super::case::{CaseDef, CaseInfo};
-use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, Obs, WriteMode};
+use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, Obs, Pacing};
 use super::{close_after, kill};
 
 const RFC: &str = "RFC 6455 §5.5.2, §5.5.3";
 const PING8: [u8; 8] = [0x00, 0xff, 0xfe, 0xfd, 0xfc, 0xfb, 0x00, 0xff];
 
-fn ping_case(id: &str, title: &str, payload: Vec<u8>, mode: WriteMode, timer: f64) -> CaseDef {
+fn ping_case(id: &str, title: &str, payload: Vec<u8>, mode: Pacing, timer: f64) -> CaseDef {
     CaseDef::fuzz(CaseInfo::new(id, title, RFC), move || {
         FuzzSpec::simple(
             vec![Action::frame_mode(op::PING, true, payload.clone(), mode)],
@@ -18,7 +18,7 @@ fn ping_case(id: &str, title: &str, payload: Vec<u8>, mode: WriteMode, timer: f6
 }
 
 pub(crate) fn defs() -> Vec<CaseDef> {
-    let p = WriteMode::Plain;
+    let p = Pacing::Plain;
     let mut v =
         vec![
         ping_case("2.1", "Ping with an empty payload is answered by a pong", vec![], p, 1.0),
@@ -61,7 +61,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
             "2.6",
             "Ping with a 125-byte payload written in 1-byte chops is answered",
             vec![0xfe; 125],
-            WriteMode::Chop(1),
+            Pacing::chop(1),
             2.0,
         ),
     ];
@@ -117,8 +117,8 @@ pub(crate) fn defs() -> Vec<CaseDef> {
         },
     ));
     for (id, mode, how) in [
-        ("2.10", WriteMode::Plain, "back to back"),
-        ("2.11", WriteMode::Chop(1), "each in 1-byte chops"),
+        ("2.10", Pacing::Plain, "back to back"),
+        ("2.11", Pacing::chop(1), "each in 1-byte chops"),
     ] {
         v.push(CaseDef::fuzz(
             CaseInfo::new(

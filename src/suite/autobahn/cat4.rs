@@ -1,7 +1,7 @@
 //! Category 4: reserved opcodes.
 
 use super::super::case::{CaseDef, CaseInfo};
-use super::super::spec::{op, Action, Expectation, ExpectedClose, FuzzSpec, RawFrame, WriteMode};
+use super::super::spec::{op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Pacing};
 use super::{echo, kill};
 
 const RFC: &str = "RFC 6455 §5.2";
@@ -29,8 +29,8 @@ fn alone(id: String, opcode: u8, payload: &'static [u8]) -> CaseDef {
     )
 }
 
-fn after_valid(id: String, opcode: u8, payload: &'static [u8], mode: WriteMode) -> CaseDef {
-    let how = if mode == WriteMode::Chop(1) {
+fn after_valid(id: String, opcode: u8, payload: &'static [u8], mode: Pacing) -> CaseDef {
+    let how = if mode == Pacing::chop(1) {
         " (1-byte chops)"
     } else {
         ""
@@ -46,9 +46,9 @@ fn after_valid(id: String, opcode: u8, payload: &'static [u8], mode: WriteMode) 
         move || {
             FuzzSpec::simple(
                 vec![
-                    Action::Frame(RawFrame::new(op::TEXT, true, HELLO), mode),
-                    Action::Frame(RawFrame::new(opcode, true, payload), mode),
-                    Action::Frame(RawFrame::new(op::PING, true, vec![]), mode),
+                    Action::Frame(FrameSpec::new(op::TEXT, true, HELLO), mode),
+                    Action::Frame(FrameSpec::new(opcode, true, payload), mode),
+                    Action::Frame(FrameSpec::new(op::PING, true, vec![]), mode),
                 ],
                 kill(1.0),
                 Expectation::ok_or_non_strict(
@@ -75,19 +75,19 @@ pub(crate) fn defs() -> Vec<CaseDef> {
             format!("4.{sub}.3"),
             base + 2,
             b"",
-            WriteMode::Plain,
+            Pacing::Plain,
         ));
         v.push(after_valid(
             format!("4.{sub}.4"),
             base + 3,
             HELLO,
-            WriteMode::Plain,
+            Pacing::Plain,
         ));
         v.push(after_valid(
             format!("4.{sub}.5"),
             base + 4,
             HELLO,
-            WriteMode::Chop(1),
+            Pacing::chop(1),
         ));
     }
     v

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::super::case::{CaseDef, CaseInfo};
 use super::super::spec::{
-    op, Action, Expectation, ExpectedClose, FuzzSpec, Obs, RawFrame, Stage, WriteMode,
+    op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Obs, Pacing, Stage,
 };
 use super::{close_after, kill};
 
@@ -14,23 +14,23 @@ fn f(n: u8) -> Vec<u8> {
     format!("fragment{n}").into_bytes()
 }
 
-fn frames(list: &[(u8, bool, Vec<u8>)], mode: WriteMode) -> Vec<Action> {
+fn frames(list: &[(u8, bool, Vec<u8>)], mode: Pacing) -> Vec<Action> {
     list.iter()
-        .map(|(o, fin, p)| Action::Frame(RawFrame::new(*o, *fin, p.clone()), mode))
+        .map(|(o, fin, p)| Action::Frame(FrameSpec::new(*o, *fin, p.clone()), mode))
         .collect()
 }
 
-fn how(mode: WriteMode) -> &'static str {
+fn how(mode: Pacing) -> &'static str {
     match mode {
-        WriteMode::Plain => "",
-        WriteMode::Sync => " (frames written one by one)",
-        WriteMode::Chop(_) => " (1-byte chops)",
+        Pacing::Plain => "",
+        Pacing::Sync => " (frames written one by one)",
+        Pacing::Chop { .. } => " (1-byte chops)",
     }
 }
 
-const MODES: [WriteMode; 3] = [WriteMode::Plain, WriteMode::Sync, WriteMode::Chop(1)];
+const MODES: [Pacing; 3] = [Pacing::Plain, Pacing::Sync, Pacing::chop(1)];
 
-fn fail_case(id: &str, title: String, list: Vec<(u8, bool, Vec<u8>)>, mode: WriteMode) -> CaseDef {
+fn fail_case(id: &str, title: String, list: Vec<(u8, bool, Vec<u8>)>, mode: Pacing) -> CaseDef {
     CaseDef::fuzz(CaseInfo::new(id, title, RFC), move || {
         FuzzSpec::simple(
             frames(&list, mode),
@@ -46,13 +46,13 @@ pub(crate) fn defs() -> Vec<CaseDef> {
             "5.1",
             "Fragmented ping fails the connection".into(),
             vec![(op::PING, false, f(1)), (op::CONT, true, f(2))],
-            WriteMode::Plain,
+            Pacing::Plain,
         ),
         fail_case(
             "5.2",
             "Fragmented pong fails the connection".into(),
             vec![(op::PONG, false, f(1)), (op::CONT, true, f(2))],
-            WriteMode::Plain,
+            Pacing::Plain,
         ),
     ];
     for (i, mode) in MODES.into_iter().enumerate() {
@@ -146,7 +146,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                         (op::CONT, false, f(3)),
                         (op::TEXT, true, f(4)),
                     ],
-                    WriteMode::Plain,
+                    Pacing::Plain,
                 ),
                 kill(1.0),
                 Expectation::ok_or_non_strict(
@@ -172,21 +172,21 @@ pub(crate) fn defs() -> Vec<CaseDef> {
         "5.16",
         "Continuation (no FIN) before any message, twice, fails the connection".into(),
         twice(false),
-        WriteMode::Plain,
+        Pacing::Plain,
     ));
     v.push(fail_case(
         "5.17",
         "Continuation (FIN) before any message, twice, fails the connection".into(),
         twice(true),
-        WriteMode::Plain,
+        Pacing::Plain,
     ));
     v.push(fail_case(
         "5.18",
         "Second fragment sent with the text opcode fails the connection".into(),
         vec![(op::TEXT, false, f(1)), (op::TEXT, true, f(2))],
-        WriteMode::Plain,
+        Pacing::Plain,
     ));
-    for (id, mode) in [("5.19", WriteMode::Plain), ("5.20", WriteMode::Sync)] {
+    for (id, mode) in [("5.19", Pacing::Plain), ("5.20", Pacing::Sync)] {
         v.push(CaseDef::fuzz(
             CaseInfo::new(
                 id,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::super::case::{CaseDef, CaseInfo};
 use super::super::spec::{
-    op, Action, Expectation, ExpectedClose, FuzzSpec, Obs, RawFrame, Rules, Stage, WriteMode,
+    op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Obs, Pacing, Rules, Stage,
 };
 use super::{close_after, echo, hex, kill};
 use crate::codec::frame::{encode_frame, FrameHeader, OpCode};
@@ -217,7 +217,7 @@ fn invalid_case(
 
 fn frames(list: Vec<(u8, bool, Vec<u8>)>) -> Vec<Action> {
     list.into_iter()
-        .map(|(o, fin, p)| Action::Frame(RawFrame::new(o, fin, p), WriteMode::Plain))
+        .map(|(o, fin, p)| Action::Frame(FrameSpec::new(o, fin, p), Pacing::Plain))
         .collect()
 }
 
@@ -226,7 +226,7 @@ fn one_byte_frames(payload: Vec<u8>) -> Vec<Action> {
         opcode: op::TEXT,
         payload,
         fragment: Some(1),
-        mode: WriteMode::Plain,
+        mode: Pacing::Plain,
     }]
 }
 

@@ -3,7 +3,7 @@
 
 use super::super::case::{CaseDef, CaseInfo};
 use super::super::spec::{
-    op, Action, Expectation, ExpectedClose, FuzzSpec, Handler, Rules, WriteMode,
+    op, Action, Expectation, ExpectedClose, FuzzSpec, Handler, Pacing, Rules,
 };
 use super::{close_after, repeat};
 
@@ -14,9 +14,9 @@ const TEXT_PATTERN: &[u8] = b"BAsd7&jh23";
 const BIN_PATTERN: &[u8] = &[0x00, 0xfe, 0x23, 0xfa, 0xf0];
 
 fn size_name(n: usize) -> String {
-    if n >= MI && n % MI == 0 {
+    if n >= MI && n.is_multiple_of(MI) {
         format!("{} MiB", n / MI)
-    } else if n >= KI && n % KI == 0 {
+    } else if n >= KI && n.is_multiple_of(KI) {
         format!("{} KiB", n / KI)
     } else {
         format!("{n} B")
@@ -47,7 +47,7 @@ fn def(
     })
 }
 
-fn message(opcode: u8, payload: Vec<u8>, fragment: Option<usize>, mode: WriteMode) -> Vec<Action> {
+fn message(opcode: u8, payload: Vec<u8>, fragment: Option<usize>, mode: Pacing) -> Vec<Action> {
     vec![Action::Message {
         opcode,
         payload,
@@ -71,7 +71,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
             format!("Echo of a {} text message in one frame", size_name(n)),
             move || {
                 (
-                    message(op::TEXT, repeat(TEXT_PATTERN, n), None, WriteMode::Plain),
+                    message(op::TEXT, repeat(TEXT_PATTERN, n), None, Pacing::Plain),
                     Handler::FirstMessage {
                         binary: false,
                         len: n,
@@ -91,7 +91,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
             format!("Echo of a {} binary message in one frame", size_name(n)),
             move || {
                 (
-                    message(op::BINARY, repeat(BIN_PATTERN, n), None, WriteMode::Plain),
+                    message(op::BINARY, repeat(BIN_PATTERN, n), None, Pacing::Plain),
                     Handler::FirstMessage {
                         binary: true,
                         len: n,
@@ -117,7 +117,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                         b'*'
                     };
                     (
-                        message(opcode, vec![byte; 4 * MI], Some(fs), WriteMode::Plain),
+                        message(opcode, vec![byte; 4 * MI], Some(fs), Pacing::Plain),
                         Handler::FirstMessage {
                             binary: opcode == op::BINARY,
                             len: 4 * MI,
@@ -141,7 +141,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                         repeat(BIN_PATTERN, MI)
                     };
                     (
-                        message(opcode, p, None, WriteMode::Chop(c)),
+                        message(opcode, p, None, Pacing::chop(c)),
                         Handler::FirstMessage {
                             binary: opcode == op::BINARY,
                             len: MI,
@@ -166,7 +166,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                 move || {
                     let payload = vec![if opcode == op::TEXT { b'*' } else { 0xfe }; n];
                     (
-                        message(opcode, payload.clone(), None, WriteMode::Plain),
+                        message(opcode, payload.clone(), None, Pacing::Plain),
                         Handler::Sequential {
                             binary: opcode == op::BINARY,
                             payload,

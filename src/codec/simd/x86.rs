@@ -1,6 +1,6 @@
 //! x86 / x86_64 masking kernels (SSE2, AVX2, AVX-512).
 //!
-//! Each kernel XORs with an already rotated key (see `kernels::rotate_key`), so the
+//! Each kernel XORs with an already rotated key (see `simd::rotate_key`), so the
 //! pattern is 4-periodic from `buf[0]`; every vector step is a multiple of 4 bytes and
 //! the broadcast key never needs re-rotating except after the alignment head. The AVX2
 //! and SSE2 kernels take long buffers byte by byte to a 64-byte boundary so that no
@@ -15,7 +15,7 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
-use super::kernels::{portable, rotate_key};
+use super::{portable, rotate_key};
 
 /// Buffers at least this long get an alignment head (AVX2 and SSE2 kernels).
 const ALIGN_FROM: usize = 512;

@@ -3,7 +3,7 @@
 
 use core::arch::aarch64::*;
 
-use super::kernels::portable;
+use super::portable;
 
 /// NEON kernel: 4 x 16 bytes per step, then 16, then the portable loop for < 16 bytes.
 ///

@@ -1,4 +1,12 @@
-//! Masking kernels with runtime CPU dispatch.
+//! SIMD kernels below the reference codec and the zero-copy reader: masking and UTF-8
+//! validity, with runtime CPU dispatch.
+//!
+//! Both [`crate::codec::mask`] / [`crate::codec::utf8`] (the reference codec) and
+//! [`crate::codec::fast`] (the zero-copy reader) call down into this module; nothing here
+//! depends on either of them.
+//!
+//! `unsafe` appears only in the `#[target_feature]` kernels (`x86`, `utf8_x86`, `neon`) and
+//! the dispatch calling them, each with its safety contract; everything public is safe.
 //!
 //! Every kernel computes the same thing as [`crate::codec::mask::apply_mask_scalar`]:
 //! `buf[i] ^= key[(offset + i) % 4]`. The `_ascii` variants additionally answer whether
@@ -11,6 +19,13 @@
 //! a non-inlinable `#[target_feature]` function costs more than the work.
 
 use std::sync::atomic::{AtomicU8, Ordering};
+
+#[cfg(target_arch = "aarch64")]
+mod neon;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod utf8_x86;
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod x86;
 
 /// An instruction set a kernel is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,16 +189,16 @@ fn dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: `isa` is only Avx512/Avx2/Sse2 when `Isa::is_available` confirmed the
         // CPU features the `#[target_feature]` kernel is compiled for.
-        Isa::Avx512 => unsafe { super::x86::xor_avx512::<ASCII>(buf, k) },
+        Isa::Avx512 => unsafe { x86::xor_avx512::<ASCII>(buf, k) },
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: as above, AVX2 was detected.
-        Isa::Avx2 => unsafe { super::x86::xor_avx2::<ASCII>(buf, k) },
+        Isa::Avx2 => unsafe { x86::xor_avx2::<ASCII>(buf, k) },
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: as above, SSE2 was detected.
-        Isa::Sse2 => unsafe { super::x86::xor_sse2::<ASCII>(buf, k) },
+        Isa::Sse2 => unsafe { x86::xor_sse2::<ASCII>(buf, k) },
         #[cfg(target_arch = "aarch64")]
         // SAFETY: NEON was detected.
-        Isa::Neon => unsafe { super::neon::xor_neon::<ASCII>(buf, k) },
+        Isa::Neon => unsafe { neon::xor_neon::<ASCII>(buf, k) },
         _ => portable::xor::<ASCII>(buf, k),
     }
 }
@@ -202,10 +217,10 @@ fn utf8_dispatch(isa: Isa, buf: &[u8]) -> bool {
     match isa {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: `isa` comes from `best_isa` or was checked by `Isa::is_available`.
-        Isa::Avx512 => unsafe { super::utf8_x86::valid_avx512(buf) },
+        Isa::Avx512 => unsafe { utf8_x86::valid_avx512(buf) },
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: as above.
-        Isa::Avx2 => unsafe { super::utf8_x86::valid_avx2(buf) },
+        Isa::Avx2 => unsafe { utf8_x86::valid_avx2(buf) },
         _ => simdutf8::basic::from_utf8(buf).is_ok(),
     }
 }
@@ -241,9 +256,7 @@ pub fn unmask_move_validate_with(
         Isa::Avx512 if isa.is_available() => {
             // SAFETY: AVX-512 F+BW detected; the bounds are asserted above.
             Some(unsafe {
-                super::utf8_x86::unmask_move_validate_avx512(
-                    buf, src, dst, len, msg_start, key, last,
-                )
+                utf8_x86::unmask_move_validate_avx512(buf, src, dst, len, msg_start, key, last)
             })
         }
         _ => None,
