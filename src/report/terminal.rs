@@ -124,16 +124,25 @@ pub fn summary_table_with(report: &RunReport, policy: &Policy) -> String {
 
     let mut out = String::new();
     let width = terminal_width();
-    let _ = writeln!(
-        out,
-        "wsspec {} · agent {} · target {} · {} case{} in {}{}",
-        one_line(&report.kind, 20),
-        cut_middle(&neutralise(&report.agent, false), width / 3, 50),
-        cut_middle(&neutralise(&report.target, false), width / 3, 50),
+    let kind = one_line(&report.kind, 20);
+    let tail = format!(
+        "{} case{} in {}{}",
         report.cases.len(),
         if report.cases.len() == 1 { "" } else { "s" },
         human_ms(report.duration_ms),
         if policy.strict { " · strict" } else { "" }
+    );
+    // Agent and target share what the fixed words leave of the line, so the title fits the
+    // terminal however long the command or the scenario ids are.
+    let fixed = format!("wsspec {kind} · agent  · target  · {tail}")
+        .chars()
+        .count();
+    let share = (width.saturating_sub(fixed) / 2).max(12);
+    let _ = writeln!(
+        out,
+        "wsspec {kind} · agent {} · target {} · {tail}",
+        cut_middle(&neutralise(&report.agent, false), share, 50),
+        cut_middle(&neutralise(&report.target, false), share, 50),
     );
     let last = rows.len() - 1;
     for (r, row) in rows.iter().enumerate() {
