@@ -34,7 +34,7 @@ use super::spec::{op, Action, CaseTimer, FrameSpec, FuzzSpec, Handler, Obs, Paci
 use super::verdict::Observation;
 use crate::codec::close::close_payload;
 use crate::codec::error::{FrameError, ProtocolError};
-use crate::codec::frame::OpCode;
+use crate::codec::frame::{OpCode, Role};
 use crate::codec::message::{DecodedFrame, Event, Limits, Message};
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerEvent, Target};
 use crate::report::{TranscriptEntry, Verdict};
@@ -132,7 +132,7 @@ struct Machine<'a> {
 /// at least 1 MiB more, never above what the caller allows. An echo server never sends more
 /// than it got; a server that does cannot make the kit buffer much beyond what it sent.
 /// The 9.x cases keep no message (type and length decide), so the caller's limit applies.
-fn case_limits(spec: &FuzzSpec, allowed: Limits) -> Limits {
+pub(crate) fn case_limits(spec: &FuzzSpec, allowed: Limits) -> Limits {
     if spec.expect.handler.is_some() {
         return allowed;
     }
@@ -207,6 +207,39 @@ pub async fn run(
             cut,
         );
     }
+    drive_case(
+        peer,
+        spec,
+        hard_deadline,
+        wall,
+        outcome.describe(),
+        server_header,
+    )
+    .await
+}
+
+/// Runs one fuzzing case on a connection the kit accepted and upgraded (the server role:
+/// testing a client, as Autobahn's fuzzingserver does); never runs past `hard_deadline`.
+/// The case clock starts now, when the 101 has been queued, as Autobahn's `onOpen`.
+pub async fn run_accepted(
+    mut peer: Peer,
+    spec: &FuzzSpec,
+    hard_deadline: Instant,
+    handshake: String,
+) -> FuzzRun {
+    peer.set_limits(case_limits(spec, peer.limits()));
+    drive_case(peer, spec, hard_deadline, Instant::now(), handshake, None).await
+}
+
+/// The case on an open connection, whichever role the kit plays.
+async fn drive_case(
+    mut peer: Peer,
+    spec: &FuzzSpec,
+    hard_deadline: Instant,
+    wall: Instant,
+    handshake: String,
+    server_header: Option<String>,
+) -> FuzzRun {
     if spec.expect.handler.is_some() {
         // Autobahn's 9.x handlers look at each echo's type and length only.
         peer.set_keep_data(false);
@@ -257,10 +290,15 @@ pub async fn run(
     };
     let cut = m.drive(hard_deadline).await;
     let duration_ms = wall.elapsed().as_secs_f64() * 1000.0;
+    if m.peer.role() == Role::Server {
+        // Autobahn's server closes TCP itself after every closing handshake; "failed by
+        // client" exists only when the fuzzer is the client.
+        m.obs.dropped_by_me = false;
+    }
     FuzzRun {
         transcript: m.peer.transcript_entries(),
         obs: m.obs,
-        handshake: outcome.describe(),
+        handshake,
         server_header,
         duration_ms,
         cut_by_deadline: cut,
@@ -449,13 +487,13 @@ impl Machine<'_> {
             paced => paced,
         };
         if pacing == Pacing::Plain {
-            f.encode_payload_to(payload, rand::random(), plain);
+            self.peer.encode_frame_to(f, payload, plain);
             return;
         }
         self.flush(plain);
         self.queued = true;
         let mut bytes = Vec::with_capacity(payload.len() + 14);
-        f.encode_payload_to(payload, rand::random(), &mut bytes);
+        self.peer.encode_frame_to(f, payload, &mut bytes);
         self.peer.send_paced(bytes, pacing);
     }
 
@@ -632,6 +670,27 @@ impl Machine<'_> {
         self.close_reason = c.map(|(_, r)| r);
         self.obs.was_clean = true;
         match self.st {
+            St::Open if self.peer.role() == Role::Server => {
+                // Autobahn's server answers a client's close with 1000 and closes TCP
+                // normally (FIN); the client need not close TCP itself, so a client that
+                // keeps it open is dropped after the guard without changing the verdict.
+                self.note(
+                    "client started the closing handshake; kit replies with 1000 and closes TCP",
+                );
+                self.peer.send_close(Some(1000), b"");
+                self.peer.shutdown_write();
+                self.st = St::Closing;
+                self.guard_at = Some(Instant::now() + SERVER_DROP_TIMEOUT);
+            }
+            St::Closing if self.peer.role() == Role::Server => {
+                if self.obs.closed_by_me {
+                    // The client answered the kit's close: Autobahn's server aborts TCP.
+                    self.close_hs_at = None;
+                    self.drop_tcp(
+                        "closing handshake complete (the server closes TCP, as Autobahn's does)",
+                    );
+                }
+            }
             St::Open => {
                 self.note("server started the closing handshake; kit replies with 1000");
                 self.peer.send_close(Some(1000), b"");
