@@ -34,7 +34,8 @@ use super::spec::{op, Action, CaseTimer, FrameSpec, FuzzSpec, Handler, Obs, Paci
 use super::verdict::Observation;
 use crate::codec::close::close_payload;
 use crate::codec::error::{FrameError, ProtocolError};
-use crate::codec::frame::{OpCode, Role};
+use crate::codec::frame::{parse_header, HeaderRules, OpCode, Role, Status};
+use crate::codec::mask::apply_mask;
 use crate::codec::message::{DecodedFrame, Event, Limits, Message};
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerEvent, Target};
 use crate::report::{TranscriptEntry, Verdict};
@@ -106,6 +107,9 @@ struct Machine<'a> {
     /// The kit dropped TCP on a violation of the close frame being read, which is still
     /// processed as far as its close code (see `Machine::on_frame`).
     close_after_drop: bool,
+    /// Server role: the frame being streamed by pre-encoded pieces (mask key, payload bytes
+    /// still to come, offset in the payload).
+    streamed: Option<([u8; 4], u64, usize)>,
     /// A paced write was queued in the stage being run: later writes of the stage queue
     /// behind it, each on its own (Autobahn's send queue).
     queued: bool,
@@ -269,6 +273,7 @@ async fn drive_case(
         },
         failed_by_me: false,
         close_after_drop: false,
+        streamed: None,
         queued: false,
         close_hs_at: None,
         drop_at: None,
@@ -455,7 +460,11 @@ impl Machine<'_> {
                 Action::Bytes(b) => {
                     self.flush(&mut plain);
                     let pacing = self.plain_pacing();
-                    self.peer.send_paced(b.clone(), pacing);
+                    let bytes = match self.peer.role() {
+                        Role::Client => b.clone(),
+                        Role::Server => self.unmask_streamed(b),
+                    };
+                    self.peer.send_paced(bytes, pacing);
                 }
             }
         }
@@ -463,6 +472,44 @@ impl Machine<'_> {
         if let Some(t) = stage.arm {
             self.timer = Some((self.t0 + stage.at + t.after(), t));
         }
+    }
+
+    /// In the server role, pre-encoded pieces of a client frame (6.4.3/6.4.4 stream one
+    /// masked frame in three writes) go out as the server sends that frame: header without
+    /// the mask, payload unmasked, the key carried from piece to piece.
+    fn unmask_streamed(&mut self, b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(b.len());
+        let mut rest = b;
+        while !rest.is_empty() {
+            if let Some((key, remaining, offset)) = &mut self.streamed {
+                let n = (*remaining).min(rest.len() as u64) as usize;
+                let start = out.len();
+                out.extend_from_slice(&rest[..n]);
+                apply_mask(&mut out[start..], *key, *offset);
+                *remaining -= n as u64;
+                *offset += n;
+                rest = &rest[n..];
+                if *remaining == 0 {
+                    self.streamed = None;
+                }
+                continue;
+            }
+            match parse_header(rest, HeaderRules::any_role()) {
+                Ok(Status::Complete(mut h, n)) if h.mask.is_some() => {
+                    let key = h.mask.take().unwrap_or_default();
+                    h.encode_to(&mut out);
+                    if h.payload_len > 0 {
+                        self.streamed = Some((key, h.payload_len, 0));
+                    }
+                    rest = &rest[n..];
+                }
+                _ => {
+                    out.extend_from_slice(rest);
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// Plain writes of a stage go out together, unless a paced write was queued before them:
