@@ -169,5 +169,5 @@ async fn no_replay_is_caught_by_the_replay_check_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_replay_is_caught_by_the_replay_check_only() {
-    check("duplicate_replay", &[("replay", &["#10", "-once"])]).await;
+    check("duplicate_replay", &[("replay", &["#11", "-once"])]).await;
 }
