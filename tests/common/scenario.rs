@@ -256,8 +256,9 @@ struct Expect {
     /// Replaces the scenario's deadline.
     deadline: Option<String>,
     agent: Option<String>,
-    /// `--var`s; `{wsspec}` (the binary), `{closed_port}` (a port nothing listens on)
-    /// and `{echo_url}` (a second reference echo server) are filled in.
+    /// `--var`s; `{wsspec}` (the binary), `{closed_port}` (a port nothing listens on),
+    /// `{echo_url}` (a second reference echo server) and `{scenarios_dir}`
+    /// (`tests/scenarios`) are filled in.
     #[serde(default)]
     vars: BTreeMap<String, String>,
     /// Files written next to the scenario (the project directory) before the run.
@@ -503,7 +504,9 @@ pub async fn check_scenario(name: &str) -> (RunReport, PathBuf) {
         keep.push(running);
     }
     for (k, v) in &expect.vars {
-        let mut v = v.replace("{wsspec}", env!("CARGO_BIN_EXE_wsspec"));
+        let mut v = v
+            .replace("{wsspec}", env!("CARGO_BIN_EXE_wsspec"))
+            .replace("{scenarios_dir}", &scenarios_dir().display().to_string());
         if v.contains("{closed_port}") {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()

@@ -1,11 +1,12 @@
 //! Client-under-test actions: `start_client` runs the client process (a command, ready
-//! by an output line, like `[server]`), `stop_client` stops it by its process id. A
+//! by an output line, like `[server]`), `stop_client` stops it by its process id,
+//! `assert_client` checks that it runs or has exited (with a code). A
 //! scenario may run several, by name; every client still running is stopped at
 //! cleanup.
 
 use std::time::Duration;
 
-use super::{ActionSpec, Uses};
+use super::{ActionSpec, ServerState, Uses};
 use crate::scenario::duration::format_duration;
 use crate::scenario::model::Signal;
 use crate::scenario::read::{is_conn_name, Fields, Reader, Semantic};
@@ -20,6 +21,8 @@ macro_rules! client_actions {
             StartClient(StartClient),
             /// Stop the client under test.
             StopClient(StopClient),
+            /// Check the client process state.
+            AssertClient(AssertClient),
         ] $($rest)* }
     };
 }
@@ -174,5 +177,73 @@ impl ActionSpec for StopClient {
             self.signal.name(),
             format_duration(self.within)
         )
+    }
+}
+
+/// `assert_client`: the client runs (for `within`), or exits within `within` (with
+/// `exit_code`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssertClient {
+    /// `client` (default `"client"`).
+    pub client: String,
+    /// `state`: `"alive"` or `"exited"`.
+    pub state: ServerState,
+    /// `exit_code` (only with `exited`).
+    pub exit_code: Option<i32>,
+    /// `within`: for `exited`, how long to wait; for `alive`, how long it must stay up
+    /// (default 0: checked once).
+    pub within: Duration,
+}
+
+impl ActionSpec for AssertClient {
+    const NAME: &'static str = "assert_client";
+    const KEYS: &'static [&'static str] = &["client", "state", "exit_code", "within"];
+    const CHECK: &'static str = "client lifecycle";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        let client = client_name(r, f);
+        let state = match r.req_string(f, "state", "\"alive\" or \"exited\"") {
+            None => None,
+            Some((s, span)) => match s.as_str() {
+                "alive" => Some(ServerState::Alive),
+                "exited" => Some(ServerState::Exited),
+                _ => {
+                    r.err(
+                        Semantic,
+                        &span,
+                        format!("field \"state\": unknown state {s:?}; expected \"alive\" or \"exited\""),
+                    );
+                    None
+                }
+            },
+        };
+        let exit_code = r.int(f, "exit_code", -255, 255).map(|c| c as i32);
+        if exit_code.is_some() && state == Some(ServerState::Alive) {
+            r.err(
+                Semantic,
+                &f.key_span("exit_code"),
+                "field \"exit_code\" only applies to state = \"exited\"",
+            );
+        }
+        let within = match state {
+            Some(ServerState::Exited) => r.within(f),
+            _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
+        };
+        Some(AssertClient {
+            client: client?,
+            state: state?,
+            exit_code,
+            within,
+        })
+    }
+
+    fn title(&self) -> String {
+        match (self.state, self.exit_code) {
+            (ServerState::Alive, _) => format!("client {} is alive", self.client),
+            (ServerState::Exited, Some(c)) => {
+                format!("client {} has exited with code {c}", self.client)
+            }
+            (ServerState::Exited, None) => format!("client {} has exited", self.client),
+        }
     }
 }

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 
 use super::process::{LineProbe, OutStream, ProcessSpec, ServerProcess};
-use super::runner::{Outcome, RunStep, Runner, StepCx};
+use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 use crate::report::{Direction, TranscriptEntry};
-use crate::scenario::actions::{StartClient, StopClient};
-use crate::scenario::describe::short;
+use crate::scenario::actions::{AssertClient, ServerState, StartClient, StopClient};
+use crate::scenario::describe::{ms, short};
 use crate::scenario::format_duration;
 use crate::scenario::vars::render_value;
 
@@ -178,6 +178,83 @@ impl RunStep for StopClient {
                 out.took.as_secs_f64() * 1000.0
             ),
         )
+    }
+}
+
+impl RunStep for AssertClient {
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+        let expected = match (self.state, self.exit_code) {
+            (ServerState::Alive, _) if self.within.is_zero() => {
+                format!("client {} is running", self.client)
+            }
+            (ServerState::Alive, _) => format!(
+                "client {} keeps running for {}",
+                self.client,
+                format_duration(self.within)
+            ),
+            (ServerState::Exited, Some(c)) => format!(
+                "client {} exits with code {c} within {}",
+                self.client,
+                format_duration(self.within)
+            ),
+            (ServerState::Exited, None) => format!(
+                "client {} exits within {}",
+                self.client,
+                format_duration(self.within)
+            ),
+        };
+        let Window { until, cut } = r.window(cx.t0, self.within);
+        let Some(c) = r.clients.get(&self.client) else {
+            return Outcome::failed(
+                "",
+                expected,
+                format!("no client {:?} was started", self.client),
+            );
+        };
+        let p = &c.proc;
+        match self.state {
+            ServerState::Alive => {
+                let exit = if self.within.is_zero() {
+                    p.exit()
+                } else {
+                    p.wait_exit(until).await
+                };
+                match exit {
+                    Some(e) => Outcome::failed(
+                        "",
+                        expected,
+                        format!("the client has exited: {}; {}", e.describe(), tail(p, 5)),
+                    ),
+                    None if cut.is_empty() => Outcome::ok(
+                        "",
+                        expected,
+                        format!("running (pid {}) for {}", p.pid(), ms(cx.t0.elapsed())),
+                    ),
+                    None => {
+                        Outcome::failed("", expected, format!("running (pid {}){cut}", p.pid()))
+                    }
+                }
+            }
+            ServerState::Exited => match p.wait_exit(until).await {
+                None => Outcome::failed(
+                    "",
+                    expected,
+                    format!(
+                        "still running (pid {}) after {}{cut}",
+                        p.pid(),
+                        format_duration(self.within)
+                    ),
+                ),
+                Some(e) => match self.exit_code {
+                    Some(code) if code != e.shell_code() => Outcome::failed(
+                        "",
+                        expected,
+                        format!("exited: {}; {}", e.describe(), tail(p, 5)),
+                    ),
+                    _ => Outcome::ok("", expected, format!("exited: {}", e.describe())),
+                },
+            },
+        }
     }
 }
 

@@ -305,40 +305,52 @@ impl Runner<'_> {
         answer: &Answer<'_>,
     ) -> Result<Option<Attempt>, String> {
         let started = self.started;
-        let Some(l) = self.listeners.get_mut(listener) else {
-            return Err(format!(
-                "listener {listener:?} is not listening (its listen step did not succeed)"
-            ));
-        };
-        let Some(inc) = l.next(until).await else {
-            return Ok(None);
-        };
-        l.attempts += 1;
-        let n = l.attempts;
-        let tr_name = if refuse_status.is_some() {
-            format!("{conn}~{n}")
-        } else {
-            conn.to_string()
-        };
-        let limits = AcceptOptions::default().limits;
-        let mut peer = Peer::accepted(inc.stream, limits, &tr_name, started);
-        self.transcripts.push(peer.transcript().clone());
-        // A client gets the step's window for its head, but never less than a second
-        // after its TCP connect (a slow writer must not be cut off by a short window).
-        let head_until = until.max(inc.at + Duration::from_secs(1));
-        let head = match peer
-            .read_request_head(HeadLimits::default(), head_until)
-            .await
-        {
-            RequestOutcome::Request(h) => h,
-            other => {
-                if let RequestOutcome::Malformed(e) = &other {
-                    peer.send_refusal(400, "Bad Request", &format!("{e}\n"));
-                    drain_writes(&peer, 1, Duration::from_millis(200)).await;
+        let (inc_at, mut peer, head) = loop {
+            let Some(l) = self.listeners.get_mut(listener) else {
+                return Err(format!(
+                    "listener {listener:?} is not listening (its listen step did not succeed)"
+                ));
+            };
+            let Some(inc) = l.next(until).await else {
+                return Ok(None);
+            };
+            l.attempts += 1;
+            let n = l.attempts;
+            let tr_name = if refuse_status.is_some() {
+                format!("{conn}~{n}")
+            } else {
+                conn.to_string()
+            };
+            let limits = AcceptOptions::default().limits;
+            let mut peer = Peer::accepted(inc.stream, limits, &tr_name, started);
+            self.transcripts.push(peer.transcript().clone());
+            // A client gets the step's window for its head, but never less than a second
+            // after its TCP connect (a slow writer must not be cut off by a short window).
+            let head_until = until.max(inc.at + Duration::from_secs(1));
+            match peer
+                .read_request_head(HeadLimits::default(), head_until)
+                .await
+            {
+                RequestOutcome::Request(h) => break (inc.at, peer, h),
+                // A port probe (connect, then close without a byte) is no attempt.
+                RequestOutcome::ClosedBeforeRequest { received } if received.is_empty() => {
+                    peer.transcript().note(
+                        "closed without sending a byte (a port probe): not counted as an attempt",
+                    );
+                    if let Some(l) = self.listeners.get_mut(listener) {
+                        l.attempts -= 1;
+                    }
+                    continue;
                 }
-                return Ok(Some(Attempt::Broken {
-                    why: format!("no usable opening handshake: {}", other.describe()),
-                }));
+                other => {
+                    if let RequestOutcome::Malformed(e) = &other {
+                        peer.send_refusal(400, "Bad Request", &format!("{e}\n"));
+                        drain_writes(&peer, 1, Duration::from_millis(200)).await;
+                    }
+                    return Ok(Some(Attempt::Broken {
+                        why: format!("no usable opening handshake: {}", other.describe()),
+                    }));
+                }
             }
         };
         let line = format!("{} {}", head.method, head.target);
@@ -366,7 +378,7 @@ impl Runner<'_> {
             drain_writes(&peer, 1, Duration::from_millis(500)).await;
             l.park(peer);
             return Ok(Some(Attempt::Refused {
-                at: inc.at,
+                at: inc_at,
                 line: format!("{line} → HTTP {status}"),
             }));
         }
@@ -400,7 +412,7 @@ impl Runner<'_> {
         };
         peer.send_upgrade(&valid, protocol, &Headers::default());
         Ok(Some(Attempt::Upgraded {
-            at: inc.at,
+            at: inc_at,
             conn: Box::new(Conn::start(peer, answer.answer_pings)),
             line,
             problems,

@@ -613,8 +613,8 @@ impl<'a> Runner<'a> {
         self.conns.clear();
         self.listeners.clear();
         let mut problems: Vec<String> = Vec::new();
+        let had_clients = !self.clients.is_empty();
         let mut notes: Vec<String> = self.stop_clients().await;
-        let had_clients = !notes.is_empty();
         let had_server = self.server.is_some() && !self.external;
         if let Some(s) = &mut self.server {
             if !self.external {
@@ -693,7 +693,8 @@ impl Runner<'_> {
         if out.verdict == Verdict::Failed {
             if let Some(k) = step.action.conn().and_then(|c| self.conns.get(c)) {
                 if let Some(v) = k.lock().violation.clone() {
-                    out.observed += &format!("; the server broke RFC 6455 on this connection: {v}");
+                    let who = if k.is_server() { "client" } else { "server" };
+                    out.observed += &format!("; the {who} broke RFC 6455 on this connection: {v}");
                 }
             }
         }
