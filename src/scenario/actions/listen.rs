@@ -1,5 +1,5 @@
 //! Server-role actions: the kit plays the server for a client under test. `listen`
-//! opens a named listener on 127.0.0.1, `accept` takes the client's next connection
+//! opens a named listener on 127.0.0.1 (or another loopback address), `accept` takes the client's next connection
 //! (asserting on its opening handshake, answering 101 or refusing), `restart_listener`
 //! closes everything and refuses for a while, `expect_reconnect` measures how the client
 //! comes back (the delay sequence and its shape). An accepted connection is a named
@@ -53,6 +53,9 @@ fn listener_name(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<String> {
 pub struct Listen {
     /// `listener`: its name.
     pub listener: String,
+    /// `host` (default 127.0.0.1): a loopback address (127.0.0.0/8), so one machine can
+    /// play two (a remote's broker on 127.0.0.2).
+    pub host: std::net::Ipv4Addr,
     /// `port`: 0 (the default) lets the kit choose a free port.
     pub port: u16,
     /// `port_var`: the variable that receives the port (default `<listener>_port`).
@@ -61,11 +64,25 @@ pub struct Listen {
 
 impl ActionSpec for Listen {
     const NAME: &'static str = "listen";
-    const KEYS: &'static [&'static str] = &["listener", "port", "port_var"];
+    const KEYS: &'static [&'static str] = &["listener", "host", "port", "port_var"];
     const CHECK: &'static str = "server role";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
         let listener = listener_name(r, f)?;
+        let host = match r.string(f, "host") {
+            None => std::net::Ipv4Addr::LOCALHOST,
+            Some((h, span)) => match h.parse::<std::net::Ipv4Addr>() {
+                Ok(a) if a.is_loopback() => a,
+                _ => {
+                    r.err(
+                        Semantic,
+                        &span,
+                        format!("field \"host\": {h:?} is not a loopback IPv4 address; expected 127.x.y.z (the kit listens on this machine only)"),
+                    );
+                    return None;
+                }
+            },
+        };
         let port = r.int(f, "port", 0, 65535).unwrap_or(0) as u16;
         let port_var = match r.var_name_field(f, "port_var") {
             Some(v) => v,
@@ -73,6 +90,7 @@ impl ActionSpec for Listen {
         };
         Some(Listen {
             listener,
+            host,
             port,
             port_var,
         })
@@ -84,8 +102,8 @@ impl ActionSpec for Listen {
 
     fn title(&self) -> String {
         match self.port {
-            0 => format!("listen as {} on 127.0.0.1", self.listener),
-            p => format!("listen as {} on 127.0.0.1:{p}", self.listener),
+            0 => format!("listen as {} on {}", self.listener, self.host),
+            p => format!("listen as {} on {}:{p}", self.listener, self.host),
         }
     }
 }

@@ -47,6 +47,8 @@ pub(super) struct Incoming {
 /// A named listener on 127.0.0.1.
 #[derive(Debug)]
 pub(super) struct Listener {
+    /// Its loopback address.
+    pub host: std::net::Ipv4Addr,
     /// Its port (fixed once bound, so a restart listens on the same one).
     pub port: u16,
     incoming: mpsc::Receiver<Incoming>,
@@ -75,11 +77,17 @@ impl Drop for Listener {
 }
 
 impl Listener {
-    /// Binds 127.0.0.1:`port` (0: a free port) and starts taking connections.
-    pub async fn bind(name: &str, port: u16, started: Instant) -> std::io::Result<Listener> {
+    /// Binds `host`:`port` (0: a free port) and starts taking connections.
+    pub async fn bind(
+        name: &str,
+        host: std::net::Ipv4Addr,
+        port: u16,
+        started: Instant,
+    ) -> std::io::Result<Listener> {
         let tr = Transcript::new(&format!("listener {name}"), started);
-        let (task, incoming, port) = Self::start(port, &tr).await?;
+        let (task, incoming, port) = Self::start(host, port, &tr).await?;
         Ok(Listener {
+            host,
             port,
             incoming,
             task: Some(task),
@@ -93,15 +101,18 @@ impl Listener {
     }
 
     async fn start(
+        host: std::net::Ipv4Addr,
         port: u16,
         tr: &Transcript,
     ) -> std::io::Result<(JoinHandle<()>, mpsc::Receiver<Incoming>, u16)> {
-        let l = TcpListener::bind(("127.0.0.1", port)).await?;
+        // Only loopback: the reader refuses any other host.
+        debug_assert!(host.is_loopback());
+        let l = TcpListener::bind((host, port)).await?;
         let port = l.local_addr()?.port();
         tr.push(
             Direction::Event,
             "listen",
-            format!("listening on 127.0.0.1:{port}"),
+            format!("listening on {host}:{port}"),
             None,
         );
         let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
@@ -134,9 +145,12 @@ impl Listener {
 
     /// Stops listening: the port refuses connections until [`Listener::relisten`];
     /// connections taken but not handled are closed.
-    pub fn close(&mut self) {
+    pub async fn close(&mut self) {
         if let Some(t) = self.task.take() {
             t.abort();
+            // The socket is closed when the task is dropped: wait for that, so the
+            // port is free for the next bind (bounded: an aborted task ends at once).
+            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
         }
         self.incoming.close();
         while self.incoming.try_recv().is_ok() {}
@@ -144,14 +158,14 @@ impl Listener {
         self.tr.push(
             Direction::Event,
             "listen",
-            format!("stopped listening on 127.0.0.1:{}", self.port),
+            format!("stopped listening on {}:{}", self.host, self.port),
             None,
         );
     }
 
     /// Listens again on the same port.
     pub async fn relisten(&mut self) -> std::io::Result<()> {
-        let (task, incoming, _) = Self::start(self.port, &self.tr).await?;
+        let (task, incoming, _) = Self::start(self.host, self.port, &self.tr).await?;
         self.task = Some(task);
         self.incoming = incoming;
         Ok(())
@@ -312,6 +326,10 @@ impl Runner<'_> {
                 ));
             };
             let Some(inc) = l.next(until).await else {
+                l.tr.note(format!(
+                    "no connection to {}:{} before the step's window closed",
+                    l.host, l.port
+                ));
                 return Ok(None);
             };
             l.attempts += 1;
@@ -432,7 +450,7 @@ impl Runner<'_> {
 
 impl RunStep for Listen {
     async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
-        let sent = format!("listen on 127.0.0.1:{}", self.port);
+        let sent = format!("listen on {}:{}", self.host, self.port);
         let expected = "a listening socket".to_string();
         if r.listeners.contains_key(&self.listener) {
             return Outcome::failed(
@@ -441,7 +459,7 @@ impl RunStep for Listen {
                 format!("listener {:?} is already listening", self.listener),
             );
         }
-        match Listener::bind(&self.listener, self.port, r.started).await {
+        match Listener::bind(&self.listener, self.host, self.port, r.started).await {
             Ok(l) => {
                 let port = l.port;
                 r.transcripts.push(l.tr.clone());
@@ -450,13 +468,13 @@ impl RunStep for Listen {
                 Outcome::ok(
                     sent,
                     expected,
-                    format!("listening on 127.0.0.1:{port} (${{{}}})", self.port_var),
+                    format!("listening on {}:{port} (${{{}}})", self.host, self.port_var),
                 )
             }
             Err(e) => Outcome::failed(
                 sent,
                 expected,
-                format!("cannot listen on 127.0.0.1:{}: {e}", self.port),
+                format!("cannot listen on {}:{}: {e}", self.host, self.port),
             ),
         }
     }
@@ -561,7 +579,7 @@ impl RunStep for RestartListener {
                 format!("listener {:?} is not listening", self.listener),
             );
         };
-        l.close();
+        l.close().await;
         let names = l.conns.clone();
         let mut ended = 0;
         for name in &names {
@@ -603,15 +621,16 @@ impl RunStep for RestartListener {
                 sent,
                 expected,
                 format!(
-                    "ended {ended} connection(s); refused connections for {}; listening again on 127.0.0.1:{}",
+                    "ended {ended} connection(s); refused connections for {}; listening again on {}:{}",
                     format_duration(self.down_for),
+                    l.host,
                     l.port
                 ),
             ),
             Err(e) => Outcome::failed(
                 sent,
                 expected,
-                format!("cannot listen again on 127.0.0.1:{}: {e}", l.port),
+                format!("cannot listen again on {}:{}: {e}", l.host, l.port),
             ),
         }
     }

@@ -611,10 +611,16 @@ impl<'a> Runner<'a> {
     pub(super) async fn teardown(&mut self) {
         let t0 = Instant::now();
         self.conns.clear();
+        for l in self.listeners.values_mut() {
+            l.close().await;
+        }
         self.listeners.clear();
         let mut problems: Vec<String> = Vec::new();
         let had_clients = !self.clients.is_empty();
         let mut notes: Vec<String> = self.stop_clients().await;
+        if had_clients && notes.is_empty() {
+            notes.push("every client had exited".into());
+        }
         let had_server = self.server.is_some() && !self.external;
         if let Some(s) = &mut self.server {
             if !self.external {
