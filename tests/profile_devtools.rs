@@ -1,0 +1,100 @@
+//! The `devtools` profile against node-network-devtools 1.0.30 (from the lockfile of
+//! `conformance/servers`): the kit plays the package's fork on the core port and the
+//! client under test is an app main process with `register()`
+//! (`conformance/clients/devtools-app.js`). Ports are kit-chosen on 127.0.0.1, so the
+//! scenarios run in parallel with anything else.
+//!
+//! Pinned verdicts, as established in shared/protocols/devtools-cdp.md: the main
+//! connects and sends healthchecks every ~2 s (OK); two mains started at once against a
+//! listening fork are both served (OK); after the fork dies the main never comes back
+//! (check 17): FAILED at `main-reconnect#7-main-back` with nothing else failing.
+//! Without `node` the test prints NOT RUN, except under CI.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use wsspec::report::Verdict;
+use wsspec::scenario::{EngineOptions, Profile};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn node_ready() -> bool {
+    let node_ok = Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !node_ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "node is not on PATH, but CI is set"
+        );
+        eprintln!("NOT RUN: node is not on PATH; the devtools profile needs Node.js");
+        return false;
+    }
+    let script = repo().join("conformance/servers/ensure-installed.sh");
+    let status = Command::new("timeout")
+        .arg("900")
+        .arg("bash")
+        .arg(&script)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run ensure-installed.sh");
+    assert!(status.success(), "{} failed: {status}", script.display());
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_process_never_comes_back_after_the_fork_dies() {
+    if !node_ready() {
+        return;
+    }
+    let profile = Profile::from_path(&repo().join("conformance/profiles/devtools"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let report = tokio::time::timeout(
+        Duration::from_secs(120),
+        wsspec::scenario::run_profile(&profile, &EngineOptions::default()),
+    )
+    .await
+    .expect("the profile ends within 120 s")
+    .report;
+    let mut dump = String::new();
+    for c in &report.cases {
+        dump += &format!("{:<50} {:<8} {}\n", c.id, c.verdict.label(), c.observed);
+    }
+    let failed = "devtools/main-reconnect#7-main-back";
+    let after_it = "devtools/main-reconnect#8";
+    for c in &report.cases {
+        let want = if c.id == failed {
+            Verdict::Failed
+        } else if c.id == after_it {
+            Verdict::NotRun
+        } else {
+            Verdict::Ok
+        };
+        assert_eq!(c.verdict, want, "{}\n{dump}", c.id);
+    }
+    let f = report.cases.iter().find(|c| c.id == failed).expect(failed);
+    assert!(
+        f.observed.contains("the client never came back within 8s"),
+        "{dump}"
+    );
+    assert!(
+        f.transcript
+            .iter()
+            .any(|e| e.conn == "listener core" && e.summary.contains("no connection to")),
+        "{:#?}",
+        f.transcript
+    );
+    let interval = report
+        .cases
+        .iter()
+        .find(|c| c.id == "devtools/main-healthcheck#6-healthcheck-interval")
+        .expect("the interval case");
+    assert!(interval.observed.contains("gaps ["), "{dump}");
+    assert_eq!(report.cases.len(), 7 + 10 + 9, "{dump}");
+}
