@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use wsspec::report::Verdict;
+use wsspec::report::{CaseReport, Verdict};
 use wsspec::scenario::{EngineOptions, Profile};
 
 fn repo() -> PathBuf {
@@ -48,24 +48,99 @@ fn node_ready() -> bool {
     true
 }
 
+/// Runs the profile's files named `names` (without `.toml`) one after the other with
+/// `vars`; all their cases, and a dump of them for messages.
+async fn run_files(names: &[&str], vars: &[(&str, &str)]) -> (Vec<CaseReport>, String) {
+    let opts = EngineOptions {
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..EngineOptions::default()
+    };
+    let mut cases = Vec::new();
+    for n in names {
+        let path = repo().join(format!("conformance/profiles/devtools/{n}.toml"));
+        let profile = Profile::from_path(&path).unwrap_or_else(|e| panic!("{e}"));
+        let run = tokio::time::timeout(
+            Duration::from_secs(60),
+            wsspec::scenario::run_profile(&profile, &opts),
+        )
+        .await
+        .expect("a scenario ends within 60 s");
+        cases.extend(run.report.cases);
+    }
+    let mut dump = String::new();
+    for c in &cases {
+        dump += &format!("{:<50} {:<8} {}\n", c.id, c.verdict.label(), c.observed);
+    }
+    (cases, dump)
+}
+
+const CDP_FILES: &[&str] = &[
+    "cdp-unknown-method",
+    "cdp-malformed-json",
+    "cdp-one-reply",
+    "cdp-host-policy",
+    "cdp-ping",
+    "cdp-shutdown-close",
+];
+
+/// Runs the CDP checks against `cdp` and requires exactly the steps `failing` to FAIL
+/// (every other case OK).
+async fn cdp_checks(cdp: &str, failing: &[&str]) {
+    if !node_ready() {
+        return;
+    }
+    let (cases, dump) = run_files(CDP_FILES, &[("cdp", cdp)]).await;
+    assert_eq!(cases.len(), 5 + 5 + 5 + 4 + 4 + 5, "{dump}");
+    for c in &cases {
+        let want = if failing.iter().any(|f| c.id.ends_with(f)) {
+            Verdict::Failed
+        } else {
+            Verdict::Ok
+        };
+        assert_eq!(c.verdict, want, "cdp={cdp}: {}\n{dump}", c.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdp_checks_on_the_node_network_devtools_fork() {
+    cdp_checks(
+        "nnd",
+        &[
+            "cdp-unknown-method#3-error-reply",
+            "cdp-malformed-json#3-parse-error",
+            "cdp-host-policy#2-foreign-host-refused",
+            "cdp-shutdown-close#3-close-frame",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cdp_checks_on_nodes_inspector_the_reference() {
+    cdp_checks(
+        "inspector",
+        &["cdp-ping#2-pong", "cdp-shutdown-close#3-close-frame"],
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_process_never_comes_back_after_the_fork_dies() {
     if !node_ready() {
         return;
     }
-    let profile = Profile::from_path(&repo().join("conformance/profiles/devtools"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let report = tokio::time::timeout(
-        Duration::from_secs(120),
-        wsspec::scenario::run_profile(&profile, &EngineOptions::default()),
-    )
-    .await
-    .expect("the profile ends within 120 s")
-    .report;
-    let mut dump = String::new();
-    for c in &report.cases {
-        dump += &format!("{:<50} {:<8} {}\n", c.id, c.verdict.label(), c.observed);
-    }
+    let (cases, dump) = run_files(&["main-healthcheck", "main-reconnect", "two-mains"], &[]).await;
+    let report = wsspec::report::RunReport::new(
+        "scenario",
+        "devtools".into(),
+        "devtools".into(),
+        std::time::SystemTime::now(),
+        Duration::ZERO,
+        cases,
+    );
     let failed = "devtools/main-reconnect#7-main-back";
     let after_it = "devtools/main-reconnect#8";
     for c in &report.cases {

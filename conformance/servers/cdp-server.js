@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// Starts one real CDP-over-WebSocket server for wsspec's devtools profile, on
+// 127.0.0.1, and prints one uniform ready line so the same scenario files run against
+// either:
+//   --kind nnd        node-network-devtools 1.0.30's fork (its DevTools port), standalone
+//                     as shared/protocols/devtools-cdp.md 2.1 shows, kept on loopback by
+//                     loopback-only.cjs (it binds every interface by itself), cwd cdp-proj/
+//   --kind inspector  Node's own inspector, `node --inspect=127.0.0.1:0 cdp-proj/app.js`,
+//                     the reference CDP server
+// Ready line (stdout): `CDP READY port=<port> path=<WebSocket path>`. The child runs in
+// this process's group, so stopping the group stops both; SIGTERM is passed on.
+'use strict';
+
+const path = require('path');
+const net = require('net');
+const { spawn } = require('child_process');
+
+const kind = process.argv[2] === '--kind' ? process.argv[3] : null;
+const here = __dirname;
+const proj = path.join(here, 'cdp-proj');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function waitListening(port, deadlineMs) {
+  const end = Date.now() + deadlineMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); resolve(); });
+      c.once('error', () => {
+        c.destroy();
+        if (Date.now() > end) reject(new Error(`nothing listens on ${port}`));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+let child = null;
+process.on('SIGTERM', () => {
+  if (child) child.kill('SIGTERM');
+  setTimeout(() => process.exit(0), 200);
+});
+
+async function main() {
+  if (kind === 'nnd') {
+    const core = await freePort();
+    const devtools = await freePort();
+    const fork = path.join(here, 'node_modules', 'node-network-devtools', 'dist', 'fork.js');
+    child = spawn(process.execPath, ['-r', path.join(here, 'loopback-only.cjs'), fork], {
+      cwd: proj,
+      env: {
+        ...process.env,
+        NETWORK_OPTIONS: JSON.stringify({ port: core, serverPort: devtools, autoOpenDevtool: false }),
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('exit', (code, sig) => {
+      process.stdout.write(`cdp-server: the fork exited (${sig || code})\n`);
+      process.exit(code == null ? 1 : code);
+    });
+    await waitListening(core, 10000);
+    await waitListening(devtools, 1000);
+    process.stdout.write(`CDP READY port=${devtools} path=/\n`);
+  } else if (kind === 'inspector') {
+    child = spawn(process.execPath, ['--inspect=127.0.0.1:0', path.join(proj, 'app.js')], {
+      cwd: proj,
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    let buf = '';
+    child.stderr.on('data', (d) => {
+      process.stderr.write(d);
+      buf += d.toString();
+      const m = /Debugger listening on ws:\/\/127\.0\.0\.1:(\d+)(\/\S+)/.exec(buf);
+      if (m) {
+        buf = '';
+        process.stdout.write(`CDP READY port=${m[1]} path=${m[2]}\n`);
+      }
+    });
+    child.on('exit', (code, sig) => {
+      process.stdout.write(`cdp-server: the inspector target exited (${sig || code})\n`);
+      process.exit(code == null ? 1 : code);
+    });
+  } else {
+    console.error('usage: node cdp-server.js --kind nnd|inspector');
+    process.exit(2);
+  }
+}
+main().catch((e) => {
+  console.error(`cdp-server: ${e.message}`);
+  if (child) child.kill('SIGKILL');
+  process.exit(1);
+});
