@@ -424,10 +424,11 @@ impl ActionSpec for ExpectReconnect {
         let listener = listener_name(r, f);
         let conn = r.conn(f);
         let after = r.string(f, "after").map(|s| s.0);
-        let within = f
-            .has("within")
-            .then(|| r.within(f))
-            .unwrap_or(DEFAULT_WITHIN.min(r.deadline));
+        let within = if f.has("within") {
+            r.within(f)
+        } else {
+            DEFAULT_WITHIN.min(r.deadline)
+        };
         let refuse = r.int(f, "refuse", 0, 1000).unwrap_or(0) as u32;
         let backoff = match r.string(f, "backoff") {
             None => Backoff::Any,
