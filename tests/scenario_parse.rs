@@ -146,7 +146,7 @@ fn action_errors() {
             .contains("expected one of connect, close, drop_tcp,"),
         "{d}"
     );
-    assert!(d.message.ends_with("assert_server, sleep"), "{d}");
+    assert!(d.message.ends_with("assert_server, sleep, listen, accept, restart_listener, expect_reconnect, start_client, stop_client, assert_client, expect_series"), "{d}");
     assert_diag(
         &format!("{HEAD}[[step]]\naction = 3\n"),
         4,
