@@ -36,7 +36,7 @@
 //!   servers that require them can be tested; Autobahn offers nothing.
 
 pub mod autobahn;
-mod case;
+pub(crate) mod case;
 mod describe;
 pub mod extra;
 pub mod fuzzer;
