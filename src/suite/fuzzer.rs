@@ -85,6 +85,64 @@ pub struct FuzzRun {
     pub data_frames_seen: u64,
     /// Pings the server sent, and how many of them the kit answered.
     pub pings_seen: (u64, usize),
+    /// Facts about every frame the server sent, for the run-level checks (x.2.2-x.2.4).
+    pub wire: WireFacts,
+}
+
+/// What the run-level checks need from one connection: counts over every frame the server
+/// sent (not only the recorded ones), with the first offending frame described.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WireFacts {
+    /// Frames seen.
+    pub frames: u64,
+    /// Frames with the MASK bit set (§5.1: a server MUST NOT mask).
+    pub masked: u64,
+    /// Frames whose length is not in the minimal encoding (§5.2: MUST be minimal).
+    pub non_minimal: u64,
+    /// Data frames after the server's own close frame (§5.5.1: MUST NOT send any).
+    pub data_after_close: u64,
+    /// The first offending frame of each kind: (kind, description).
+    pub first: Vec<(&'static str, String)>,
+}
+
+impl WireFacts {
+    fn see(&mut self, h: &crate::codec::frame::FrameHeader, close_seen: bool) {
+        self.frames += 1;
+        let data = matches!(
+            h.opcode,
+            OpCode::Text | OpCode::Binary | OpCode::Continuation
+        );
+        for (hit, kind, n) in [
+            (h.mask.is_some(), "masked", &mut self.masked),
+            (!h.is_minimal_length(), "non-minimal", &mut self.non_minimal),
+            (
+                close_seen && data,
+                "data-after-close",
+                &mut self.data_after_close,
+            ),
+        ] {
+            if hit {
+                *n += 1;
+                if !self.first.iter().any(|(k, _)| *k == kind) {
+                    self.first.push((
+                        kind,
+                        format!(
+                            "frame #{}: {} fin={} len={}{}",
+                            self.frames,
+                            h.opcode.name(),
+                            u8::from(h.fin),
+                            h.payload_len,
+                            match h.length_encoding.extra_bytes() {
+                                2 => " (16-bit length form)",
+                                8 => " (64-bit length form)",
+                                _ => "",
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +184,8 @@ struct Machine<'a> {
     frames_seen: u64,
     data_frames_seen: u64,
     pings_seen: u64,
+    wire: WireFacts,
+    server_close_seen: bool,
 }
 
 /// The message limit for a case: the largest message or frame it sends plus an eighth, and
@@ -182,6 +242,7 @@ pub async fn run(
         frames_seen: 0,
         data_frames_seen: 0,
         pings_seen: (0, 0),
+        wire: WireFacts::default(),
     };
     let (mut peer, outcome) = match connected {
         Err(_) => {
@@ -254,6 +315,8 @@ pub async fn run(
         frames_seen: 0,
         data_frames_seen: 0,
         pings_seen: 0,
+        wire: WireFacts::default(),
+        server_close_seen: false,
     };
     let cut = m.drive(hard_deadline).await;
     let duration_ms = wall.elapsed().as_secs_f64() * 1000.0;
@@ -271,6 +334,7 @@ pub async fn run(
         frames_seen: m.frames_seen,
         data_frames_seen: m.data_frames_seen,
         pings_seen: (m.pings_seen, m.pings.min(PING_BUDGET)),
+        wire: m.wire,
     }
 }
 
@@ -558,6 +622,10 @@ impl Machine<'_> {
 
     fn on_frame(&mut self, frame: DecodedFrame) {
         self.frames_seen += 1;
+        self.wire.see(&frame.header, self.server_close_seen);
+        if frame.header.opcode == OpCode::Close {
+            self.server_close_seen = true;
+        }
         match frame.header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => self.data_frames_seen += 1,
             OpCode::Ping => self.pings_seen += 1,

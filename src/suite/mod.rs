@@ -39,11 +39,13 @@ pub mod autobahn;
 mod case;
 mod describe;
 pub mod extra;
+pub mod extra_framing;
 pub mod fuzzer;
 pub mod runner;
 pub mod select;
 pub mod spec;
 pub mod verdict;
+pub mod wire_checks;
 
 pub use case::{CaseInfo, Catalog, Selection};
 pub use runner::{run, OnCaseDone, RunConfig};
@@ -55,7 +57,7 @@ use case::CaseDef;
 pub(crate) fn defs() -> Vec<CaseDef> {
     let mut v = extra::handshake_defs();
     v.extend(autobahn::defs());
-    v.extend(extra::framing_defs());
+    v.extend(extra_framing::framing_defs());
     v
 }
 

@@ -25,8 +25,10 @@ use super::case::{CaseDef, CaseInfo, CaseKind, Selection};
 use super::describe;
 use super::extra;
 use super::fuzzer;
+use super::fuzzer::WireFacts;
 use super::spec::FuzzSpec;
 use super::verdict;
+use super::wire_checks;
 use crate::peer::{ConnectOptions, Target};
 use crate::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 
@@ -77,6 +79,7 @@ struct Done {
     index: usize,
     report: CaseReport,
     server: Option<String>,
+    wire: Option<WireFacts>,
 }
 
 /// Runs `selection` against `target` and returns the report (cases in selection order).
@@ -96,9 +99,14 @@ pub async fn run(
     let mut first_server: Option<String> = None;
     let mut set: JoinSet<Done> = JoinSet::new();
 
+    let mut wire: Vec<(usize, WireFacts)> = Vec::new();
+    let mut deferred: Vec<usize> = Vec::new();
     let mut finish = |d: Done, results: &mut Vec<Option<CaseReport>>| {
         if first_server.is_none() {
             first_server = d.server;
+        }
+        if let Some(w) = d.wire {
+            wire.push((d.index, w));
         }
         if let Some(p) = &cfg.progress {
             p(&d.report);
@@ -114,9 +122,14 @@ pub async fn run(
                     index,
                     report: not_run(info, reason.clone(), 0.0),
                     server: None,
+                    wire: None,
                 },
                 &mut results,
             );
+            continue;
+        }
+        if def.run_level.is_some() {
+            deferred.push(index);
             continue;
         }
         if info.must_run_alone {
@@ -149,15 +162,17 @@ pub async fn run(
                 run_case(&info2, &def, &t, &o, hard).await
             }));
             match (&mut inner.0).await {
-                Ok((report, server)) => Done {
+                Ok((report, server, wire)) => Done {
                     index,
                     report,
                     server,
+                    wire,
                 },
                 Err(e) => Done {
                     index,
                     report: not_run(&info3, format!("internal error of the kit: {e}"), 0.0),
                     server: None,
+                    wire: None,
                 },
             }
         });
@@ -173,6 +188,22 @@ pub async fn run(
         if let Ok(d) = r {
             finish(d, &mut results);
         }
+    }
+    drop(finish);
+    // Run-level checks, over every fuzzing case that ran (in selection order).
+    wire.sort_by_key(|(i, _)| *i);
+    let seen: Vec<(String, WireFacts)> = wire
+        .into_iter()
+        .map(|(i, w)| (selection.cases[i].info.id.clone(), w))
+        .collect();
+    for index in deferred {
+        let def = &selection.cases[index];
+        let Some(check) = def.run_level else { continue };
+        let report = wire_checks::grade(&def.info, check, &seen);
+        if let Some(p) = &cfg.progress {
+            p(&report);
+        }
+        results[index] = Some(report);
     }
     let mut cases = Vec::with_capacity(selection.len());
     for (i, r) in results.into_iter().enumerate() {
@@ -232,13 +263,23 @@ pub(crate) async fn run_case(
     target: &Target,
     opts: &ConnectOptions,
     hard: Instant,
-) -> (CaseReport, Option<String>) {
+) -> (CaseReport, Option<String>, Option<WireFacts>) {
     match (def.make)() {
-        CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None),
+        CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None, None),
+        CaseKind::RunLevel => (
+            not_run(
+                info,
+                "a run-level check is graded by the runner after every other case".into(),
+                0.0,
+            ),
+            None,
+            None,
+        ),
         CaseKind::Fuzz(spec) => {
             let run = fuzzer::run(target, opts, &spec, hard).await;
             let server = run.server_header.clone();
-            (fuzz_report(info, &spec, run), server)
+            let wire = (!run.cut_by_deadline && run.obs.opened).then(|| run.wire.clone());
+            (fuzz_report(info, &spec, run), server, wire)
         }
         CaseKind::Handshake(check) => {
             let r = extra::run_handshake(target, opts, check, hard).await;
@@ -259,7 +300,7 @@ pub(crate) async fn run_case(
                 transcript: r.transcript,
                 ..blank(info)
             };
-            (report, None)
+            (report, None, None)
         }
     }
 }

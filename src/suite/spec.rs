@@ -249,6 +249,9 @@ pub struct Rules {
     pub close_feeds_behavior: bool,
     /// With `close_feeds_behavior`: what a WRONG CODE close verdict turns the behaviour into.
     pub wrong_code_grade: Option<Verdict>,
+    /// With `close_feeds_behavior`: what an UNCLEAN close verdict turns the behaviour into
+    /// (FAILED when unset; NON-STRICT where the clean close is a SHOULD).
+    pub unclean_grade: Option<Verdict>,
     /// 10.1.1: the kit must itself have sent exactly (text frames, continuation frames).
     pub self_check: Option<(usize, usize)>,
 }
