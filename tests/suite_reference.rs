@@ -279,8 +279,8 @@ fn table() -> Vec<Row> {
         },
         Row {
             fault: "answer_pongs",
-            allowed: Ids(&["2.7", "2.8", "x.5.6", "x.5.7"]),
-            required: &["2.7", "2.8", "x.5.6", "x.5.7"],
+            allowed: Ids(&["2.7", "2.8", "2.9", "x.5.6", "x.5.7"]),
+            required: &["2.7", "2.8", "2.9", "x.5.6", "x.5.7"],
         },
         // Legal behaviour (§5.5.2): nothing may deviate.
         Row {

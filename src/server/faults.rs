@@ -117,7 +117,7 @@ pub struct Faults {
     /// x.4.2 (a bad frame must be answered with a close frame), and by every echo case.
     pub half_close_after_upgrade: bool,
     /// §5.5.3: answers an unsolicited pong with a pong of the same payload instead of
-    /// ignoring it. Caught by 2.7, 2.8 and x.5.6, x.5.7.
+    /// ignoring it. Caught by 2.7, 2.8, 2.9 and x.5.6, x.5.7.
     pub answer_pongs: bool,
     /// Not a bug: pings the client (§5.5.2 allows a ping at any time after the handshake)
     /// right after the 101 and before every echo. A conforming client answers and nothing
