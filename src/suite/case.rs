@@ -89,6 +89,9 @@ pub(crate) struct CaseDef {
     pub not_run: Option<String>,
     /// A run-level check, graded once every other case of the run is done.
     pub run_level: Option<RunCheck>,
+    /// Mostly waits on its own pauses (1 s markers): started at the beginning of the run,
+    /// beside the other cases and outside the `jobs` limit (see [`crate::suite::runner`]).
+    pub timed: bool,
 }
 
 impl CaseDef {
@@ -98,7 +101,14 @@ impl CaseDef {
             make: Arc::new(make),
             not_run: None,
             run_level: None,
+            timed: false,
         }
+    }
+
+    /// Marks a case that mostly sleeps on its pauses (see [`CaseDef::timed`]).
+    pub(crate) fn timed(mut self) -> Self {
+        self.timed = true;
+        self
     }
 
     /// A run-level check (see [`super::wire_checks`]).

@@ -333,7 +333,7 @@ fn more_defs() -> Vec<CaseDef> {
                 .with_rules(feed(Verdict::Failed)),
             note: Some("nothing is sent for 300 ms after the 101; a server that half-closes TCP then never echoes".into()),
         },
-    ));
+    ).timed());
     v.push(x(
         "x.4.2",
         "A frame with a reserved opcode is answered with a close frame before TCP closes",
