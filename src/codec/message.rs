@@ -29,6 +29,7 @@
 //! | invalid close code, close reason not UTF-8 | the close event carries the code and the reason (lossily decoded) |
 
 use super::close::{is_valid_close_code, parse_close_payload};
+use super::deflate::{received_rsv1, Decompressor, DeflateError, ALLOWED_RSV};
 use super::error::{CapacityError, FrameError, Leniency, ProtocolError};
 use super::frame::{
     parse_header_lenient, FrameHeader, HeaderRules, OpCode, Status, MAX_CONTROL_PAYLOAD,
@@ -184,6 +185,11 @@ struct OpenMessage {
     checked: usize,
     /// The first UTF-8 error, once there was one (the validator then stays failed).
     rejected: Option<u64>,
+    /// RSV1 was set on its first frame under permessage-deflate: `buf` holds the inflated
+    /// bytes and `len` their count.
+    compressed: bool,
+    /// Inflating failed (a tolerated violation): the rest of the message is not inflated.
+    inflate_failed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,8 +236,11 @@ pub struct StreamDecoder {
     control: Vec<u8>,
     preview: Vec<u8>,
     violations: Vec<ProtocolError>,
-    /// Unmasked payload bytes being validated when data is not kept.
+    /// Unmasked payload bytes being validated when data is not kept, or inflated.
     scratch: Vec<u8>,
+    /// permessage-deflate (RFC 7692) is in use: messages whose first frame has RSV1 are
+    /// inflated by this, at most [`Limits::max_message_size`] bytes each.
+    inflate: Option<Decompressor>,
 }
 
 impl StreamDecoder {
@@ -254,7 +263,26 @@ impl StreamDecoder {
             preview: Vec::new(),
             violations: Vec::new(),
             scratch: Vec::new(),
+            inflate: None,
         }
+    }
+
+    /// Turns permessage-deflate on (RFC 7692 §6): RSV1 becomes allowed on the first frame of a
+    /// data message, which then is compressed and inflated by `d` (its per-message limit
+    /// follows [`Limits::max_message_size`]); RSV1 on a control or continuation frame is a
+    /// violation. `None` turns it off again.
+    pub fn set_inflate(&mut self, d: Option<Decompressor>) {
+        if d.is_some() {
+            self.cfg.rules.allowed_rsv |= ALLOWED_RSV;
+        } else {
+            self.cfg.rules.allowed_rsv &= !ALLOWED_RSV;
+        }
+        self.inflate = d;
+    }
+
+    /// Whether permessage-deflate is on ([`StreamDecoder::set_inflate`]).
+    pub fn inflating(&self) -> bool {
+        self.inflate.is_some()
     }
 
     /// The configuration in force.
@@ -366,6 +394,14 @@ impl StreamDecoder {
     /// Starts a frame: the rules that depend on the message state.
     fn begin_frame(&mut self, header: FrameHeader) -> Result<(), FrameError> {
         let len = header.payload_len;
+        let mut compressed = false;
+        if self.inflate.is_some() {
+            match received_rsv1(header.opcode, header.rsv & ALLOWED_RSV != 0) {
+                Ok(c) => compressed = c,
+                // Tolerated: the bit is ignored, as if the rule did not exist.
+                Err(e) => self.tolerate(deflate_violation(&e))?,
+            }
+        }
         let kind = match header.opcode {
             // Reaching here, the header parser was told to tolerate it.
             OpCode::Reserved(_) => Kind::Skip,
@@ -391,7 +427,14 @@ impl StreamDecoder {
                                 utf8: Utf8Validator::new(),
                                 checked: 0,
                                 rejected: None,
+                                compressed,
+                                inflate_failed: false,
                             });
+                            if compressed {
+                                if let Some(d) = self.inflate.as_mut() {
+                                    d.set_limit(self.cfg.limits.max_message_size);
+                                }
+                            }
                         }
                         Kind::Data
                     }
@@ -413,6 +456,9 @@ impl StreamDecoder {
 
     /// Payload bytes of `frame` as they are on the wire, starting at payload `offset`.
     fn payload(&mut self, frame: OpenFrame, chunk: &[u8], offset: usize) -> Result<(), FrameError> {
+        if frame.kind == Kind::Data && self.message.as_ref().is_some_and(|m| m.compressed) {
+            return self.inflate_chunk(frame, chunk, offset);
+        }
         if frame.kind == Kind::Data && !self.cfg.keep_data {
             let Some(m) = self.message.as_mut() else {
                 return Ok(());
@@ -453,6 +499,48 @@ impl StreamDecoder {
         Ok(())
     }
 
+    /// Payload bytes of a compressed message: unmasked, inflated into the message (bounded by
+    /// the message limit), and the inflated text validated as it comes.
+    fn inflate_chunk(
+        &mut self,
+        frame: OpenFrame,
+        chunk: &[u8],
+        offset: usize,
+    ) -> Result<(), FrameError> {
+        let (Some(m), Some(d)) = (self.message.as_mut(), self.inflate.as_mut()) else {
+            return Ok(());
+        };
+        if m.inflate_failed || chunk.is_empty() {
+            return Ok(());
+        }
+        self.scratch.clear();
+        self.scratch.extend_from_slice(chunk);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut self.scratch, key, offset);
+        }
+        let r = d.inflate(&self.scratch, &mut m.buf);
+        m.len = m.buf.len() as u64;
+        self.inflated(r)?;
+        if self.cfg.utf8 == Utf8Check::Streaming {
+            self.check_text(false)?;
+        }
+        Ok(())
+    }
+
+    /// The outcome of an inflate step: a limit fails the stream, corrupt data is a violation.
+    fn inflated(&mut self, r: Result<(), DeflateError>) -> Result<(), FrameError> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(DeflateError::Capacity(c)) => Err(c.into()),
+            Err(e) => {
+                if let Some(m) = self.message.as_mut() {
+                    m.inflate_failed = true;
+                }
+                self.tolerate(deflate_violation(&e))
+            }
+        }
+    }
+
     /// Validates the open text message as far as it has arrived (and, with `end`, that it
     /// does not stop inside a sequence).
     fn check_text(&mut self, end: bool) -> Result<(), FrameError> {
@@ -490,7 +578,17 @@ impl StreamDecoder {
                 Ok((Some(event), false, 0))
             }
             Kind::Data => {
-                let kept = self.cfg.keep_data;
+                let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+                if h.fin && compressed {
+                    if let (Some(m), Some(d)) = (self.message.as_mut(), self.inflate.as_mut()) {
+                        if !m.inflate_failed {
+                            let r = d.finish_message(&mut m.buf);
+                            m.len = m.buf.len() as u64;
+                            self.inflated(r)?;
+                        }
+                    }
+                }
+                let kept = self.cfg.keep_data || compressed;
                 if self.cfg.utf8 == Utf8Check::FrameEnd && !h.fin && kept {
                     self.check_text(false)?;
                 }
@@ -539,6 +637,17 @@ impl StreamDecoder {
             self.tolerate(ProtocolError::InvalidCloseReason { offset: e.offset })?;
         }
         Ok(Some((code, String::from_utf8_lossy(reason).into_owned())))
+    }
+}
+
+/// The codec's violation for a permessage-deflate data error (capacity is not one).
+fn deflate_violation(e: &DeflateError) -> ProtocolError {
+    match e {
+        DeflateError::Rsv1OnControlFrame { opcode } => {
+            ProtocolError::Rsv1OnControlFrame { opcode: *opcode }
+        }
+        DeflateError::Rsv1OnContinuation => ProtocolError::Rsv1OnContinuation,
+        _ => ProtocolError::InvalidCompressedData,
     }
 }
 

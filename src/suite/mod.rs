@@ -30,8 +30,9 @@
 //! * the kit answers at most 1000 server pings per case and records at most 100 000 events
 //!   / 128 MiB, so a hostile server cannot exhaust memory; server messages are limited by
 //!   `ConnectOptions::limits` (32 MiB by default; a bigger one fails the connection with 1009);
-//! * permessage-deflate (12.x, 13.x) is not implemented: those cases are reported NOT RUN,
-//!   where Autobahn reports UNIMPLEMENTED for servers without deflate;
+//! * permessage-deflate (12.x, 13.x) uses generated stand-ins for Autobahn's data files
+//!   (same sizes and types, see `autobahn::deflate_data`); a server that refuses the offer
+//!   is UNIMPLEMENTED, as in Autobahn;
 //! * the handshake uses the caller's `ConnectOptions` (subprotocols, Origin, headers), so
 //!   servers that require them can be tested; Autobahn offers nothing.
 
@@ -40,6 +41,7 @@ mod case;
 mod describe;
 pub mod extra;
 pub mod fuzzer;
+pub mod pmd;
 pub mod runner;
 pub mod select;
 pub mod spec;
@@ -56,6 +58,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
     let mut v = extra::handshake_defs();
     v.extend(autobahn::defs());
     v.extend(extra::framing_defs());
+    v.extend(pmd::defs());
     v
 }
 

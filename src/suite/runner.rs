@@ -240,6 +240,23 @@ pub(crate) async fn run_case(
             let server = run.server_header.clone();
             (fuzz_report(info, &spec, run), server)
         }
+        CaseKind::Deflate(check) => {
+            let r = super::pmd::run(target, opts, check, hard).await;
+            let report = CaseReport {
+                verdict: if r.cut_by_deadline {
+                    Verdict::NotRun
+                } else {
+                    r.verdict
+                },
+                duration_ms: r.duration_ms,
+                sent: r.sent,
+                expected: check.expected(),
+                observed: r.observed,
+                transcript: r.transcript,
+                ..blank(info)
+            };
+            (report, None)
+        }
         CaseKind::Handshake(check) => {
             let r = extra::run_handshake(target, opts, check, hard).await;
             let report = CaseReport {
