@@ -935,4 +935,126 @@ mod tests {
         );
         assert_eq!(v, vec![ProtocolError::InvalidCloseReason { offset: 1 }]);
     }
+
+    fn deflating(lenient: Leniency, limit: u64) -> StreamDecoder {
+        use crate::codec::deflate::{Decompressor, WindowBits};
+        let mut d = StreamDecoder::with_config(DecoderConfig {
+            lenient,
+            ..DecoderConfig::receiver(
+                HeaderRules::client(),
+                Limits {
+                    max_message_size: limit,
+                    max_frame_size: limit,
+                },
+            )
+        });
+        d.set_inflate(Some(Decompressor::new(WindowBits::MAX, false, limit)));
+        d
+    }
+
+    fn rsv1(op: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut h = FrameHeader::new(op, fin, payload.len() as u64, None);
+        h.rsv = 4;
+        let mut out = Vec::new();
+        encode_frame(&h, payload, &mut out);
+        out
+    }
+
+    #[test]
+    fn deflate_message_in_fragments_with_a_ping_between() {
+        use crate::codec::deflate::{Compressor, WindowBits};
+        let mut c = Compressor::new(WindowBits::MAX, false);
+        let data = c.compress(b"Hello, Hello, Hello, deflate");
+        let (a, b) = data.split_at(data.len() / 2);
+        let mut wire = rsv1(OpCode::Text, false, a);
+        wire.extend(unmasked(OpCode::Ping, true, b"p"));
+        wire.extend(unmasked(OpCode::Continuation, true, b));
+        // An uncompressed message is still allowed, and the context carries over.
+        wire.extend(unmasked(OpCode::Binary, true, b"raw"));
+        wire.extend(rsv1(OpCode::Text, true, &c.compress(b"Hello, deflate")));
+        for chunk in [1, 3, wire.len()] {
+            let mut d = deflating(Leniency::STRICT, 1 << 20);
+            let mut events = Vec::new();
+            let mut buf = Vec::new();
+            for piece in wire.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                loop {
+                    let (n, f) = d.decode(&buf).unwrap();
+                    buf.drain(..n);
+                    match f {
+                        Some(f) => events.extend(f.event),
+                        None => break,
+                    }
+                }
+            }
+            assert_eq!(
+                events,
+                vec![
+                    Event::Ping(b"p".to_vec()),
+                    Event::Message(Message::Text("Hello, Hello, Hello, deflate".into())),
+                    Event::Message(Message::Binary(b"raw".to_vec())),
+                    Event::Message(Message::Text("Hello, deflate".into())),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn deflate_rsv1_placement_and_corrupt_data() {
+        let mut wire = rsv1(OpCode::Text, false, &[0xf2, 0x48]);
+        wire.extend(rsv1(
+            OpCode::Continuation,
+            true,
+            &[0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        ));
+        let (_, _, r) = run(&mut deflating(Leniency::STRICT, 1 << 20), &wire);
+        assert_eq!(r, Err(ProtocolError::Rsv1OnContinuation.into()));
+        let (_, _, r) = run(
+            &mut deflating(Leniency::STRICT, 1 << 20),
+            &rsv1(OpCode::Ping, true, b"x"),
+        );
+        assert_eq!(
+            r,
+            Err(ProtocolError::Rsv1OnControlFrame { opcode: 9 }.into())
+        );
+        let (_, _, r) = run(
+            &mut deflating(Leniency::STRICT, 1 << 20),
+            &rsv1(OpCode::Text, true, &[0xff, 0xff, 0xff]),
+        );
+        assert_eq!(r, Err(ProtocolError::InvalidCompressedData.into()));
+        // Recording: both are reported and reading goes on.
+        let mut wire = rsv1(OpCode::Pong, true, b"x");
+        wire.extend(rsv1(OpCode::Text, true, &[0xff, 0xff, 0xff]));
+        wire.extend(unmasked(OpCode::Close, true, &close_payload(1000, b"")));
+        let (events, v, r) = run(&mut deflating(Leniency::ALL, 1 << 20), &wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            v,
+            vec![
+                ProtocolError::Rsv1OnControlFrame { opcode: 10 },
+                ProtocolError::InvalidCompressedData
+            ]
+        );
+        assert_eq!(events.first(), Some(&Event::Pong(b"x".to_vec())));
+        assert_eq!(
+            events.last(),
+            Some(&Event::Close(Some((1000, String::new()))))
+        );
+    }
+
+    #[test]
+    fn deflate_bomb_stops_at_the_message_limit() {
+        use crate::codec::deflate::{Compressor, WindowBits};
+        let data = Compressor::new(WindowBits::MAX, false).compress(&vec![0u8; 1 << 20]);
+        assert!(data.len() < 2048);
+        let (events, _, r) = run(
+            &mut deflating(Leniency::ALL, 64 << 10),
+            &rsv1(OpCode::Binary, true, &data),
+        );
+        assert!(events.is_empty());
+        assert!(matches!(
+            r,
+            Err(FrameError::Capacity(CapacityError::MessageTooLarge { .. }))
+        ));
+    }
 }
