@@ -241,6 +241,8 @@ pub struct StreamDecoder {
     /// permessage-deflate (RFC 7692) is in use: messages whose first frame has RSV1 are
     /// inflated by this, at most [`Limits::max_message_size`] bytes each.
     inflate: Option<Decompressor>,
+    /// Compressed payload of the frame being read, inflated once the frame is complete.
+    compressed_frame: Vec<u8>,
 }
 
 impl StreamDecoder {
@@ -264,6 +266,7 @@ impl StreamDecoder {
             violations: Vec::new(),
             scratch: Vec::new(),
             inflate: None,
+            compressed_frame: Vec::new(),
         }
     }
 
@@ -396,6 +399,7 @@ impl StreamDecoder {
         let len = header.payload_len;
         let mut compressed = false;
         if self.inflate.is_some() {
+            self.compressed_frame.clear();
             match received_rsv1(header.opcode, header.rsv & ALLOWED_RSV != 0) {
                 Ok(c) => compressed = c,
                 // Tolerated: the bit is ignored, as if the rule did not exist.
@@ -499,8 +503,10 @@ impl StreamDecoder {
         Ok(())
     }
 
-    /// Payload bytes of a compressed message: unmasked, inflated into the message (bounded by
-    /// the message limit), and the inflated text validated as it comes.
+    /// Payload bytes of a compressed message: unmasked and collected; at the end of each frame
+    /// inflated into the message (bounded by the message limit) and the text validated. Whole
+    /// frames, as autobahn-python and most peers inflate, so that how zlib judges a
+    /// back-reference never depends on how TCP split the frame.
     fn inflate_chunk(
         &mut self,
         frame: OpenFrame,
@@ -510,15 +516,19 @@ impl StreamDecoder {
         let (Some(m), Some(d)) = (self.message.as_mut(), self.inflate.as_mut()) else {
             return Ok(());
         };
-        if m.inflate_failed || chunk.is_empty() {
+        if m.inflate_failed {
             return Ok(());
         }
-        self.scratch.clear();
-        self.scratch.extend_from_slice(chunk);
+        let start = self.compressed_frame.len();
+        self.compressed_frame.extend_from_slice(chunk);
         if let Some(key) = frame.header.mask {
-            apply_mask(&mut self.scratch, key, offset);
+            apply_mask(&mut self.compressed_frame[start..], key, offset);
         }
-        let r = d.inflate(&self.scratch, &mut m.buf);
+        if frame.received < frame.header.payload_len || self.compressed_frame.is_empty() {
+            return Ok(());
+        }
+        let r = d.inflate(&self.compressed_frame, &mut m.buf);
+        self.compressed_frame.clear();
         m.len = m.buf.len() as u64;
         self.inflated(r)?;
         if self.cfg.utf8 == Utf8Check::Streaming {

@@ -652,6 +652,9 @@ impl Peer {
                     Ok(accepted) => {
                         if let Some(cfg) = accepted.deflate {
                             self.enable_deflate(cfg);
+                            if matches!(req.deflate, Some((_, AnswerCheck::Autobahn))) {
+                                self.zlib_inflate_window();
+                            }
                         }
                         HandshakeOutcome::Upgraded { response, accepted }
                     }
@@ -702,6 +705,17 @@ impl Peer {
             self.decoder.set_inflate(Some(
                 cfg.decompressor(Role::Client, limit).strict_window(true),
             ));
+        }
+    }
+
+    /// Inflates with zlib's window set to the agreed one, as Autobahn's client does
+    /// ([`crate::codec::deflate::Decompressor::zlib_window`]), so that a server exceeding the
+    /// window fails where it fails under Autobahn. Call before the first message.
+    pub fn zlib_inflate_window(&mut self) {
+        if let Some(cfg) = self.deflate {
+            let limit = self.decoder.config().limits.max_message_size;
+            self.decoder
+                .set_inflate(Some(cfg.decompressor(Role::Client, limit).zlib_window()));
         }
     }
 

@@ -120,11 +120,14 @@ pub struct Faults {
     pub deflate_rsv1_on_continuation: bool,
     /// RFC 7692 §7.1.1.1: keeps its compression context although it answered
     /// `server_no_context_takeover`. Caught by `pmd.3.1` and 13.2, 13.5-13.7 (the client
-    /// inflates each message on its own, so back-references into the last one fail).
+    /// inflates each message on its own, so back-references into the last one fail; Autobahn's
+    /// client then loses the connection: FAILED / FAILED).
     pub deflate_ignore_no_context_takeover: bool,
     /// RFC 7692 §7.1.2.1: compresses with a 32 KiB window whatever `server_max_window_bits`
-    /// it answered. Caught by `pmd.3.2` (a strict-window inflater). Autobahn's client inflates
-    /// with zlib's 32 KiB window in practice, so 13.3/13.5 pass.
+    /// it answered. Caught by `pmd.3.2` (a strict-window inflater) and by 13.3 (Autobahn's
+    /// zlib keeps a 512-byte window, so references into earlier messages fail and the
+    /// connection is lost); 13.5 and 13.7 (no context takeover, references stay within each
+    /// message, which zlib does not check) pass.
     pub deflate_exceed_window: bool,
     /// RFC 7692 §7.1.2.2: answers `client_max_window_bits=10` to an offer without that
     /// parameter. Caught by `pmd.1.1`; Autobahn offers the parameter, so 12/13 pass.

@@ -555,6 +555,20 @@ impl Machine<'_> {
         if self.st == St::Closed {
             return;
         }
+        if error == ProtocolError::InvalidCompressedData.into() {
+            // autobahn-python's inflater raises on bad data and Twisted drops the connection:
+            // no close frame, and not the fuzzer's own drop (`droppedByMe` stays false).
+            let desc = format!("{error} (RFC 7692 §7.2.2)");
+            self.violation.get_or_insert(desc.clone());
+            self.failed_by_me = true;
+            self.note(format!(
+                "kit's inflater failed ({desc}); the connection is lost as in Autobahn"
+            ));
+            self.peer.drop_tcp();
+            self.st = St::Closed;
+            self.tcp_end = Some(format!("connection lost: {desc}"));
+            return;
+        }
         let desc = match extra {
             Some(e) => e.to_owned(),
             None => format!(
