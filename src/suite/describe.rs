@@ -197,6 +197,18 @@ pub fn expected(spec: &FuzzSpec) -> String {
             if *binary { "binary" } else { "text" },
             payload.len()
         ),
+        Some(Handler::Deflate(d)) => format!(
+            "permessage-deflate accepted ({}), then {} echoes as {} of {} {}, one after the other",
+            d.offers
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.count,
+            if d.set.is_text() { "text" } else { "binary" },
+            d.len,
+            if d.set.is_text() { "characters" } else { "B" }
+        ),
         None => e
             .outcomes
             .iter()

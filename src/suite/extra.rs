@@ -573,6 +573,7 @@ mod tests {
             accepted: Accepted {
                 protocol: protocol.map(str::to_owned),
                 extensions: ext.iter().map(|s| s.to_string()).collect(),
+                deflate: None,
             },
         };
         assert_eq!(

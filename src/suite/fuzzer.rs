@@ -36,7 +36,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::spec::{op, Action, CaseTimer, FrameSpec, FuzzSpec, Handler, Obs, Pacing};
+use super::spec::{op, Action, CaseTimer, DeflateEcho, FrameSpec, FuzzSpec, Handler, Obs, Pacing};
 use super::verdict::Observation;
 use crate::codec::close::close_payload;
 use crate::codec::error::{FrameError, ProtocolError};
@@ -238,10 +238,13 @@ pub async fn run(
     hard_deadline: Instant,
 ) -> FuzzRun {
     let wall = Instant::now();
-    let opts = ConnectOptions {
+    let mut opts = ConnectOptions {
         limits: case_limits(spec, opts.limits),
         ..opts.clone()
     };
+    if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+        opts.deflate = Some((d.offers.clone(), super::autobahn::cat12_13::ANSWER_CHECK));
+    }
     let connected =
         tokio::time::timeout_at(hard_deadline.into(), Peer::connect(target, &opts, "main")).await;
     let not_opened = |handshake: String, transcript, cut| FuzzRun {
@@ -317,7 +320,10 @@ async fn drive_case(
     handshake: String,
     server_header: Option<String>,
 ) -> FuzzRun {
-    if spec.expect.handler.is_some() {
+    if matches!(
+        spec.expect.handler,
+        Some(Handler::FirstMessage { .. } | Handler::Sequential { .. })
+    ) {
         // Autobahn's 9.x handlers look at each echo's type and length only.
         peer.set_keep_data(false);
     }
@@ -524,6 +530,12 @@ impl Machine<'_> {
             self.record(Obs::Timeout(tag.to_owned()), 0);
         }
         self.queued = false;
+        let spec = self.spec;
+        if i == 0 {
+            if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+                self.start_deflate(d);
+            }
+        }
         let mut plain: Vec<u8> = Vec::new();
         for a in &stage.actions {
             match a {
@@ -764,9 +776,27 @@ impl Machine<'_> {
         if self.st == St::Closed {
             return;
         }
+        if error == ProtocolError::InvalidCompressedData.into() {
+            // autobahn-python's inflater raises on bad data and Twisted drops the connection:
+            // no close frame, and not the fuzzer's own drop (`droppedByMe` stays false).
+            let desc = format!("{error} (RFC 7692 §7.2.2)");
+            self.violation.get_or_insert(desc.clone());
+            self.failed_by_me = true;
+            self.note(format!(
+                "kit's inflater failed ({desc}); the connection is lost as in Autobahn"
+            ));
+            self.peer.drop_tcp();
+            self.st = St::Closed;
+            self.tcp_end = Some(format!("connection lost: {desc}"));
+            return;
+        }
         let desc = match extra {
             Some(e) => e.to_owned(),
-            None => format!("{error} (RFC 6455 §{})", violation_section(&error)),
+            None => format!(
+                "{error} ({} §{})",
+                violation_rfc(&error),
+                violation_section(&error)
+            ),
         };
         if self.violation.is_none() {
             self.violation = Some(desc.clone());
@@ -912,6 +942,11 @@ impl Machine<'_> {
             Message::Text(s) => (s.into_bytes(), false),
             Message::Binary(b) => (b, true),
         };
+        let spec = self.spec;
+        if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+            self.on_deflate_echo(d, &payload, binary);
+            return;
+        }
         if let Some(h) = &self.spec.expect.handler {
             let h = h.clone();
             self.on_limits_message(&h, len as usize, binary);
@@ -922,9 +957,66 @@ impl Machine<'_> {
         self.finish_when_done();
     }
 
+    /// 12.x/13.x at case start: UNIMPLEMENTED and close 1000 when the server did not accept
+    /// permessage-deflate, else the first message.
+    fn start_deflate(&mut self, d: &DeflateEcho) {
+        if self.peer.deflate().is_none() {
+            self.note("the server did not accept permessage-deflate");
+            self.obs.handler_verdict = Some(Verdict::Unimplemented);
+            self.begin_close(close_payload(1000, b""), "permessage-deflate not accepted");
+            return;
+        }
+        self.send_deflate_message(d, 0);
+        self.seq_sent = 1;
+    }
+
+    fn send_deflate_message(&mut self, d: &DeflateEcho, k: usize) {
+        let opcode = if d.set.is_text() {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        let payload = d.set.message(k, d.len);
+        self.peer.send_message(opcode, &payload, d.fragment, true);
+    }
+
+    /// Autobahn's 12.x/13.x `onMessage`: the echo must have the type and content of the
+    /// message last sent; then the next one, until `count`.
+    fn on_deflate_echo(&mut self, d: &DeflateEcho, payload: &[u8], binary: bool) {
+        if self.obs.handler_verdict.is_some() {
+            return;
+        }
+        let k = self.seq_sent.saturating_sub(1);
+        let want = d.set.message(k, d.len);
+        if binary == d.set.is_text() || payload != want {
+            self.note(format!(
+                "echo of message {} is {} of {} bytes, expected {} of {} bytes{}",
+                k + 1,
+                kind(binary),
+                payload.len(),
+                kind(!d.set.is_text()),
+                want.len(),
+                if payload.len() == want.len() {
+                    " with other content"
+                } else {
+                    ""
+                }
+            ));
+            self.obs.handler_verdict = Some(Verdict::Failed);
+            self.begin_close(close_payload(1000, b""), "wrong echo");
+        } else if self.seq_sent < d.count {
+            self.send_deflate_message(d, self.seq_sent);
+            self.seq_sent += 1;
+        } else {
+            self.obs.handler_verdict = Some(Verdict::Ok);
+            self.begin_close(close_payload(1000, b""), "all echoes received");
+        }
+    }
+
     /// The `onMessage` of Autobahn's 9.x cases.
     fn on_limits_message(&mut self, h: &Handler, len: usize, binary: bool) {
         match h {
+            Handler::Deflate(_) => {}
             Handler::FirstMessage {
                 binary: want_bin,
                 len: want_len,
@@ -1001,6 +1093,13 @@ fn kind(binary: bool) -> &'static str {
         "binary"
     } else {
         "text"
+    }
+}
+
+fn violation_rfc(e: &FrameError) -> &'static str {
+    match e {
+        FrameError::Protocol(p) => p.rfc(),
+        FrameError::Capacity(_) => "RFC 6455",
     }
 }
 

@@ -30,8 +30,9 @@
 //! * the kit answers at most 1000 server pings per case and records at most 100 000 events
 //!   / 128 MiB, so a hostile server cannot exhaust memory; server messages are limited by
 //!   `ConnectOptions::limits` (32 MiB by default; a bigger one fails the connection with 1009);
-//! * permessage-deflate (12.x, 13.x) is not implemented: those cases are reported NOT RUN,
-//!   where Autobahn reports UNIMPLEMENTED for servers without deflate;
+//! * permessage-deflate (12.x, 13.x) uses generated stand-ins for Autobahn's data files
+//!   (same sizes and types, see `autobahn::deflate_data`); a server that refuses the offer
+//!   is UNIMPLEMENTED, as in Autobahn;
 //! * 9.5/9.6 write their chops back to back and 9.7/9.8 pipeline their 1000 messages, where
 //!   Autobahn takes a reactor turn per chop and waits for each echo: same verdict rules,
 //!   durations that measure throughput instead of round trips;
@@ -44,6 +45,7 @@ mod describe;
 pub mod extra;
 pub mod extra_framing;
 pub mod fuzzer;
+pub mod pmd;
 pub mod runner;
 pub mod select;
 pub mod spec;
@@ -61,6 +63,7 @@ pub(crate) fn defs() -> Vec<CaseDef> {
     let mut v = extra::handshake_defs();
     v.extend(autobahn::defs());
     v.extend(extra_framing::framing_defs());
+    v.extend(pmd::defs());
     v
 }
 

@@ -309,6 +309,23 @@ pub(crate) async fn run_case(
             let wire = (!run.cut_by_deadline && run.obs.opened).then(|| run.wire.clone());
             (fuzz_report(info, &spec, run), server, wire)
         }
+        CaseKind::Deflate(check) => {
+            let r = super::pmd::run(target, opts, check, hard).await;
+            let report = CaseReport {
+                verdict: if r.cut_by_deadline {
+                    Verdict::NotRun
+                } else {
+                    r.verdict
+                },
+                duration_ms: r.duration_ms,
+                sent: r.sent,
+                expected: check.expected(),
+                observed: r.observed,
+                transcript: r.transcript,
+                ..blank(info)
+            };
+            (report, None, None)
+        }
         CaseKind::Handshake(check) => {
             let r = extra::run_handshake(target, opts, check, hard).await;
             let report = CaseReport {

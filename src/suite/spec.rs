@@ -286,6 +286,25 @@ pub enum Handler {
         /// Number of round trips.
         count: usize,
     },
+    /// 12.x/13.x: offer permessage-deflate; if the server refuses, UNIMPLEMENTED and close
+    /// 1000; else send `count` compressed messages of the data set one after the other, each
+    /// after the previous echo, every echo equal in type and content.
+    Deflate(DeflateEcho),
+}
+
+/// Parameters of a permessage-deflate echo case (Autobahn's 12.x/13.x).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflateEcho {
+    /// The offers, in preference order.
+    pub offers: Vec<crate::codec::deflate::DeflateParams>,
+    /// Where the messages come from.
+    pub set: crate::suite::autobahn::deflate_data::DataSet,
+    /// Units per message.
+    pub len: usize,
+    /// Messages.
+    pub count: usize,
+    /// Compressed bytes per frame (`None`: one frame per message).
+    pub fragment: Option<usize>,
 }
 
 /// What a conforming server produces, and how to grade deviations.
