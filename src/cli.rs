@@ -252,6 +252,9 @@ struct ServeArgs {
     /// Deliberate faults, comma separated (see `--fault help`), to see what the suite catches.
     #[arg(long, value_delimiter = ',')]
     fault: Vec<String>,
+    /// Accept permessage-deflate (RFC 7692) offers and compress every echo.
+    #[arg(long)]
+    deflate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -435,7 +438,11 @@ async fn run_suite(a: RunArgs) -> Exit {
             (t, agent)
         }
         None => {
-            let cfg = crate::server::ServerConfig::default();
+            // With permessage-deflate on, so that 12.x/13.x and pmd.* run too.
+            let cfg = crate::server::ServerConfig {
+                deflate: Some(Default::default()),
+                ..Default::default()
+            };
             let s = crate::server::bind("127.0.0.1:0".parse().expect("literal address"), cfg)
                 .await
                 .map_err(|e| CliError::Server(format!("cannot start the built-in server: {e}")))?;
@@ -572,6 +579,7 @@ async fn serve(a: ServeArgs) -> Exit {
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let cfg = crate::server::ServerConfig {
         faults,
+        deflate: a.deflate.then(Default::default),
         ..Default::default()
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.port));

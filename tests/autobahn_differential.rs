@@ -12,6 +12,13 @@
 //! Python `websockets`, tokio-tungstenite, and (behaviour only: wsspec never passes a case
 //! Autobahn fails) every hostile server of `wsspec::server::hostile`.
 //!
+//! permessage-deflate (12.x/13.x): [`permessage_deflate_subset`] compares [`DEFLATE_SUBSET`]
+//! (rows .1-.4 of every 12.j/13.j, and 12.1.11 for fragmentation) on the reference server with
+//! `--deflate`, without it (every case UNIMPLEMENTED), with each deflate fault switch (on the
+//! cases where its bug shows), on Node `ws` with `perMessageDeflate` and on Python
+//! `websockets` (deflate by default). All 216 cases take Autobahn 15+ minutes per server:
+//! `scripts/autobahn/compare-deflate.sh` runs [`permessage_deflate_all_216`] (ignored here).
+//!
 //! Without CPython 2.7 (or Node, or Python >= 3.10) the affected part is skipped loudly; with
 //! `CI=true` that is a failure. Raw output of every run stays in `target/autobahn/runs/<server>/`
 //! (Autobahn's per-case JSON with its wire log, wsspec's JSON report).
@@ -26,13 +33,14 @@ use std::process::Command;
 use std::time::Duration;
 
 use differential::{
-    compare, loud, render, repo, run_all, run_installer, run_wsspec, run_wstest, unavailable,
-    work_dir, wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running, ServerProcess,
+    compare, loud, render, repo, run_all, run_installer, run_wsspec, run_wstest, stale_entries,
+    unavailable, work_dir, wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running,
+    ServerProcess,
 };
 use wsspec::server::hostile::{spawn_hostile_with, Hostile, HostileLimits};
 use wsspec::server::Faults;
 
-/// Autobahn's categories 1-10 (12/13, permessage-deflate, are not compared yet).
+/// Autobahn's categories 1-10 (12/13, permessage-deflate, are compared by the tests below).
 const ALL: &[&str] = &[
     "1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "9.*", "10.*",
 ];
@@ -80,9 +88,58 @@ fn fault_cases(fault: &str) -> (&'static [&'static str], usize, &'static str) {
         ),
         // Every frame the server sends breaks a rule, so every case, 9.x's big echoes too.
         "mask_server_frames" | "non_minimal_lengths" => (ALL, 1, "every server frame: all"),
+        // FIN right after the 101: every exchange ends at once, so a broad sample is cheap.
+        "half_close_after_upgrade" => (
+            &["1.*", "2.*", "3.*", "4.*", "5.*", "7.*"],
+            1,
+            "TCP half-closed after the 101: every exchange ends at once",
+        ),
+        "answer_pongs" => (&["1.*", "2.*", "5.*"], 1, "unsolicited pongs: 2.7-2.9"),
+        // Legal pings before every echo: every kind of exchange (9.x only repeats them).
+        "ping_client" => (ALL_BUT_9, 1, "server pings: every exchange but 9.x"),
         other => panic!(
             "fault switch {other:?} has no category choice in tests/autobahn_differential.rs; \
              add one (which Autobahn categories can show its bug?)"
+        ),
+    }
+}
+
+/// The permessage-deflate cases `cargo test` compares: the four smallest rows of every 12.j
+/// and 13.j (every data set and every offer, 1000 messages each) and one fragmented row.
+const DEFLATE_SUBSET: &[&str] = &[
+    "12.1.1", "12.1.2", "12.1.3", "12.1.4", "12.1.11", "12.2.1", "12.2.2", "12.2.3", "12.2.4",
+    "12.3.1", "12.3.2", "12.3.3", "12.3.4", "12.4.1", "12.4.2", "12.4.3", "12.4.4", "12.5.1",
+    "12.5.2", "12.5.3", "12.5.4", "13.1.1", "13.1.2", "13.1.3", "13.1.4", "13.2.1", "13.2.2",
+    "13.2.3", "13.2.4", "13.3.1", "13.3.2", "13.3.3", "13.3.4", "13.4.1", "13.4.2", "13.4.3",
+    "13.4.4", "13.5.1", "13.5.2", "13.5.3", "13.5.4", "13.6.1", "13.6.2", "13.6.3", "13.6.4",
+    "13.7.1", "13.7.2", "13.7.3", "13.7.4",
+];
+
+/// All of 12.x/13.x.
+const DEFLATE_ALL: &[&str] = &["12.*", "13.*"];
+
+/// The deflate cases each deflate fault switch is compared on, and why.
+fn deflate_fault_cases(fault: &str) -> (&'static [&'static str], &'static str) {
+    match fault {
+        // Every echo or the handshake breaks: one case per category shows it.
+        "deflate_compress_control" | "deflate_rsv1_on_continuation" | "deflate_two_answers" => {
+            (&["12.1.1", "12.2.2", "13.1.1", "13.6.2"], "every case")
+        }
+        "deflate_ignore_no_context_takeover" => (
+            &["13.1.2", "13.2.1", "13.2.2", "13.5.2", "13.6.2", "13.7.2"],
+            "offers with server_no_context_takeover: 13.2, 13.5-13.7",
+        ),
+        "deflate_exceed_window" => (
+            &["13.1.2", "13.3.1", "13.3.2", "13.3.4", "13.5.2", "13.7.2"],
+            "offers with server_max_window_bits=9: 13.3, 13.5, 13.7",
+        ),
+        // Autobahn offers client_max_window_bits and accepts uncompressed echoes: control only.
+        "deflate_answer_unoffered" | "deflate_never_compress" => (
+            &["12.1.1", "13.1.2"],
+            "no Autobahn case can show it: control only",
+        ),
+        other => panic!(
+            "deflate fault switch {other:?} has no case choice in tests/autobahn_differential.rs"
         ),
     }
 }
@@ -97,7 +154,11 @@ const HOSTILE_CASES: &[&str] = &[
 /// A server to compare.
 enum Kind {
     Reference(Option<&'static str>),
+    /// `wsspec serve --deflate`, with a fault switch or not.
+    ReferenceDeflate(Option<&'static str>),
     NodeWs(PathBuf),
+    /// `ws-echo.js --deflate`.
+    NodeWsDeflate(PathBuf),
     PythonWebsockets(PathBuf),
     Tungstenite,
     Hostile(Hostile),
@@ -200,9 +261,23 @@ fn start(job: &Job, dir: &std::path::Path) -> Result<Running, String> {
             }
             process(cmd)
         }
+        Kind::ReferenceDeflate(fault) => {
+            let mut cmd = Command::new(wsspec_bin());
+            cmd.args(["serve", "--port", "0", "--deflate"]);
+            if let Some(f) = fault {
+                cmd.args(["--fault", f]);
+            }
+            process(cmd)
+        }
         Kind::NodeWs(dir) => {
             let mut cmd = Command::new("node");
             cmd.arg(dir.join("ws-echo.js")).args(["--port", "0"]);
+            process(cmd)
+        }
+        Kind::NodeWsDeflate(dir) => {
+            let mut cmd = Command::new("node");
+            cmd.arg(dir.join("ws-echo.js"))
+                .args(["--port", "0", "--deflate"]);
             process(cmd)
         }
         Kind::PythonWebsockets(python) => {
@@ -288,7 +363,14 @@ fn run_group(title: &str, jobs: Vec<Job>) {
         return;
     }
     let results = run_all(jobs, |j| run_job(&wstest, &allow, j));
-    let text = render(&results);
+    let mut text = render(&results);
+    let stale = stale_entries(
+        &allow,
+        &results.iter().map(|(c, _, _)| c).collect::<Vec<_>>(),
+    );
+    for s in &stale {
+        text.push_str(&format!("stale allow-list entry: {s}\n"));
+    }
     let bad: usize = results
         .iter()
         .map(|(c, _, _)| c.disagreements.len() + c.errors.len())
@@ -296,6 +378,10 @@ fn run_group(title: &str, jobs: Vec<Job>) {
     assert!(
         bad == 0,
         "{title}: wsspec and the real Autobahn|Testsuite disagree\n{text}"
+    );
+    assert!(
+        stale.is_empty(),
+        "{title}: conformance/autobahn/allow-list.toml has stale entries\n{text}"
     );
     loud(&format!("\n== {title}\n{text}"));
 }
@@ -309,7 +395,8 @@ fn reference_server_without_and_with_every_fault_switch() {
         1,
         Mode::Identical,
     )];
-    for f in Faults::NAMES {
+    // The deflate switches need `--deflate`: see `permessage_deflate_subset`.
+    for f in Faults::NAMES.iter().filter(|f| !f.starts_with("deflate_")) {
         let (cases, shards, _why) = fault_cases(f);
         jobs.push(job(
             format!("reference+{f}"),
@@ -356,6 +443,82 @@ fn real_servers() {
         Err(why) => unavailable("Python `websockets`", &why),
     }
     run_group("real servers", jobs);
+}
+
+/// The permessage-deflate jobs: `cases` on the reference server with and without
+/// `--deflate`, Node `ws` with `perMessageDeflate`, Python `websockets`, and each deflate
+/// fault switch on its own cases.
+fn deflate_jobs(cases: &[&str], shards: usize) -> Vec<Job> {
+    let mut jobs = vec![
+        job(
+            "reference+deflate".into(),
+            Kind::ReferenceDeflate(None),
+            cases,
+            shards,
+            Mode::Identical,
+        ),
+        job(
+            "reference-no-deflate".into(),
+            Kind::Reference(None),
+            &["12.1.1", "12.5.18", "13.7.4"],
+            1,
+            Mode::Identical,
+        ),
+    ];
+    for f in Faults::NAMES.iter().filter(|f| f.starts_with("deflate_")) {
+        let (fcases, _why) = deflate_fault_cases(f);
+        jobs.push(job(
+            format!("reference+deflate+{f}"),
+            Kind::ReferenceDeflate(Some(f)),
+            fcases,
+            2,
+            Mode::Identical,
+        ));
+    }
+    let servers = repo().join("conformance/servers");
+    match run_installer(&servers.join("ensure-installed.sh"), None) {
+        Ok(_) => jobs.push(job(
+            "node-ws+deflate".into(),
+            Kind::NodeWsDeflate(servers),
+            cases,
+            shards,
+            Mode::Identical,
+        )),
+        Err(why) => unavailable("Node `ws` (conformance/servers)", &why),
+    }
+    match run_installer(
+        &repo().join("scripts/autobahn/install.sh"),
+        Some("websockets"),
+    ) {
+        Ok(python) => jobs.push(job(
+            "python-websockets+deflate".into(),
+            Kind::PythonWebsockets(PathBuf::from(python)),
+            cases,
+            shards,
+            Mode::Identical,
+        )),
+        Err(why) => unavailable("Python `websockets`", &why),
+    }
+    jobs
+}
+
+#[test]
+fn permessage_deflate_subset() {
+    run_group(
+        "permessage-deflate (12.x/13.x subset): reference, its deflate faults, ws, websockets",
+        deflate_jobs(DEFLATE_SUBSET, 4),
+    );
+}
+
+/// All 216 deflate cases (15+ minutes per server under Autobahn):
+/// `scripts/autobahn/compare-deflate.sh`.
+#[test]
+#[ignore = "30-60 min: run by scripts/autobahn/compare-deflate.sh"]
+fn permessage_deflate_all_216() {
+    run_group(
+        "permessage-deflate (all 216 cases of 12.x/13.x)",
+        deflate_jobs(DEFLATE_ALL, 4),
+    );
 }
 
 #[test]
@@ -486,6 +649,30 @@ fn comparison_lists_each_disagreement_and_honours_only_exact_entries() {
     );
     let ids: Vec<&str> = h.disagreements.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["2.5"]);
+    // Staleness: both entries were used against `s`; against `t` only the server-wide
+    // difference is judged (it was used) and the varies entry's server was not compared.
+    assert!(stale_entries(&allow, &[&c]).is_empty());
+    assert!(stale_entries(&allow, &[&other]).is_empty());
+    // An entry no disagreement needed while its server ran its cases is stale; a behaviour-only
+    // comparison (hostile servers) judges no entry, and a server not compared judges none.
+    let mut extra = allow.clone();
+    extra.difference.push(wsspec_toml_difference("1.1.*", "s"));
+    extra.difference.push(wsspec_toml_difference("1.1.*", "u"));
+    extra.varies[0].cases = "3.5".into();
+    let c = compare("s", &ab, &ws, &extra, Mode::Identical);
+    let stale = stale_entries(&extra, &[&c, &h]);
+    assert_eq!(stale.len(), 2, "{stale:#?}");
+    assert!(stale[0].starts_with("difference #2 (cases 1.1.*, server s"));
+    assert!(stale[1].starts_with("varies #1 (cases 3.5, server s)"));
+    assert!(stale_entries(&extra, &[&h]).is_empty());
+}
+
+fn wsspec_toml_difference(cases: &str, server: &str) -> differential::Difference {
+    toml::from_str(&format!(
+        "cases = {cases:?}\nserver = {server:?}\nverdict = \"behavior\"\nwsspec = \"OK\"\n\
+         autobahn = \"FAILED\"\nreason = \"r\"\nrfc = \"x\"\n"
+    ))
+    .unwrap()
 }
 
 /// Wall time of `wsspec run --all` next to Autobahn's run of 1-10 on the same server, one

@@ -4,7 +4,8 @@
 //! expect_ack correlation, ping latency, the server's pings, NOT RUN after a failure.
 //!
 //! Each test is a scenario file in `tests/scenarios/messages/` with its expected
-//! verdicts at the top (see `tests/common/scenario.rs`).
+//! verdicts at the top (see `tests/common/scenario.rs`). `deflate_connect_and_compressed_echo`
+//! offers permessage-deflate and sends compressed messages.
 
 mod common;
 
@@ -25,7 +26,8 @@ scenario_tests!("messages":
     expect_ping_heartbeat,
     needs_runs_independent_checks,
     a_close_that_never_comes_counts_pings,
-    keep_going_keeps_needs;
+    keep_going_keeps_needs,
+    deflate_connect_and_compressed_echo;
     echo_round_trip,
 );
 

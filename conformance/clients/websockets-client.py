@@ -24,7 +24,7 @@ import urllib.parse
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-OPTS = dict(max_size=2**25, ping_interval=None, compression=None, open_timeout=5)
+OPTS = dict(max_size=2**25, ping_interval=None, compression=None)
 
 
 async def echo(url):

@@ -3,9 +3,11 @@
 // (maxPayload 100 MiB, no permessage-deflate, auto-pong), so wsspec can compare
 // its own peers against the library the HMR servers use.
 //
-// Usage: node ws-echo.js [--port N] [--host H]
+// Usage: node ws-echo.js [--port N] [--host H] [--deflate]
 //   --port 0 (the default) asks the kernel for an ephemeral port.
 //   --host defaults to 127.0.0.1.
+//   --deflate turns on permessage-deflate (`perMessageDeflate: true`, ws's defaults:
+//   messages under 1024 bytes are sent uncompressed), for Autobahn's 12.x/13.x.
 // Prints exactly one line `LISTENING <port>` on stdout once it accepts
 // connections; everything else goes to stderr. SIGTERM/SIGINT: exit 0.
 'use strict';
@@ -13,12 +15,12 @@
 const { WebSocketServer } = require('ws');
 
 function usage(msg) {
-  process.stderr.write(`ws-echo: ${msg}\nusage: node ws-echo.js [--port N] [--host H]\n`);
+  process.stderr.write(`ws-echo: ${msg}\nusage: node ws-echo.js [--port N] [--host H] [--deflate]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, host: '127.0.0.1' };
+  const opts = { port: 0, host: '127.0.0.1', deflate: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const eq = arg.indexOf('=');
@@ -35,6 +37,8 @@ function parseArgs(argv) {
     } else if (name === '--host') {
       opts.host = take();
       if (opts.host === '') usage('--host must not be empty');
+    } else if (name === '--deflate' && eq < 0) {
+      opts.deflate = true;
     } else if (name === '--help' || name === '-h') {
       usage('help');
     } else {
@@ -45,7 +49,11 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
-const wss = new WebSocketServer({ host: opts.host, port: opts.port });
+const wss = new WebSocketServer({
+  host: opts.host,
+  port: opts.port,
+  perMessageDeflate: opts.deflate,
+});
 
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {

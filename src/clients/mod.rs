@@ -523,6 +523,20 @@ async fn run_case(hub: &Hub, def: &CaseDef, mut peer: Peer, target: String) -> C
                 "an opening-handshake check of servers; not a client case",
             )
         }
+        CaseKind::Deflate(_) => {
+            control_close(&mut peer).await;
+            not_run(
+                def,
+                "a permessage-deflate check of servers; not a client case",
+            )
+        }
+        CaseKind::RunLevel => {
+            control_close(&mut peer).await;
+            not_run(
+                def,
+                "a run-level check over a server's frames; not a client case",
+            )
+        }
     }
 }
 

@@ -55,13 +55,26 @@ pub enum ProtocolError {
         /// Offset within the reason where it became invalid.
         offset: u64,
     },
+    /// RFC 7692 §6: with permessage-deflate in use, RSV1 ("Per-Message Compressed") MUST NOT
+    /// be set on a control frame.
+    Rsv1OnControlFrame {
+        /// The frame's opcode.
+        opcode: u8,
+    },
+    /// RFC 7692 §6: RSV1 is set on the first frame of a message only, never on a continuation.
+    Rsv1OnContinuation,
+    /// RFC 7692 §7.2.2: a compressed message (with `00 00 ff ff` appended) is not valid
+    /// DEFLATE data, or stops inside a block (§7.2.1).
+    InvalidCompressedData,
 }
 
 impl ProtocolError {
     /// The close code RFC 6455 §7.4.1 suggests when failing the connection for this error.
     pub fn close_code(self) -> u16 {
         match self {
-            ProtocolError::InvalidUtf8 { .. } | ProtocolError::InvalidCloseReason { .. } => 1007,
+            ProtocolError::InvalidUtf8 { .. }
+            | ProtocolError::InvalidCloseReason { .. }
+            | ProtocolError::InvalidCompressedData => 1007,
             _ => 1002,
         }
     }
@@ -81,6 +94,19 @@ impl ProtocolError {
             ProtocolError::InvalidUtf8 { .. } => "8.1",
             ProtocolError::CloseLengthOne | ProtocolError::InvalidCloseReason { .. } => "5.5.1",
             ProtocolError::InvalidCloseCode(_) => "7.4",
+            ProtocolError::Rsv1OnControlFrame { .. } | ProtocolError::Rsv1OnContinuation => "6",
+            ProtocolError::InvalidCompressedData => "7.2.2",
+        }
+    }
+
+    /// The RFC whose section [`ProtocolError::rfc_section`] names: RFC 7692 for the
+    /// permessage-deflate rules, RFC 6455 for the rest.
+    pub fn rfc(self) -> &'static str {
+        match self {
+            ProtocolError::Rsv1OnControlFrame { .. }
+            | ProtocolError::Rsv1OnContinuation
+            | ProtocolError::InvalidCompressedData => "RFC 7692",
+            _ => "RFC 6455",
         }
     }
 }
@@ -115,6 +141,10 @@ pub enum Rule {
     InvalidCloseCode,
     /// [`ProtocolError::InvalidCloseReason`].
     InvalidCloseReason,
+    /// [`ProtocolError::Rsv1OnControlFrame`] and [`ProtocolError::Rsv1OnContinuation`].
+    Rsv1Placement,
+    /// [`ProtocolError::InvalidCompressedData`].
+    CompressedData,
 }
 
 impl ProtocolError {
@@ -134,6 +164,10 @@ impl ProtocolError {
             ProtocolError::CloseLengthOne => Rule::CloseLengthOne,
             ProtocolError::InvalidCloseCode(_) => Rule::InvalidCloseCode,
             ProtocolError::InvalidCloseReason { .. } => Rule::InvalidCloseReason,
+            ProtocolError::Rsv1OnControlFrame { .. } | ProtocolError::Rsv1OnContinuation => {
+                Rule::Rsv1Placement
+            }
+            ProtocolError::InvalidCompressedData => Rule::CompressedData,
         }
     }
 }
@@ -203,6 +237,13 @@ impl fmt::Display for ProtocolError {
             ProtocolError::InvalidCloseCode(c) => write!(f, "invalid close code {c}"),
             ProtocolError::InvalidCloseReason { offset } => {
                 write!(f, "close reason is not UTF-8 (byte {offset})")
+            }
+            ProtocolError::Rsv1OnControlFrame { opcode } => {
+                write!(f, "RSV1 set on a control frame (opcode 0x{opcode:x})")
+            }
+            ProtocolError::Rsv1OnContinuation => write!(f, "RSV1 set on a continuation frame"),
+            ProtocolError::InvalidCompressedData => {
+                write!(f, "compressed message is not valid DEFLATE data")
             }
         }
     }

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use sha1::{Digest, Sha1};
 
+use super::deflate::{validate_answer, AnswerCheck, DeflateConfig, DeflateParams, ExtensionError};
 use super::http::{Headers, RequestHead, ResponseHead};
 
 /// The GUID of §1.3 appended to the key before hashing.
@@ -62,6 +63,9 @@ pub enum HandshakeError {
     ProtocolNotOffered(String),
     /// §4.1 (client item 5): the server accepted an extension the client did not offer.
     ExtensionNotOffered(String),
+    /// §4.1 (client item 5) with RFC 7692 §5-7: the server's permessage-deflate answer is
+    /// malformed or does not fit the offers.
+    DeflateAnswer(ExtensionError),
 }
 
 impl HandshakeError {
@@ -71,7 +75,8 @@ impl HandshakeError {
             HandshakeError::NotSwitchingProtocols(_)
             | HandshakeError::AcceptMismatch { .. }
             | HandshakeError::ProtocolNotOffered(_)
-            | HandshakeError::ExtensionNotOffered(_) => "4.1",
+            | HandshakeError::ExtensionNotOffered(_)
+            | HandshakeError::DeflateAnswer(_) => "4.1",
             HandshakeError::UnsupportedVersion(_) => "4.2.1, 4.4",
             _ => "4.2.1",
         }
@@ -109,6 +114,9 @@ impl fmt::Display for HandshakeError {
             HandshakeError::ExtensionNotOffered(e) => {
                 write!(f, "server accepted extension {e:?} that was not offered")
             }
+            HandshakeError::DeflateAnswer(e) => {
+                write!(f, "invalid permessage-deflate answer: {e}")
+            }
         }
     }
 }
@@ -140,6 +148,8 @@ pub struct ClientRequest {
     pub upgrade: Option<String>,
     /// `Connection` header value; `None` omits it.
     pub connection: Option<String>,
+    /// permessage-deflate offers (also listed in `extensions`) and how the answer is judged.
+    pub deflate: Option<(Vec<DeflateParams>, AnswerCheck)>,
 }
 
 impl ClientRequest {
@@ -157,7 +167,17 @@ impl ClientRequest {
             version: Some("13".into()),
             upgrade: Some("websocket".into()),
             connection: Some("Upgrade".into()),
+            deflate: None,
         }
+    }
+
+    /// Offers permessage-deflate with `offers` in preference order (RFC 7692 §5), one header
+    /// element each; the answer is then checked as `check` says and its configuration
+    /// lands in [`Accepted::deflate`].
+    pub fn deflate(mut self, offers: Vec<DeflateParams>, check: AnswerCheck) -> Self {
+        self.extensions.extend(offers.iter().map(|o| o.to_string()));
+        self.deflate = Some((offers, check));
+        self
     }
 
     /// Adds a subprotocol offer.
@@ -245,6 +265,13 @@ impl ClientRequest {
             [p] if self.protocols.iter().any(|o| o == p) => Some(p.clone()),
             _ => return Err(HandshakeError::ProtocolNotOffered(protos.join(", "))),
         };
+        let deflate = match &self.deflate {
+            Some((offers, check)) => {
+                validate_answer(offers, h.get_all("sec-websocket-extensions"), *check)
+                    .map_err(HandshakeError::DeflateAnswer)?
+            }
+            None => None,
+        };
         let offered: Vec<String> = self.extensions.iter().map(|e| extension_name(e)).collect();
         let mut extensions = Vec::new();
         for ext in h.list("sec-websocket-extensions") {
@@ -257,6 +284,7 @@ impl ClientRequest {
         Ok(Accepted {
             protocol,
             extensions,
+            deflate,
         })
     }
 }
@@ -272,6 +300,9 @@ pub struct Accepted {
     pub protocol: Option<String>,
     /// Accepted extensions, as sent by the server.
     pub extensions: Vec<String>,
+    /// The permessage-deflate settings, when it was offered ([`ClientRequest::deflate`]) and
+    /// accepted.
+    pub deflate: Option<DeflateConfig>,
 }
 
 /// A client request that passed §4.2.1.

@@ -29,6 +29,7 @@
 //! | invalid close code, close reason not UTF-8 | the close event carries the code and the reason (lossily decoded) |
 
 use super::close::{is_valid_close_code, parse_close_payload};
+use super::deflate::{received_rsv1, Decompressor, DeflateError, ALLOWED_RSV};
 use super::error::{CapacityError, FrameError, Leniency, ProtocolError};
 use super::frame::{
     parse_header_lenient, FrameHeader, HeaderRules, OpCode, Status, MAX_CONTROL_PAYLOAD,
@@ -184,6 +185,11 @@ struct OpenMessage {
     checked: usize,
     /// The first UTF-8 error, once there was one (the validator then stays failed).
     rejected: Option<u64>,
+    /// RSV1 was set on its first frame under permessage-deflate: `buf` holds the inflated
+    /// bytes and `len` their count.
+    compressed: bool,
+    /// Inflating failed (a tolerated violation): the rest of the message is not inflated.
+    inflate_failed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,8 +236,13 @@ pub struct StreamDecoder {
     control: Vec<u8>,
     preview: Vec<u8>,
     violations: Vec<ProtocolError>,
-    /// Unmasked payload bytes being validated when data is not kept.
+    /// Unmasked payload bytes being validated when data is not kept, or inflated.
     scratch: Vec<u8>,
+    /// permessage-deflate (RFC 7692) is in use: messages whose first frame has RSV1 are
+    /// inflated by this, at most [`Limits::max_message_size`] bytes each.
+    inflate: Option<Decompressor>,
+    /// Compressed payload of the frame being read, inflated once the frame is complete.
+    compressed_frame: Vec<u8>,
 }
 
 impl StreamDecoder {
@@ -254,7 +265,27 @@ impl StreamDecoder {
             preview: Vec::new(),
             violations: Vec::new(),
             scratch: Vec::new(),
+            inflate: None,
+            compressed_frame: Vec::new(),
         }
+    }
+
+    /// Turns permessage-deflate on (RFC 7692 §6): RSV1 becomes allowed on the first frame of a
+    /// data message, which then is compressed and inflated by `d` (its per-message limit
+    /// follows [`Limits::max_message_size`]); RSV1 on a control or continuation frame is a
+    /// violation. `None` turns it off again.
+    pub fn set_inflate(&mut self, d: Option<Decompressor>) {
+        if d.is_some() {
+            self.cfg.rules.allowed_rsv |= ALLOWED_RSV;
+        } else {
+            self.cfg.rules.allowed_rsv &= !ALLOWED_RSV;
+        }
+        self.inflate = d;
+    }
+
+    /// Whether permessage-deflate is on ([`StreamDecoder::set_inflate`]).
+    pub fn inflating(&self) -> bool {
+        self.inflate.is_some()
     }
 
     /// The configuration in force.
@@ -366,6 +397,15 @@ impl StreamDecoder {
     /// Starts a frame: the rules that depend on the message state.
     fn begin_frame(&mut self, header: FrameHeader) -> Result<(), FrameError> {
         let len = header.payload_len;
+        let mut compressed = false;
+        if self.inflate.is_some() {
+            self.compressed_frame.clear();
+            match received_rsv1(header.opcode, header.rsv & ALLOWED_RSV != 0) {
+                Ok(c) => compressed = c,
+                // Tolerated: the bit is ignored, as if the rule did not exist.
+                Err(e) => self.tolerate(deflate_violation(&e))?,
+            }
+        }
         let kind = match header.opcode {
             // Reaching here, the header parser was told to tolerate it.
             OpCode::Reserved(_) => Kind::Skip,
@@ -391,7 +431,14 @@ impl StreamDecoder {
                                 utf8: Utf8Validator::new(),
                                 checked: 0,
                                 rejected: None,
+                                compressed,
+                                inflate_failed: false,
                             });
+                            if compressed {
+                                if let Some(d) = self.inflate.as_mut() {
+                                    d.set_limit(self.cfg.limits.max_message_size);
+                                }
+                            }
                         }
                         Kind::Data
                     }
@@ -413,6 +460,9 @@ impl StreamDecoder {
 
     /// Payload bytes of `frame` as they are on the wire, starting at payload `offset`.
     fn payload(&mut self, frame: OpenFrame, chunk: &[u8], offset: usize) -> Result<(), FrameError> {
+        if frame.kind == Kind::Data && self.message.as_ref().is_some_and(|m| m.compressed) {
+            return self.inflate_chunk(frame, chunk, offset);
+        }
         if frame.kind == Kind::Data && !self.cfg.keep_data {
             let Some(m) = self.message.as_mut() else {
                 return Ok(());
@@ -453,6 +503,54 @@ impl StreamDecoder {
         Ok(())
     }
 
+    /// Payload bytes of a compressed message: unmasked and collected; at the end of each frame
+    /// inflated into the message (bounded by the message limit) and the text validated. Whole
+    /// frames, as autobahn-python and most peers inflate, so that how zlib judges a
+    /// back-reference never depends on how TCP split the frame.
+    fn inflate_chunk(
+        &mut self,
+        frame: OpenFrame,
+        chunk: &[u8],
+        offset: usize,
+    ) -> Result<(), FrameError> {
+        let (Some(m), Some(d)) = (self.message.as_mut(), self.inflate.as_mut()) else {
+            return Ok(());
+        };
+        if m.inflate_failed {
+            return Ok(());
+        }
+        let start = self.compressed_frame.len();
+        self.compressed_frame.extend_from_slice(chunk);
+        if let Some(key) = frame.header.mask {
+            apply_mask(&mut self.compressed_frame[start..], key, offset);
+        }
+        if frame.received < frame.header.payload_len || self.compressed_frame.is_empty() {
+            return Ok(());
+        }
+        let r = d.inflate(&self.compressed_frame, &mut m.buf);
+        self.compressed_frame.clear();
+        m.len = m.buf.len() as u64;
+        self.inflated(r)?;
+        if self.cfg.utf8 == Utf8Check::Streaming {
+            self.check_text(false)?;
+        }
+        Ok(())
+    }
+
+    /// The outcome of an inflate step: a limit fails the stream, corrupt data is a violation.
+    fn inflated(&mut self, r: Result<(), DeflateError>) -> Result<(), FrameError> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(DeflateError::Capacity(c)) => Err(c.into()),
+            Err(e) => {
+                if let Some(m) = self.message.as_mut() {
+                    m.inflate_failed = true;
+                }
+                self.tolerate(deflate_violation(&e))
+            }
+        }
+    }
+
     /// Validates the open text message as far as it has arrived (and, with `end`, that it
     /// does not stop inside a sequence).
     fn check_text(&mut self, end: bool) -> Result<(), FrameError> {
@@ -490,7 +588,17 @@ impl StreamDecoder {
                 Ok((Some(event), false, 0))
             }
             Kind::Data => {
-                let kept = self.cfg.keep_data;
+                let compressed = self.message.as_ref().is_some_and(|m| m.compressed);
+                if h.fin && compressed {
+                    if let (Some(m), Some(d)) = (self.message.as_mut(), self.inflate.as_mut()) {
+                        if !m.inflate_failed {
+                            let r = d.finish_message(&mut m.buf);
+                            m.len = m.buf.len() as u64;
+                            self.inflated(r)?;
+                        }
+                    }
+                }
+                let kept = self.cfg.keep_data || compressed;
                 if self.cfg.utf8 == Utf8Check::FrameEnd && !h.fin && kept {
                     self.check_text(false)?;
                 }
@@ -539,6 +647,17 @@ impl StreamDecoder {
             self.tolerate(ProtocolError::InvalidCloseReason { offset: e.offset })?;
         }
         Ok(Some((code, String::from_utf8_lossy(reason).into_owned())))
+    }
+}
+
+/// The codec's violation for a permessage-deflate data error (capacity is not one).
+fn deflate_violation(e: &DeflateError) -> ProtocolError {
+    match e {
+        DeflateError::Rsv1OnControlFrame { opcode } => {
+            ProtocolError::Rsv1OnControlFrame { opcode: *opcode }
+        }
+        DeflateError::Rsv1OnContinuation => ProtocolError::Rsv1OnContinuation,
+        _ => ProtocolError::InvalidCompressedData,
     }
 }
 
@@ -825,5 +944,127 @@ mod tests {
             vec![Event::Close(Some((1000, "\u{fffd}\u{fffd}".into())))]
         );
         assert_eq!(v, vec![ProtocolError::InvalidCloseReason { offset: 1 }]);
+    }
+
+    fn deflating(lenient: Leniency, limit: u64) -> StreamDecoder {
+        use crate::codec::deflate::{Decompressor, WindowBits};
+        let mut d = StreamDecoder::with_config(DecoderConfig {
+            lenient,
+            ..DecoderConfig::receiver(
+                HeaderRules::client(),
+                Limits {
+                    max_message_size: limit,
+                    max_frame_size: limit,
+                },
+            )
+        });
+        d.set_inflate(Some(Decompressor::new(WindowBits::MAX, false, limit)));
+        d
+    }
+
+    fn rsv1(op: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut h = FrameHeader::new(op, fin, payload.len() as u64, None);
+        h.rsv = 4;
+        let mut out = Vec::new();
+        encode_frame(&h, payload, &mut out);
+        out
+    }
+
+    #[test]
+    fn deflate_message_in_fragments_with_a_ping_between() {
+        use crate::codec::deflate::{Compressor, WindowBits};
+        let mut c = Compressor::new(WindowBits::MAX, false);
+        let data = c.compress(b"Hello, Hello, Hello, deflate");
+        let (a, b) = data.split_at(data.len() / 2);
+        let mut wire = rsv1(OpCode::Text, false, a);
+        wire.extend(unmasked(OpCode::Ping, true, b"p"));
+        wire.extend(unmasked(OpCode::Continuation, true, b));
+        // An uncompressed message is still allowed, and the context carries over.
+        wire.extend(unmasked(OpCode::Binary, true, b"raw"));
+        wire.extend(rsv1(OpCode::Text, true, &c.compress(b"Hello, deflate")));
+        for chunk in [1, 3, wire.len()] {
+            let mut d = deflating(Leniency::STRICT, 1 << 20);
+            let mut events = Vec::new();
+            let mut buf = Vec::new();
+            for piece in wire.chunks(chunk) {
+                buf.extend_from_slice(piece);
+                loop {
+                    let (n, f) = d.decode(&buf).unwrap();
+                    buf.drain(..n);
+                    match f {
+                        Some(f) => events.extend(f.event),
+                        None => break,
+                    }
+                }
+            }
+            assert_eq!(
+                events,
+                vec![
+                    Event::Ping(b"p".to_vec()),
+                    Event::Message(Message::Text("Hello, Hello, Hello, deflate".into())),
+                    Event::Message(Message::Binary(b"raw".to_vec())),
+                    Event::Message(Message::Text("Hello, deflate".into())),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn deflate_rsv1_placement_and_corrupt_data() {
+        let mut wire = rsv1(OpCode::Text, false, &[0xf2, 0x48]);
+        wire.extend(rsv1(
+            OpCode::Continuation,
+            true,
+            &[0xcd, 0xc9, 0xc9, 0x07, 0x00],
+        ));
+        let (_, _, r) = run(&mut deflating(Leniency::STRICT, 1 << 20), &wire);
+        assert_eq!(r, Err(ProtocolError::Rsv1OnContinuation.into()));
+        let (_, _, r) = run(
+            &mut deflating(Leniency::STRICT, 1 << 20),
+            &rsv1(OpCode::Ping, true, b"x"),
+        );
+        assert_eq!(
+            r,
+            Err(ProtocolError::Rsv1OnControlFrame { opcode: 9 }.into())
+        );
+        let (_, _, r) = run(
+            &mut deflating(Leniency::STRICT, 1 << 20),
+            &rsv1(OpCode::Text, true, &[0xff, 0xff, 0xff]),
+        );
+        assert_eq!(r, Err(ProtocolError::InvalidCompressedData.into()));
+        // Recording: both are reported and reading goes on.
+        let mut wire = rsv1(OpCode::Pong, true, b"x");
+        wire.extend(rsv1(OpCode::Text, true, &[0xff, 0xff, 0xff]));
+        wire.extend(unmasked(OpCode::Close, true, &close_payload(1000, b"")));
+        let (events, v, r) = run(&mut deflating(Leniency::ALL, 1 << 20), &wire);
+        assert_eq!(r, Ok(()));
+        assert_eq!(
+            v,
+            vec![
+                ProtocolError::Rsv1OnControlFrame { opcode: 10 },
+                ProtocolError::InvalidCompressedData
+            ]
+        );
+        assert_eq!(events.first(), Some(&Event::Pong(b"x".to_vec())));
+        assert_eq!(
+            events.last(),
+            Some(&Event::Close(Some((1000, String::new()))))
+        );
+    }
+
+    #[test]
+    fn deflate_bomb_stops_at_the_message_limit() {
+        use crate::codec::deflate::{Compressor, WindowBits};
+        let data = Compressor::new(WindowBits::MAX, false).compress(&vec![0u8; 1 << 20]);
+        assert!(data.len() < 2048);
+        let (events, _, r) = run(
+            &mut deflating(Leniency::ALL, 64 << 10),
+            &rsv1(OpCode::Binary, true, &data),
+        );
+        assert!(events.is_empty());
+        assert!(matches!(
+            r,
+            Err(FrameError::Capacity(CapacityError::MessageTooLarge { .. }))
+        ));
     }
 }

@@ -34,6 +34,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::codec::deflate::{sent_rsv, AnswerCheck, Compressor, DeflateConfig, DeflateParams};
 use crate::codec::error::FrameError;
 use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, Masking, OpCode, Status};
 use crate::codec::handshake::{Accepted, ClientRequest, HandshakeError};
@@ -70,6 +71,10 @@ pub struct ConnectOptions {
     pub limits: Limits,
     /// HTTP head limits for the server's answer.
     pub head_limits: HeadLimits,
+    /// permessage-deflate offers (RFC 7692 §5), in preference order, and how the answer is
+    /// judged. When the server accepts, server messages with RSV1 are inflated and
+    /// [`Peer::send_message`] compresses.
+    pub deflate: Option<(Vec<DeflateParams>, AnswerCheck)>,
 }
 
 impl Default for ConnectOptions {
@@ -88,6 +93,7 @@ impl Default for ConnectOptions {
                 max_frame_size: 32 << 20,
             },
             head_limits: HeadLimits::default(),
+            deflate: None,
         }
     }
 }
@@ -110,6 +116,9 @@ impl ConnectOptions {
         }
         for (n, v) in &self.headers {
             r = r.header(n.clone(), v.clone());
+        }
+        if let Some((offers, check)) = &self.deflate {
+            r = r.deflate(offers.clone(), *check);
         }
         r
     }
@@ -398,6 +407,9 @@ pub struct Peer {
     /// Which end of the connection the kit plays: the client ([`Peer::open`]) masks what it
     /// sends and reads unmasked frames; the server ([`Peer::accept`]) the reverse.
     role: Role,
+    /// permessage-deflate was agreed: what the peer compresses with.
+    compressor: Option<Compressor>,
+    deflate: Option<DeflateConfig>,
 }
 
 impl fmt::Debug for Peer {
@@ -618,6 +630,8 @@ impl Peer {
             close_received: false,
             last_chunk: None,
             role,
+            compressor: None,
+            deflate: None,
         }
     }
 
@@ -652,7 +666,15 @@ impl Peer {
         match self.read_response_head(limits, deadline).await {
             HandshakeOutcome::Rejected { response } if response.status == 101 => {
                 match req.validate_response(&response) {
-                    Ok(accepted) => HandshakeOutcome::Upgraded { response, accepted },
+                    Ok(accepted) => {
+                        if let Some(cfg) = accepted.deflate {
+                            self.enable_deflate(cfg);
+                            if matches!(req.deflate, Some((_, AnswerCheck::Autobahn))) {
+                                self.zlib_inflate_window();
+                            }
+                        }
+                        HandshakeOutcome::Upgraded { response, accepted }
+                    }
                     Err(error) => {
                         self.transcript.note(format!(
                             "invalid 101 (RFC 6455 §{}): {error}",
@@ -664,6 +686,113 @@ impl Peer {
             }
             other => other,
         }
+    }
+
+    /// Turns permessage-deflate on with the agreed settings: server messages with RSV1 are
+    /// inflated (at most the message limit each), [`Peer::send_message`] compresses.
+    pub fn enable_deflate(&mut self, cfg: DeflateConfig) {
+        let limit = self.decoder.config().limits.max_message_size;
+        self.decoder
+            .set_inflate(Some(cfg.decompressor(Role::Client, limit)));
+        self.compressor = Some(cfg.compressor(Role::Client));
+        self.deflate = Some(cfg);
+        self.transcript.note(format!(
+            "permessage-deflate in use: server window {}{}, client window {}{}",
+            cfg.server_max_window_bits,
+            if cfg.server_no_context_takeover {
+                ", no context takeover"
+            } else {
+                ""
+            },
+            cfg.client_max_window_bits,
+            if cfg.client_no_context_takeover {
+                ", no context takeover"
+            } else {
+                ""
+            },
+        ));
+    }
+
+    /// Inflates what the server sends with exactly the agreed window
+    /// ([`crate::codec::deflate::Decompressor::strict_window`]): slow, for checks that grade
+    /// the server's window. Call before the first message.
+    pub fn strict_inflate_window(&mut self) {
+        if let Some(cfg) = self.deflate {
+            let limit = self.decoder.config().limits.max_message_size;
+            self.decoder.set_inflate(Some(
+                cfg.decompressor(Role::Client, limit).strict_window(true),
+            ));
+        }
+    }
+
+    /// Inflates with zlib's window set to the agreed one, as Autobahn's client does
+    /// ([`crate::codec::deflate::Decompressor::zlib_window`]), so that a server exceeding the
+    /// window fails where it fails under Autobahn. Call before the first message.
+    pub fn zlib_inflate_window(&mut self) {
+        if let Some(cfg) = self.deflate {
+            let limit = self.decoder.config().limits.max_message_size;
+            self.decoder
+                .set_inflate(Some(cfg.decompressor(Role::Client, limit).zlib_window()));
+        }
+    }
+
+    /// The permessage-deflate settings in force, if it was agreed.
+    pub fn deflate(&self) -> Option<DeflateConfig> {
+        self.deflate
+    }
+
+    /// The frames of one data message as this peer sends it: compressed as a whole when
+    /// permessage-deflate is in use and `compress` is set (RSV1 on the first frame only,
+    /// RFC 7692 §6), then cut into frames of `fragment` payload bytes with Autobahn's rule (a
+    /// payload that is an exact multiple gets a final empty frame).
+    pub fn message_frames(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        fragment: Option<usize>,
+        compress: bool,
+    ) -> Vec<FrameSpec> {
+        let compressed;
+        let (data, rsv) = match self.compressor.as_mut().filter(|_| compress) {
+            Some(c) => {
+                compressed = c.compress(payload);
+                (&compressed[..], sent_rsv(opcode, true))
+            }
+            None => (payload, 0),
+        };
+        let mut frames = Vec::new();
+        let f = fragment.filter(|&f| f > 0 && data.len() > f);
+        match f {
+            None => frames.push(FrameSpec::new(opcode, true, data)),
+            Some(f) => {
+                for (i, piece) in data.chunks(f).enumerate() {
+                    let op = if i == 0 { opcode } else { OpCode::Continuation };
+                    frames.push(FrameSpec::new(op, false, piece));
+                }
+                if data.len().is_multiple_of(f) {
+                    frames.push(FrameSpec::new(OpCode::Continuation, true, Vec::new()));
+                } else if let Some(last) = frames.last_mut() {
+                    last.fin = true;
+                }
+            }
+        }
+        frames[0].rsv = rsv;
+        frames
+    }
+
+    /// Sends one data message ([`Peer::message_frames`]), all frames in one write.
+    pub fn send_message(
+        &mut self,
+        opcode: OpCode,
+        payload: &[u8],
+        fragment: Option<usize>,
+        compress: bool,
+    ) {
+        let mut bytes = Vec::with_capacity(payload.len() / 2 + 64);
+        for f in self.message_frames(opcode, payload, fragment, compress) {
+            f.encode_to(rand::random(), &mut bytes);
+        }
+        self.send_paced(bytes, Pacing::Plain);
     }
 
     /// Queues raw request bytes (for handshake tests that hand-craft the request).

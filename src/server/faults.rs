@@ -109,6 +109,48 @@ pub struct Faults {
     /// §5.2: writes every length in the 64-bit form, even when 7 or 16 bits suffice. Caught
     /// by 1.1.1-1.1.6, 1.2.1-1.2.6, 2.1-2.4 and every short echo.
     pub non_minimal_lengths: bool,
+
+    // ---- connection lifetime and legal-but-unusual behaviour (x.* checks) ----
+    /// §4.2.2 / §7.1.1: half-closes TCP (sends FIN) right after the 101 and never answers a
+    /// frame. Most "the server must fail the connection" Autobahn cases grade this OK (the
+    /// connection ends, no event arrives); caught by x.4.1 (an echo after an idle pause) and
+    /// x.4.2 (a bad frame must be answered with a close frame), and by every echo case.
+    pub half_close_after_upgrade: bool,
+    /// §5.5.3: answers an unsolicited pong with a pong of the same payload instead of
+    /// ignoring it. Caught by 2.7, 2.8, 2.9 and x.5.6, x.5.7.
+    pub answer_pongs: bool,
+    /// Not a bug: pings the client (§5.5.2 allows a ping at any time after the handshake)
+    /// right after the 101 and before every echo. A conforming client answers and nothing
+    /// else changes, so every case must still pass (the kit answers server pings).
+    pub ping_client: bool,
+    // ---- permessage-deflate (RFC 7692), with `--deflate` ----
+    /// RFC 7692 §6: sets RSV1 on the control frames it sends (pongs, close), their payload
+    /// compressed. Caught by `pmd.2.1`; in 12.x/13.x the close reply carries RSV1, which
+    /// Autobahn's client answers by dropping TCP.
+    pub deflate_compress_control: bool,
+    /// RFC 7692 §6: sends each compressed echo as two frames with RSV1 on both. Caught by
+    /// `pmd.2.2` and every 12.x/13.x case (the client fails the connection at the first echo).
+    pub deflate_rsv1_on_continuation: bool,
+    /// RFC 7692 §7.1.1.1: keeps its compression context although it answered
+    /// `server_no_context_takeover`. Caught by `pmd.3.1` and 13.2, 13.5-13.7 (the client
+    /// inflates each message on its own, so back-references into the last one fail; Autobahn's
+    /// client then loses the connection: FAILED / FAILED).
+    pub deflate_ignore_no_context_takeover: bool,
+    /// RFC 7692 §7.1.2.1: compresses with a 32 KiB window whatever `server_max_window_bits`
+    /// it answered. Caught by `pmd.3.2` (a strict-window inflater) and by 13.3 (Autobahn's
+    /// zlib keeps a 512-byte window, so references into earlier messages fail and the
+    /// connection is lost); 13.5 and 13.7 (no context takeover, references stay within each
+    /// message, which zlib does not check) pass.
+    pub deflate_exceed_window: bool,
+    /// RFC 7692 §7.1.2.2: answers `client_max_window_bits=10` to an offer without that
+    /// parameter. Caught by `pmd.1.1`; Autobahn offers the parameter, so 12/13 pass.
+    pub deflate_answer_unoffered: bool,
+    /// RFC 7692 §5: answers with two permessage-deflate elements. Caught by `pmd.1.1` and
+    /// every 12.x/13.x case (the client fails the handshake).
+    pub deflate_two_answers: bool,
+    /// Accepts permessage-deflate but never compresses (allowed by RFC 7692, pointless).
+    /// Caught by `pmd.5.1` (NON-STRICT); 12.x/13.x accept uncompressed echoes.
+    pub deflate_never_compress: bool,
 }
 
 /// A name given to [`Faults::parse`] that is not a known switch.
@@ -180,6 +222,16 @@ fault_table!(
     respond_after_close,
     mask_server_frames,
     non_minimal_lengths,
+    half_close_after_upgrade,
+    answer_pongs,
+    ping_client,
+    deflate_compress_control,
+    deflate_rsv1_on_continuation,
+    deflate_ignore_no_context_takeover,
+    deflate_exceed_window,
+    deflate_answer_unoffered,
+    deflate_two_answers,
+    deflate_never_compress,
 );
 
 impl Faults {
@@ -211,6 +263,16 @@ impl Faults {
             respond_after_close: false,
             mask_server_frames: false,
             non_minimal_lengths: false,
+            half_close_after_upgrade: false,
+            answer_pongs: false,
+            ping_client: false,
+            deflate_compress_control: false,
+            deflate_rsv1_on_continuation: false,
+            deflate_ignore_no_context_takeover: false,
+            deflate_exceed_window: false,
+            deflate_answer_unoffered: false,
+            deflate_two_answers: false,
+            deflate_never_compress: false,
         }
     }
 
@@ -244,6 +306,11 @@ impl Faults {
             }
             None => false,
         }
+    }
+
+    /// Whether a permessage-deflate switch is on (they need `--deflate` to show).
+    pub fn any_deflate(&self) -> bool {
+        self.enabled().iter().any(|n| n.starts_with("deflate_"))
     }
 
     /// True when no switch is on.

@@ -14,7 +14,8 @@
 //!   server then closes TCP first (§7.1.1);
 //! * the handshake follows §4.2: 426 with `Sec-WebSocket-Version: 13` for another version,
 //!   405 for a method other than GET, 400 for other errors; a subprotocol is selected only
-//!   if offered; no extension is ever accepted.
+//!   if offered; no extension is accepted unless [`ServerConfig::deflate`] is set, which
+//!   accepts permessage-deflate (RFC 7692) and compresses every echo.
 //!
 //! "Closes TCP" means a FIN is sent immediately (`shutdown(Write)`), then the socket is
 //! drained for at most [`ServerConfig::close_linger`] before it is dropped, so that a client
@@ -36,6 +37,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{timeout, Instant};
 
+use crate::codec::deflate::{DeflateConfig, ServerPolicy};
 use crate::codec::frame::Status;
 use crate::codec::handshake::{
     accept_response, reject_response, validate_request, HandshakeError, ValidRequest,
@@ -70,6 +72,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Value of the `Server` header (Autobahn names the agent after it); `None` omits it.
     pub server_name: Option<String>,
+    /// Accept permessage-deflate (RFC 7692) offers with this policy; `None` accepts no
+    /// extension.
+    pub deflate: Option<ServerPolicy>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +90,7 @@ impl Default for ServerConfig {
             close_linger: Duration::from_secs(1),
             max_connections: 1024,
             server_name: Some(format!("wsspec-reference/{}", env!("CARGO_PKG_VERSION"))),
+            deflate: None,
         }
     }
 }
@@ -248,8 +254,38 @@ fn select_protocol<'a>(offered: &'a [String], supported: &[String]) -> Option<&'
         .map(String::as_str)
 }
 
+/// The permessage-deflate answer header and agreement for `valid`'s offers, bent by the
+/// deflate faults. A malformed offer header only declines the extension.
+fn answer_deflate(valid: &ValidRequest, cfg: &ServerConfig) -> Option<(String, DeflateConfig)> {
+    let policy = cfg.deflate?;
+    let f = cfg.faults;
+    let choice = policy
+        .choose_from_fields(valid.extensions.iter().map(|e| e.as_bytes()))
+        .ok()?;
+    let accepted = choice.accepted?;
+    let mut answer = accepted.answer.to_string();
+    if f.deflate_answer_unoffered && accepted.answer.client_max_window_bits.is_none() {
+        let offered_client_window = valid
+            .extensions
+            .iter()
+            .filter(|e| e.trim_start().starts_with("permessage-deflate"))
+            .nth(accepted.offer)
+            .is_some_and(|e| e.contains("client_max_window_bits"));
+        if !offered_client_window {
+            answer += "; client_max_window_bits=10";
+        }
+    }
+    if f.deflate_two_answers {
+        answer = format!("{answer}, {answer}");
+    }
+    Some((answer, accepted.config))
+}
+
 /// The handshake answer: `Ok(response)` to upgrade, `Err(response)` to refuse.
-fn answer_handshake(head: &RequestHead, cfg: &ServerConfig) -> Result<Vec<u8>, Vec<u8>> {
+fn answer_handshake(
+    head: &RequestHead,
+    cfg: &ServerConfig,
+) -> Result<(Vec<u8>, Option<DeflateConfig>), Vec<u8>> {
     let f = cfg.faults;
     let valid: ValidRequest = match validate_request(head) {
         Ok(v) => v,
@@ -279,7 +315,13 @@ fn answer_handshake(head: &RequestHead, cfg: &ServerConfig) -> Result<Vec<u8>, V
             b"wsspec-not-offered".to_vec(),
         ));
     }
-    if f.accept_unoffered_extension {
+    let deflate = answer_deflate(&valid, cfg);
+    if let Some((answer, _)) = &deflate {
+        extra.0.push((
+            "Sec-WebSocket-Extensions".into(),
+            answer.clone().into_bytes(),
+        ));
+    } else if f.accept_unoffered_extension {
         extra.0.push((
             "Sec-WebSocket-Extensions".into(),
             b"permessage-deflate".to_vec(),
@@ -290,7 +332,10 @@ fn answer_handshake(head: &RequestHead, cfg: &ServerConfig) -> Result<Vec<u8>, V
         // Any other key gives a different SHA-1, so the accept value cannot match.
         keyed.key.push('x');
     }
-    Ok(accept_response(&keyed, protocol, &extra))
+    Ok((
+        accept_response(&keyed, protocol, &extra),
+        deflate.map(|(_, c)| c),
+    ))
 }
 
 fn http_error_response(e: &HttpError) -> Vec<u8> {
@@ -335,19 +380,24 @@ async fn serve(mut stream: TcpStream, cfg: Arc<ServerConfig>, mut stop: watch::R
             return close_tcp(stream, &cfg).await;
         }
     };
-    match answer_handshake(&head, &cfg) {
-        Ok(resp) => {
+    let deflate = match answer_handshake(&head, &cfg) {
+        Ok((resp, deflate)) => {
             if !write_out(&mut stream, &resp, &cfg).await {
                 return;
             }
+            deflate
         }
         Err(resp) => {
             let _ = timeout(cfg.write_timeout, stream.write_all(&resp)).await;
             return close_tcp(stream, &cfg).await;
         }
-    }
+    };
     buf.drain(..used);
-    run_session(stream, buf, cfg, stop).await;
+    if cfg.faults.half_close_after_upgrade {
+        // Wrong on purpose: FIN right after the 101, nothing read is ever answered.
+        return close_tcp(stream, &cfg).await;
+    }
+    run_session(stream, buf, cfg, stop, deflate).await;
 }
 
 /// Writes `bytes` within the write timeout; false if the connection is unusable.
@@ -366,9 +416,11 @@ async fn run_session(
     mut rbuf: Vec<u8>,
     cfg: Arc<ServerConfig>,
     mut stop: watch::Receiver<bool>,
+    deflate: Option<DeflateConfig>,
 ) {
-    let mut session = Session::new(cfg.faults, cfg.limits);
+    let mut session = Session::new(cfg.faults, cfg.limits, deflate);
     let mut out = Vec::new();
+    session.ping_client(&mut out);
     loop {
         // Everything decoded from one read is answered with one write: pongs and echoes keep
         // their order, and a burst of small frames costs one syscall.

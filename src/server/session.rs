@@ -10,6 +10,7 @@
 //! [`Utf8Check`]); the ones that change what the server answers are handled here.
 
 use crate::codec::close::close_payload;
+use crate::codec::deflate::{sent_rsv, Compressor, DeflateConfig, WindowBits, ALLOWED_RSV};
 use crate::codec::error::{FrameError, Leniency, ProtocolError, Rule};
 use crate::codec::frame::{encode_frame, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role};
 use crate::codec::message::{DecoderConfig, Event, Limits, Message, StreamDecoder, Utf8Check};
@@ -33,6 +34,8 @@ pub(crate) struct Session {
     close_sent: bool,
     /// The stream broke a rule the server enforces: nothing after it is read.
     failed: bool,
+    /// permessage-deflate was agreed: echoes are compressed with this.
+    compressor: Option<Compressor>,
 }
 
 /// The decoder configuration a strict server reading client frames uses, bent by `faults`.
@@ -82,13 +85,28 @@ fn decoder_config(faults: &Faults, limits: Limits) -> DecoderConfig {
 }
 
 impl Session {
-    /// A session in the OPEN state.
-    pub(crate) fn new(faults: Faults, limits: Limits) -> Self {
+    /// A session in the OPEN state; `deflate` is the permessage-deflate agreement, if any.
+    pub(crate) fn new(faults: Faults, limits: Limits, deflate: Option<DeflateConfig>) -> Self {
+        let mut decoder = StreamDecoder::with_config(decoder_config(&faults, limits));
+        let compressor = deflate.map(|cfg| {
+            decoder.set_inflate(Some(
+                cfg.decompressor(Role::Server, limits.max_message_size),
+            ));
+            let window = if faults.deflate_exceed_window {
+                WindowBits::MAX
+            } else {
+                cfg.server_max_window_bits
+            };
+            let reset =
+                cfg.server_no_context_takeover && !faults.deflate_ignore_no_context_takeover;
+            Compressor::new(window, reset)
+        });
         Session {
             faults,
-            decoder: StreamDecoder::with_config(decoder_config(&faults, limits)),
+            decoder,
             close_sent: false,
             failed: false,
+            compressor,
         }
     }
 
@@ -120,7 +138,8 @@ impl Session {
             };
             let flow = match f.event {
                 Some(Event::Message(Message::Text(s))) => {
-                    self.send(OpCode::Text, s.as_bytes(), out);
+                    self.ping_client(out);
+                    self.send_data(OpCode::Text, s.as_bytes(), out);
                     Flow::Continue
                 }
                 Some(Event::Message(Message::Binary(b))) => {
@@ -129,7 +148,8 @@ impl Session {
                     } else {
                         OpCode::Binary
                     };
-                    self.send(op, &b, out);
+                    self.ping_client(out);
+                    self.send_data(op, &b, out);
                     Flow::Continue
                 }
                 Some(Event::Ping(p)) => {
@@ -143,7 +163,14 @@ impl Session {
                         .contains(&ProtocolError::CloseLengthOne);
                     self.on_close(c.map(|(code, _)| code), one_byte, out)
                 }
-                Some(Event::Pong(_)) | None => Flow::Continue,
+                Some(Event::Pong(p)) => {
+                    if self.faults.answer_pongs {
+                        // Wrong on purpose (§5.5.3): an unsolicited pong is answered.
+                        self.send(OpCode::Pong, &p, out);
+                    }
+                    Flow::Continue
+                }
+                None => Flow::Continue,
             };
             if flow == Flow::Close {
                 return (used, Flow::Close);
@@ -155,6 +182,13 @@ impl Session {
     pub(crate) fn server_close(&mut self, code: u16, reason: &str, out: &mut Vec<u8>) {
         if !self.close_sent {
             self.send_close(Some(code), reason, out);
+        }
+    }
+
+    /// Under `ping_client`: a ping to the client (legal at any time, §5.5.2).
+    pub(crate) fn ping_client(&self, out: &mut Vec<u8>) {
+        if self.faults.ping_client && !self.close_sent {
+            self.send(OpCode::Ping, b"wsspec-server-ping", out);
         }
     }
 
@@ -212,9 +246,46 @@ impl Session {
         self.close_sent = true;
     }
 
+    /// An echo: compressed as one message when permessage-deflate is in use (RFC 7692 §6).
+    fn send_data(&mut self, op: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+        let f = self.faults;
+        let Some(c) = self
+            .compressor
+            .as_mut()
+            .filter(|_| !f.deflate_never_compress)
+        else {
+            return self.send(op, payload, out);
+        };
+        let data = c.compress(payload);
+        if f.deflate_rsv1_on_continuation {
+            // Wrong on purpose: two frames, RSV1 on the continuation too.
+            let cut = data.len() / 2;
+            self.send_frame(op, false, ALLOWED_RSV, &data[..cut], out);
+            self.send_frame(OpCode::Continuation, true, ALLOWED_RSV, &data[cut..], out);
+            return;
+        }
+        self.send_frame(op, true, sent_rsv(op, true), &data, out);
+    }
+
     fn send(&self, op: OpCode, payload: &[u8], out: &mut Vec<u8>) {
+        if op.is_control() && self.faults.deflate_compress_control && self.compressor.is_some() {
+            // Wrong on purpose: a control frame "compressed", with RSV1 (a fresh context, so
+            // the data messages' context is untouched).
+            let squeezed = Compressor::new(WindowBits::MAX, true).compress(payload);
+            let body = if squeezed.len() <= 125 {
+                &squeezed[..]
+            } else {
+                payload
+            };
+            return self.send_frame(op, true, ALLOWED_RSV, body, out);
+        }
+        self.send_frame(op, true, 0, payload, out);
+    }
+
+    fn send_frame(&self, op: OpCode, fin: bool, rsv: u8, payload: &[u8], out: &mut Vec<u8>) {
         let mask = self.faults.mask_server_frames.then(rand::random::<[u8; 4]>);
-        let mut h = FrameHeader::new(op, true, payload.len() as u64, mask);
+        let mut h = FrameHeader::new(op, fin, payload.len() as u64, mask);
+        h.rsv = rsv;
         if self.faults.non_minimal_lengths {
             h.length_encoding = LengthEncoding::U64;
         }
@@ -244,7 +315,7 @@ mod tests {
 
     /// Feeds `wire` in pieces of `chop` bytes; returns the server's frames and whether it closed.
     fn run(faults: Faults, wire: &[u8], chop: usize) -> (Vec<(OpCode, Vec<u8>)>, bool) {
-        let mut s = Session::new(faults, Limits::default());
+        let mut s = Session::new(faults, Limits::default(), None);
         let mut out = Vec::new();
         let mut pending = Vec::new();
         let mut closed = false;
@@ -309,7 +380,7 @@ mod tests {
         .concat();
         let wire = frame(OpCode::Text, false, &payload, KEY);
         let head = wire.len() - payload.len();
-        let mut s = Session::new(Faults::none(), Limits::default());
+        let mut s = Session::new(Faults::none(), Limits::default(), None);
         let mut out = Vec::new();
         assert_eq!(
             s.feed(&wire[..head + 12], &mut out),
@@ -322,7 +393,7 @@ mod tests {
 
         // late validation only fails once the message ends.
         let f = Faults::parse("late_utf8_validation").unwrap();
-        let mut s = Session::new(f, Limits::default());
+        let mut s = Session::new(f, Limits::default(), None);
         let mut out = Vec::new();
         assert_eq!(s.feed(&wire, &mut out).1, Flow::Continue);
         let end = frame(OpCode::Continuation, true, b"", KEY);

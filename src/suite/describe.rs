@@ -128,6 +128,12 @@ fn action(a: &Action) -> String {
             }
         },
         Action::Bytes(b) => format!("{} raw bytes of a frame", b.len()),
+        Action::Chunked { frame: f, size } => {
+            format!(
+                "{} [{size}-byte writes, back to back]",
+                frame(f, Pacing::Plain)
+            )
+        }
     }
 }
 
@@ -190,6 +196,18 @@ pub fn expected(spec: &FuzzSpec) -> String {
             "{count} echoes as {} of {} B, one after the other",
             if *binary { "binary" } else { "text" },
             payload.len()
+        ),
+        Some(Handler::Deflate(d)) => format!(
+            "permessage-deflate accepted ({}), then {} echoes as {} of {} {}, one after the other",
+            d.offers
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            d.count,
+            if d.set.is_text() { "text" } else { "binary" },
+            d.len,
+            if d.set.is_text() { "characters" } else { "B" }
         ),
         None => e
             .outcomes

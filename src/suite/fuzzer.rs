@@ -27,10 +27,16 @@
 //! valid here (IANA registry), while Autobahn's fuzzer rejects them. Messages more than an
 //! eighth (at least 1 MiB) larger than the largest the case sends are refused with 1009, so
 //! that no server can make the kit buffer without bound; Autobahn buffers them.
+//!
+//! Write pacing of the limits cases (9.x), for speed, with Autobahn's verdict rules: 9.7/9.8
+//! send their 1000 messages pipelined (Autobahn sends one per echo), 9.5/9.6 write their
+//! chops back to back (Autobahn takes a reactor turn between chops). Their durations then
+//! measure throughput, not round trips; their verdicts are Autobahn's, which the differential
+//! test shows on every server it compares.
 
 use std::time::{Duration, Instant};
 
-use super::spec::{op, Action, CaseTimer, FrameSpec, FuzzSpec, Handler, Obs, Pacing};
+use super::spec::{op, Action, CaseTimer, DeflateEcho, FrameSpec, FuzzSpec, Handler, Obs, Pacing};
 use super::verdict::Observation;
 use crate::codec::close::close_payload;
 use crate::codec::error::{FrameError, ProtocolError};
@@ -86,6 +92,64 @@ pub struct FuzzRun {
     pub data_frames_seen: u64,
     /// Pings the server sent, and how many of them the kit answered.
     pub pings_seen: (u64, usize),
+    /// Facts about every frame the server sent, for the run-level checks (x.2.2-x.2.4).
+    pub wire: WireFacts,
+}
+
+/// What the run-level checks need from one connection: counts over every frame the server
+/// sent (not only the recorded ones), with the first offending frame described.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WireFacts {
+    /// Frames seen.
+    pub frames: u64,
+    /// Frames with the MASK bit set (§5.1: a server MUST NOT mask).
+    pub masked: u64,
+    /// Frames whose length is not in the minimal encoding (§5.2: MUST be minimal).
+    pub non_minimal: u64,
+    /// Data frames after the server's own close frame (§5.5.1: MUST NOT send any).
+    pub data_after_close: u64,
+    /// The first offending frame of each kind: (kind, description).
+    pub first: Vec<(&'static str, String)>,
+}
+
+impl WireFacts {
+    fn see(&mut self, h: &crate::codec::frame::FrameHeader, close_seen: bool) {
+        self.frames += 1;
+        let data = matches!(
+            h.opcode,
+            OpCode::Text | OpCode::Binary | OpCode::Continuation
+        );
+        for (hit, kind, n) in [
+            (h.mask.is_some(), "masked", &mut self.masked),
+            (!h.is_minimal_length(), "non-minimal", &mut self.non_minimal),
+            (
+                close_seen && data,
+                "data-after-close",
+                &mut self.data_after_close,
+            ),
+        ] {
+            if hit {
+                *n += 1;
+                if !self.first.iter().any(|(k, _)| *k == kind) {
+                    self.first.push((
+                        kind,
+                        format!(
+                            "frame #{}: {} fin={} len={}{}",
+                            self.frames,
+                            h.opcode.name(),
+                            u8::from(h.fin),
+                            h.payload_len,
+                            match h.length_encoding.extra_bytes() {
+                                2 => " (16-bit length form)",
+                                8 => " (64-bit length form)",
+                                _ => "",
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +185,7 @@ struct Machine<'a> {
     next_stage: usize,
     pings: usize,
     seq_sent: usize,
+    seq_echoes: usize,
     stored: usize,
     violation: Option<String>,
     ended: bool,
@@ -130,6 +195,12 @@ struct Machine<'a> {
     frames_seen: u64,
     data_frames_seen: u64,
     pings_seen: u64,
+    wire: WireFacts,
+    server_close_seen: bool,
+    /// Bytes of a frame written in pieces that are still to be written.
+    raw_left: u64,
+    /// Pongs held back until that frame is complete.
+    held_pongs: Vec<Vec<u8>>,
 }
 
 /// The message limit for a case: the largest message or frame it sends plus an eighth, and
@@ -148,6 +219,7 @@ pub(crate) fn case_limits(spec: &FuzzSpec, allowed: Limits) -> Limits {
             Action::Frame(f, _) => f.payload.len(),
             Action::Message { payload, .. } => payload.len(),
             Action::Close(p) | Action::Bytes(p) => p.len(),
+            Action::Chunked { frame, .. } => frame.payload.len(),
         })
         .max()
         .unwrap_or(0) as u64;
@@ -166,10 +238,13 @@ pub async fn run(
     hard_deadline: Instant,
 ) -> FuzzRun {
     let wall = Instant::now();
-    let opts = ConnectOptions {
+    let mut opts = ConnectOptions {
         limits: case_limits(spec, opts.limits),
         ..opts.clone()
     };
+    if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+        opts.deflate = Some((d.offers.clone(), super::autobahn::cat12_13::ANSWER_CHECK));
+    }
     let connected =
         tokio::time::timeout_at(hard_deadline.into(), Peer::connect(target, &opts, "main")).await;
     let not_opened = |handshake: String, transcript, cut| FuzzRun {
@@ -186,6 +261,7 @@ pub async fn run(
         frames_seen: 0,
         data_frames_seen: 0,
         pings_seen: (0, 0),
+        wire: WireFacts::default(),
     };
     let (mut peer, outcome) = match connected {
         Err(_) => {
@@ -244,7 +320,10 @@ async fn drive_case(
     handshake: String,
     server_header: Option<String>,
 ) -> FuzzRun {
-    if spec.expect.handler.is_some() {
+    if matches!(
+        spec.expect.handler,
+        Some(Handler::FirstMessage { .. } | Handler::Sequential { .. })
+    ) {
         // Autobahn's 9.x handlers look at each echo's type and length only.
         peer.set_keep_data(false);
     }
@@ -283,6 +362,7 @@ async fn drive_case(
         next_stage: 0,
         pings: 0,
         seq_sent: 1,
+        seq_echoes: 0,
         stored: 0,
         violation: None,
         ended: false,
@@ -292,6 +372,10 @@ async fn drive_case(
         frames_seen: 0,
         data_frames_seen: 0,
         pings_seen: 0,
+        wire: WireFacts::default(),
+        server_close_seen: false,
+        raw_left: 0,
+        held_pongs: Vec::new(),
     };
     let cut = m.drive(hard_deadline).await;
     let duration_ms = wall.elapsed().as_secs_f64() * 1000.0;
@@ -314,12 +398,19 @@ async fn drive_case(
         frames_seen: m.frames_seen,
         data_frames_seen: m.data_frames_seen,
         pings_seen: (m.pings_seen, m.pings.min(PING_BUDGET)),
+        wire: m.wire,
     }
 }
 
 impl Machine<'_> {
     /// The event loop; returns true when the global deadline cut it short.
     async fn drive(&mut self, hard_deadline: Instant) -> bool {
+        // Autobahn runs a case's `onOpen` as soon as it has parsed the 101, before it looks
+        // at anything that arrived behind it (a ping, a close, a FIN): stage 0 goes out first.
+        if !self.spec.stages.is_empty() && self.spec.stages[0].at.is_zero() {
+            self.next_stage = 1;
+            self.run_stage(0);
+        }
         loop {
             if self.ended {
                 return false;
@@ -439,6 +530,12 @@ impl Machine<'_> {
             self.record(Obs::Timeout(tag.to_owned()), 0);
         }
         self.queued = false;
+        let spec = self.spec;
+        if i == 0 {
+            if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+                self.start_deflate(d);
+            }
+        }
         let mut plain: Vec<u8> = Vec::new();
         for a in &stage.actions {
             match a {
@@ -457,6 +554,18 @@ impl Machine<'_> {
                     self.flush(&mut plain);
                     self.begin_close(payload.clone(), "case action");
                 }
+                Action::Chunked { frame, size } => {
+                    self.flush(&mut plain);
+                    if frame.opcode == OpCode::Text {
+                        self.obs.sent_text_frames += 1;
+                    }
+                    let mut bytes = Vec::with_capacity(frame.payload.len() + 14);
+                    frame.encode_payload_to(&frame.payload, rand::random(), &mut bytes);
+                    let pacing = self.plain_pacing();
+                    for piece in bytes.chunks((*size).max(1)) {
+                        self.peer.send_paced(piece.to_vec(), pacing);
+                    }
+                }
                 Action::Bytes(b) => {
                     self.flush(&mut plain);
                     let pacing = self.plain_pacing();
@@ -465,6 +574,27 @@ impl Machine<'_> {
                         Role::Server => self.unmask_streamed(b),
                     };
                     self.peer.send_paced(bytes, pacing);
+                    self.track_raw_frame(b);
+                }
+            }
+        }
+        if i == 0 {
+            if let Some(Handler::Sequential {
+                binary,
+                payload,
+                count,
+            }) = &self.spec.expect.handler
+            {
+                // 9.7/9.8 pipelined: the rest of the messages go out at once behind the
+                // first, instead of one per echo as in Autobahn. The verdict rule is
+                // Autobahn's (OK at the `count`-th good echo, FAILED at the first bad one):
+                // Autobahn also reaches OK exactly at the `count`-th good echo, whatever the
+                // server does, since it sends one message per good echo.
+                let opcode = if *binary { op::BINARY } else { op::TEXT };
+                let f = FrameSpec::new(opcode, true, Vec::new());
+                while self.seq_sent < *count {
+                    self.write_frame(&mut plain, &f, payload, Pacing::Plain);
+                    self.seq_sent += 1;
                 }
             }
         }
@@ -510,6 +640,24 @@ impl Machine<'_> {
             }
         }
         out
+    }
+
+    /// Keeps count of the bytes still owed to a frame written in pieces (6.4.3/6.4.4), and
+    /// sends the pongs held back while it was open once it is complete.
+    fn track_raw_frame(&mut self, b: &[u8]) {
+        if self.raw_left == 0 {
+            if let Ok(Status::Complete(h, n)) = parse_header(b, HeaderRules::any_role()) {
+                self.raw_left = (n as u64 + h.payload_len).saturating_sub(b.len() as u64);
+            }
+        } else {
+            self.raw_left = self.raw_left.saturating_sub(b.len() as u64);
+        }
+        if self.raw_left == 0 {
+            for p in std::mem::take(&mut self.held_pongs) {
+                self.peer
+                    .send_frame(&FrameSpec::new(OpCode::Pong, true, p), Pacing::Plain);
+            }
+        }
     }
 
     /// Plain writes of a stage go out together, unless a paced write was queued before them:
@@ -628,9 +776,27 @@ impl Machine<'_> {
         if self.st == St::Closed {
             return;
         }
+        if error == ProtocolError::InvalidCompressedData.into() {
+            // autobahn-python's inflater raises on bad data and Twisted drops the connection:
+            // no close frame, and not the fuzzer's own drop (`droppedByMe` stays false).
+            let desc = format!("{error} (RFC 7692 §7.2.2)");
+            self.violation.get_or_insert(desc.clone());
+            self.failed_by_me = true;
+            self.note(format!(
+                "kit's inflater failed ({desc}); the connection is lost as in Autobahn"
+            ));
+            self.peer.drop_tcp();
+            self.st = St::Closed;
+            self.tcp_end = Some(format!("connection lost: {desc}"));
+            return;
+        }
         let desc = match extra {
             Some(e) => e.to_owned(),
-            None => format!("{error} (RFC 6455 §{})", violation_section(&error)),
+            None => format!(
+                "{error} ({} §{})",
+                violation_rfc(&error),
+                violation_section(&error)
+            ),
         };
         if self.violation.is_none() {
             self.violation = Some(desc.clone());
@@ -643,6 +809,10 @@ impl Machine<'_> {
 
     fn on_frame(&mut self, frame: DecodedFrame) {
         self.frames_seen += 1;
+        self.wire.see(&frame.header, self.server_close_seen);
+        if frame.header.opcode == OpCode::Close {
+            self.server_close_seen = true;
+        }
         match frame.header.opcode {
             OpCode::Text | OpCode::Binary | OpCode::Continuation => self.data_frames_seen += 1,
             OpCode::Ping => self.pings_seen += 1,
@@ -695,8 +865,15 @@ impl Machine<'_> {
             Some(Event::Ping(p)) if self.st == St::Open && !self.ended => {
                 if self.pings < PING_BUDGET {
                     self.pings += 1;
-                    self.peer
-                        .send_frame(&FrameSpec::new(OpCode::Pong, true, p), Pacing::Plain);
+                    if self.raw_left > 0 {
+                        // Never inside the kit's own frame that is only partly written
+                        // (Autobahn writes its pong there, and the server then fails on
+                        // bytes the kit itself garbled).
+                        self.held_pongs.push(p);
+                    } else {
+                        self.peer
+                            .send_frame(&FrameSpec::new(OpCode::Pong, true, p), Pacing::Plain);
+                    }
                 } else if self.pings == PING_BUDGET {
                     self.pings += 1;
                     self.note(format!(
@@ -765,6 +942,11 @@ impl Machine<'_> {
             Message::Text(s) => (s.into_bytes(), false),
             Message::Binary(b) => (b, true),
         };
+        let spec = self.spec;
+        if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+            self.on_deflate_echo(d, &payload, binary);
+            return;
+        }
         if let Some(h) = &self.spec.expect.handler {
             let h = h.clone();
             self.on_limits_message(&h, len as usize, binary);
@@ -775,9 +957,66 @@ impl Machine<'_> {
         self.finish_when_done();
     }
 
+    /// 12.x/13.x at case start: UNIMPLEMENTED and close 1000 when the server did not accept
+    /// permessage-deflate, else the first message.
+    fn start_deflate(&mut self, d: &DeflateEcho) {
+        if self.peer.deflate().is_none() {
+            self.note("the server did not accept permessage-deflate");
+            self.obs.handler_verdict = Some(Verdict::Unimplemented);
+            self.begin_close(close_payload(1000, b""), "permessage-deflate not accepted");
+            return;
+        }
+        self.send_deflate_message(d, 0);
+        self.seq_sent = 1;
+    }
+
+    fn send_deflate_message(&mut self, d: &DeflateEcho, k: usize) {
+        let opcode = if d.set.is_text() {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        let payload = d.set.message(k, d.len);
+        self.peer.send_message(opcode, &payload, d.fragment, true);
+    }
+
+    /// Autobahn's 12.x/13.x `onMessage`: the echo must have the type and content of the
+    /// message last sent; then the next one, until `count`.
+    fn on_deflate_echo(&mut self, d: &DeflateEcho, payload: &[u8], binary: bool) {
+        if self.obs.handler_verdict.is_some() {
+            return;
+        }
+        let k = self.seq_sent.saturating_sub(1);
+        let want = d.set.message(k, d.len);
+        if binary == d.set.is_text() || payload != want {
+            self.note(format!(
+                "echo of message {} is {} of {} bytes, expected {} of {} bytes{}",
+                k + 1,
+                kind(binary),
+                payload.len(),
+                kind(!d.set.is_text()),
+                want.len(),
+                if payload.len() == want.len() {
+                    " with other content"
+                } else {
+                    ""
+                }
+            ));
+            self.obs.handler_verdict = Some(Verdict::Failed);
+            self.begin_close(close_payload(1000, b""), "wrong echo");
+        } else if self.seq_sent < d.count {
+            self.send_deflate_message(d, self.seq_sent);
+            self.seq_sent += 1;
+        } else {
+            self.obs.handler_verdict = Some(Verdict::Ok);
+            self.begin_close(close_payload(1000, b""), "all echoes received");
+        }
+    }
+
     /// The `onMessage` of Autobahn's 9.x cases.
     fn on_limits_message(&mut self, h: &Handler, len: usize, binary: bool) {
         match h {
+            Handler::Deflate(_) => {}
             Handler::FirstMessage {
                 binary: want_bin,
                 len: want_len,
@@ -800,24 +1039,22 @@ impl Machine<'_> {
                 payload,
                 count,
             } => {
+                self.seq_echoes += 1;
                 if binary != *want_bin || len != payload.len() {
                     self.note(format!(
-                        "echo after {} sent is {} of {len} bytes, expected {} of {}",
-                        self.seq_sent,
+                        "echo {} is {} of {len} bytes, expected {} of {}",
+                        self.seq_echoes,
                         kind(binary),
                         kind(*want_bin),
                         payload.len()
                     ));
                     self.obs.handler_verdict = Some(Verdict::Failed);
                     self.begin_close(close_payload(1000, b""), "wrong echo");
-                } else if self.seq_sent < *count {
-                    // Autobahn sends the next message for every good echo, whatever the
-                    // state, as long as fewer than `count` were sent.
-                    let opcode = if *want_bin { op::BINARY } else { op::TEXT };
-                    let f = FrameSpec::new(opcode, true, payload.clone());
-                    self.peer.send_frame(&f, Pacing::Plain);
-                    self.seq_sent += 1;
-                } else {
+                } else if self.seq_echoes >= *count
+                    && self.obs.handler_verdict != Some(Verdict::Failed)
+                {
+                    // A wrong echo stays FAILED: with the messages pipelined, good echoes of
+                    // the ones behind it may still arrive.
                     self.obs.handler_verdict = Some(Verdict::Ok);
                     self.begin_close(close_payload(1000, b""), "all echoes received");
                 }
@@ -856,6 +1093,13 @@ fn kind(binary: bool) -> &'static str {
         "binary"
     } else {
         "text"
+    }
+}
+
+fn violation_rfc(e: &FrameError) -> &'static str {
+    match e {
+        FrameError::Protocol(p) => p.rfc(),
+        FrameError::Capacity(_) => "RFC 6455",
     }
 }
 

@@ -359,6 +359,18 @@ async fn start_fixture(f: &Fixture) -> (String, Running) {
                 let s = reference_server().await;
                 (format!("ws://{}/", s.local_addr), Running::Reference(s))
             }
+            "deflate-echo" => {
+                let s = wsspec::server::bind(
+                    "127.0.0.1:0".parse().unwrap(),
+                    wsspec::server::ServerConfig {
+                        deflate: Some(Default::default()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+                (format!("ws://{}/", s.local_addr), Running::Reference(s))
+            }
             "rpc-echo" => ws(ws_server(rpc_echo).await),
             "never-acks" => ws(ws_server(never_acks).await),
             "closer" => ws(ws_server(closer).await),

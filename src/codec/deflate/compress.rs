@@ -198,6 +198,17 @@ impl Decompressor {
         self
     }
 
+    /// Inflates with zlib's own window set to the negotiated one, as a plain zlib client
+    /// (Autobahn|Testsuite's) does: a back-reference further than the window into data of an
+    /// earlier call fails, one within the same call passes. Framing-dependent by nature; for
+    /// reproducing such a client's verdicts, not for judging a peer. Call before the first
+    /// message.
+    pub fn zlib_window(mut self) -> Self {
+        self.strict_window = false;
+        self.inner = Decompress::new_with_window_bits(false, self.window.zlib_bits());
+        self
+    }
+
     /// The window this decompressor expects of the peer.
     pub fn window(&self) -> WindowBits {
         self.window

@@ -59,6 +59,11 @@ pub struct Connect {
     pub query: Vec<(String, String)>,
     /// `answer_pings` (default true): the initial ping policy.
     pub answer_pings: bool,
+    /// `deflate`: permessage-deflate offers (RFC 7692 §5), e.g.
+    /// `"permessage-deflate; server_no_context_takeover"` (several separated by commas). The
+    /// answer is checked as RFC 7692 says; once accepted, `send` compresses every text and
+    /// binary message and received messages are inflated.
+    pub deflate: Option<Vec<crate::codec::deflate::DeflateParams>>,
     /// `within`: handshake time limit.
     pub within: Duration,
     /// `expect`: what the handshake must produce.
@@ -101,6 +106,23 @@ impl ConnectExpect {
     }
 }
 
+/// The permessage-deflate offers of a `deflate` field.
+fn deflate_offers(s: &str) -> Result<Vec<crate::codec::deflate::DeflateParams>, String> {
+    use crate::codec::deflate::{parse_extensions, DeflateParams, Side, PERMESSAGE_DEFLATE};
+    let list = parse_extensions(s.as_bytes()).map_err(|e| e.to_string())?;
+    list.iter()
+        .map(|e| {
+            if e.name != PERMESSAGE_DEFLATE {
+                return Err(format!(
+                    "expected permessage-deflate offers, got {:?}",
+                    e.name
+                ));
+            }
+            DeflateParams::from_params(&e.params, Side::Offer).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
 impl ActionSpec for Connect {
     const NAME: &'static str = "connect";
     const KEYS: &'static [&'static str] = &[
@@ -116,6 +138,7 @@ impl ActionSpec for Connect {
         "answer_pings",
         "within",
         "expect",
+        "deflate",
     ];
     const CHECK: &'static str = "opening handshake";
 
@@ -152,6 +175,15 @@ impl ActionSpec for Connect {
             .map(|(k, v, _)| (k, v))
             .collect();
         let answer_pings = r.boolean(f, "answer_pings").unwrap_or(true);
+        let deflate = r
+            .string(f, "deflate")
+            .and_then(|(s, span)| match deflate_offers(&s) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    r.err(Semantic, &span, format!("field \"deflate\": {e}"));
+                    None
+                }
+            });
         let within = r.within(f);
         let expect = match r.table(f, "expect") {
             Some(e) => connect_expect(r, &e)?,
@@ -170,6 +202,7 @@ impl ActionSpec for Connect {
             origin,
             query,
             answer_pings,
+            deflate,
             within,
             expect,
         })

@@ -200,6 +200,8 @@ impl ConnState {
 
 enum Cmd {
     Raw(Vec<u8>),
+    /// A data message, compressed when permessage-deflate is in use.
+    Message(OpCode, Vec<u8>, Option<usize>),
     Chopped(Vec<u8>, usize, Duration),
     Close(Option<u16>, Vec<u8>),
     AutoPong(bool),
@@ -214,6 +216,8 @@ enum Cmd {
 pub struct Conn {
     /// The kit plays the server on it (an accepted connection): frames go out unmasked.
     server: bool,
+    /// permessage-deflate is in use: data messages go out compressed.
+    deflate: bool,
     cmd: mpsc::UnboundedSender<Cmd>,
     state: Arc<Mutex<ConnState>>,
     changed: watch::Receiver<u64>,
@@ -232,12 +236,14 @@ impl Conn {
         // The pump answers pings itself, with a bound on unwritten bytes.
         peer.set_auto_pong(false);
         let server = peer.role() == Role::Server;
+        let deflate = peer.deflate().is_some();
         let state = Arc::new(Mutex::new(ConnState::default()));
         let (tx, changed) = watch::channel(0u64);
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(pump(peer, answer_pings, cmd_rx, state.clone(), tx));
         Conn {
             server,
+            deflate,
             cmd,
             state,
             changed,
@@ -259,6 +265,17 @@ impl Conn {
     /// Locks the shared state.
     pub fn lock(&self) -> MutexGuard<'_, ConnState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether permessage-deflate is in use on this connection.
+    pub fn deflate(&self) -> bool {
+        self.deflate
+    }
+
+    /// Queues one data message, compressed (RFC 7692) as a whole before it is cut into
+    /// frames of `fragment` bytes.
+    pub fn send_message(&self, opcode: OpCode, payload: Vec<u8>, fragment: Option<usize>) {
+        let _ = self.cmd.send(Cmd::Message(opcode, payload, fragment));
     }
 
     /// Queues bytes for one write.
@@ -426,6 +443,10 @@ async fn pump(
             Cmd::Raw(b) => {
                 w.queued += b.len() as u64;
                 peer.send_raw(b)
+            }
+            Cmd::Message(op, b, frag) => {
+                w.queued += b.len() as u64;
+                peer.send_message(op, &b, frag, true)
             }
             Cmd::Chopped(b, chop, delay) => {
                 w.queued += b.len() as u64;

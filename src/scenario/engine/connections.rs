@@ -244,6 +244,10 @@ impl RunStep for Connect {
                 );
             }
         }
+        if let Some(cfg) = accepted.deflate {
+            peer.enable_deflate(cfg);
+            observed += "; permessage-deflate accepted";
+        }
         let conn = Conn::start(peer, c.answer_pings);
         r.conns.insert(c.conn.clone(), conn);
         Outcome::ok(sent, expected, observed)
@@ -262,6 +266,9 @@ impl Runner<'_> {
             req = req.query(&percent_encode(k), &percent_encode(v));
         }
         req.protocols = c.protocols.clone();
+        if let Some(offers) = &c.deflate {
+            req = req.deflate(offers.clone(), crate::codec::deflate::AnswerCheck::Strict);
+        }
         let mut origin = c.origin.clone();
         let mut extra: Vec<(String, String)> = Vec::new();
         let defaults = self

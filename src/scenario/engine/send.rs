@@ -31,7 +31,23 @@ impl RunStep for SendMessage {
         // Taken before the bytes are queued: a reply can arrive within microseconds, and an
         // ACK stamped before its request would be ignored by `expect_ack`.
         let at = Instant::now();
+        let deflated = |op: OpCode, b: &[u8]| {
+            conn.send_message(op, b.to_vec(), s.fragment_size.map(NonZeroUsize::get));
+            format!("queued {} bytes, compressed (permessage-deflate)", b.len())
+        };
         let (text, observed) = match &s.payload {
+            SendPayload::Text(t) if conn.deflate() => {
+                (t.clone(), deflated(OpCode::Text, t.as_bytes()))
+            }
+            SendPayload::Json(j) if conn.deflate() => {
+                let t = j.to_string();
+                let o = deflated(OpCode::Text, t.as_bytes());
+                (t, o)
+            }
+            SendPayload::Binary(bin) if conn.deflate() => (
+                String::from_utf8_lossy(bin).into_owned(),
+                deflated(OpCode::Binary, bin),
+            ),
             SendPayload::Text(t) => {
                 let (b, n) = message_frames(
                     conn.is_server(),

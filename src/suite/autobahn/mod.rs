@@ -19,6 +19,7 @@ pub mod cat5;
 pub mod cat6;
 pub mod cat7;
 pub mod cat9;
+pub mod deflate_data;
 
 /// Every Autobahn case in execution order (numeric id order).
 pub(crate) fn defs() -> Vec<CaseDef> {
