@@ -87,6 +87,10 @@ fn assert_conforming_but(r: &RunReport, n: usize, known: &[&str]) {
     );
 }
 
+/// tungstenite 0.30 (without its deflate feature) does not look at the 101's
+/// `Sec-WebSocket-Extensions`: it goes on with an extension it never offered (c.2.3).
+const TUNGSTENITE_KNOWN: &[&str] = &["c.2.3"];
+
 fn ensure_node() {
     let status = Command::new("bash")
         .arg(repo().join("conformance/servers/ensure-installed.sh"))
@@ -218,7 +222,7 @@ async fn tungstenite_driver_protocol_in_process() {
     assert_eq!(count as usize, n, "/getCaseCount");
     assert_eq!(*written.lock().unwrap(), vec!["tungstenite".to_string()]);
     assert_eq!(server.agents(), vec!["tungstenite".to_string()]);
-    assert_conforming(&server.report("tungstenite"), n);
+    assert_conforming_but(&server.report("tungstenite"), n, TUNGSTENITE_KNOWN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
