@@ -125,7 +125,7 @@ fn exec_cli(cmd: &str, agent: &str, dir: &Path, extra: &[&str]) -> (i32, RunRepo
     .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap());
     let mut child = c.spawn().unwrap();
     let status =
-        wait_bounded(&mut child, Duration::from_secs(240)).expect("wsspec clients ended in time");
+        wait_bounded(&mut child, Duration::from_secs(480)).expect("wsspec clients ended in time");
     let report = wsspec::report::read_json(&json).unwrap_or_else(|e| {
         panic!(
             "{e}; stderr: {}",
@@ -143,7 +143,7 @@ fn node_ws_client_with_exec() {
         "node conformance/clients/ws-echo-client.js {url}",
         "ws",
         &dir,
-        &["--jobs", "2"],
+        &["--jobs", "4"],
     );
     assert_conforming(&r, default_selection().len());
     assert_eq!(code, 0);
@@ -160,7 +160,7 @@ fn python_websockets_client_with_exec() {
     };
     let dir = scratch("websockets-exec");
     let cmd = format!("{py} conformance/clients/websockets-client.py {{url}}");
-    let (code, r) = exec_cli(&cmd, "websockets", &dir, &["--jobs", "2"]);
+    let (code, r) = exec_cli(&cmd, "websockets", &dir, &["--jobs", "4"]);
     // websockets answers a close that arrives inside a fragmented message with 1002
     // "incomplete fragmented message" where 7.1.5 wants the close echoed (1000): WRONG
     // CODE, which fails the close-handling cases (Autobahn's rule).
