@@ -8,7 +8,8 @@
 //! (conformance/clients/ws-echo-client.js) and Python `websockets`
 //! (conformance/clients/websockets-client.py). Every case is opened by `casetuple=ID`, so the
 //! two tools' case numbering cannot differ. Comparisons run in parallel
-//! (`WSSPEC_DIFF_JOBS`), each client against its own wstest process.
+//! (`WSSPEC_DIFF_JOBS`), each client against its own wstest process; `WSSPEC_DIFF_ONLY`
+//! (names containing one of these words) and `WSSPEC_DIFF_CASES` (ids) narrow the run.
 //!
 //! wstest's fuzzingserver binds every interface and has no option for it; the test starts it
 //! through a small wrapper (written next to its spec) that makes Twisted listen on 127.0.0.1
@@ -310,6 +311,14 @@ async fn wsspec_clients_agrees_with_autobahns_fuzzingserver() {
             sample.clone(),
         )),
         Err(why) => unavailable("Python websockets", &why),
+    }
+    if let Ok(cases) = std::env::var("WSSPEC_DIFF_CASES") {
+        // Re-run chosen ids only (e.g. to measure a case whose verdict varies).
+        let want: Vec<&str> = cases.split(',').map(str::trim).collect();
+        for (_, _, ids) in &mut runs {
+            ids.retain(|id| want.contains(&id.as_str()));
+        }
+        runs.retain(|(_, _, ids)| !ids.is_empty());
     }
     if let Ok(only) = std::env::var("WSSPEC_DIFF_ONLY") {
         runs.retain(|(n, _, _)| only.split(',').any(|o| n.contains(o.trim())));
