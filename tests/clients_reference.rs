@@ -20,7 +20,6 @@ type Verdicts = BTreeMap<String, (Verdict, Option<CloseVerdict>)>;
 async fn run(faults: &str) -> Verdicts {
     let selection =
         wsspec::suite::select(&clients::catalog(), &[], &["6.4.*".into()], false).unwrap();
-    let n = selection.len();
     let alone: Vec<bool> = selection.iter().map(|c| c.must_run_alone).collect();
     let cfg = ServeConfig {
         selection,
@@ -39,8 +38,8 @@ async fn run(faults: &str) -> Verdicts {
         faults
     };
     let mut set = JoinSet::new();
-    for i in 0..n {
-        if alone[i] {
+    for (i, &alone_i) in alone.iter().enumerate() {
+        if alone_i {
             while set.join_next().await.is_some() {}
         }
         while set.len() >= 8 {
@@ -52,7 +51,7 @@ async fn run(faults: &str) -> Verdicts {
             let _ = reference::run(&s.case_url(i + 1, &a), f, deadline).await;
             s.wait_result(&a, i, deadline).await
         });
-        if alone[i] {
+        if alone_i {
             while set.join_next().await.is_some() {}
         }
     }
@@ -103,7 +102,7 @@ async fn each_fault_is_caught_by_its_cases_only() {
     }
     let mut table = Vec::new();
     for (fault, r) in &done {
-        let ch = changed(&base, &r);
+        let ch = changed(&base, r);
         table.push(format!(
             "{fault:<20} {:>4} cases: {}",
             ch.len(),
