@@ -24,6 +24,7 @@
 //! earlier result of that agent only; `/updateReports` writes what it has (every case
 //! without a result is NOT RUN).
 
+mod checks;
 pub mod cli;
 pub mod exec;
 pub mod reference;
@@ -57,11 +58,12 @@ pub const MAX_CONNECTIONS: usize = 64;
 const CONTROL_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// The cases a client can be tested with: Autobahn's categories (the same definitions as
-/// the server suite); `h.*` and `x.*` are server checks.
+/// the server suite), then the client checks Autobahn lacks (`c.*`, see [`checks`]); `h.*`
+/// and `x.*` are server checks.
 pub fn catalog() -> Catalog {
-    Catalog {
-        cases: crate::suite::autobahn::defs(),
-    }
+    let mut cases = crate::suite::autobahn::defs();
+    cases.extend(checks::defs());
+    Catalog { cases }
 }
 
 /// Called with each finished case (a progress bar, a live log).
@@ -125,6 +127,8 @@ struct Hub {
     stop: watch::Sender<bool>,
     /// `/updateReports` calls completed.
     updates: watch::Sender<u64>,
+    /// agent → every `Sec-WebSocket-Key` its case connections used (`c.1.2`).
+    keys: Mutex<BTreeMap<String, std::collections::HashSet<String>>>,
 }
 
 /// A running client-test server.
@@ -161,6 +165,7 @@ pub async fn listen(addr: SocketAddr, cfg: ServeConfig) -> std::io::Result<Clien
         changed: watch::channel(0).0,
         stop: watch::channel(false).0,
         updates: watch::channel(0).0,
+        keys: Mutex::new(BTreeMap::new()),
     });
     let h2 = hub.clone();
     let task = tokio::spawn(async move {
@@ -443,21 +448,45 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
         }
         _ => return,
     };
+    let endpoint = match parse_endpoint(&request.target, &hub.cfg.selection) {
+        Ok(e) => e,
+        Err(why) => {
+            eprintln!("wsspec clients: refused {}: {why}", request.target);
+            peer.send_refusal(400, "Bad Request", &format!("{why}\n"));
+            linger(&mut peer).await;
+            return;
+        }
+    };
+    if let Endpoint::RunCase { index, agent } = &endpoint {
+        let key = request
+            .headers
+            .get_str("sec-websocket-key")
+            .unwrap_or_default();
+        let earlier = {
+            let mut keys = lock(&hub.keys);
+            let set = keys.entry(agent.clone()).or_default();
+            let before = set.clone();
+            set.insert(key);
+            before
+        };
+        let def = hub.cfg.selection.cases[*index].clone();
+        if let Some(check) = checks::by_id(&def.info.id) {
+            hub.set(agent, *index, Slot::Running);
+            let report = checks::run(check, &def.info, peer, &request, &earlier).await;
+            hub.record(agent, *index, report);
+            return;
+        }
+    }
     let valid = match validate_request(&request) {
         Ok(v) => v,
         Err(e) => {
             peer.send_http(crate::codec::handshake::reject_response(&e));
             peer.shutdown_write();
             linger(&mut peer).await;
-            return;
-        }
-    };
-    let endpoint = match parse_endpoint(&valid.target, &hub.cfg.selection) {
-        Ok(e) => e,
-        Err(why) => {
-            eprintln!("wsspec clients: refused {}: {why}", valid.target);
-            peer.send_refusal(400, "Bad Request", &format!("{why}\n"));
-            linger(&mut peer).await;
+            if let Endpoint::RunCase { index, agent } = &endpoint {
+                let why = format!("invalid request (RFC 6455 §{}): {e}", e.rfc_section());
+                hub.record(agent, *index, not_opened(*index, &hub.cfg.selection, &why));
+            }
             return;
         }
     };

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use crate::codec::error::{FrameError, ProtocolError};
 use crate::codec::frame::{FrameSpec, Masking, OpCode};
+use crate::codec::handshake::HandshakeError;
 use crate::codec::message::{Event, Message};
 use crate::peer::{ConnectOptions, HandshakeOutcome, Pacing, Peer, PeerEvent, Target};
 
@@ -126,7 +127,10 @@ pub async fn run(url: &str, faults: ClientFaults, deadline: Instant) -> Result<C
     let (mut peer, outcome) = connected.map_err(|e| e.to_string())?;
     match &outcome {
         HandshakeOutcome::Upgraded { .. } => {}
-        HandshakeOutcome::Invalid { .. } if faults.ignore_bad_accept => {}
+        HandshakeOutcome::Invalid {
+            error: HandshakeError::AcceptMismatch { .. },
+            ..
+        } if faults.ignore_bad_accept => {}
         other => return Err(format!("opening handshake failed: {}", other.describe())),
     }
     let mask = faults.masking();
