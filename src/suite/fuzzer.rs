@@ -40,7 +40,8 @@ use super::spec::{op, Action, CaseTimer, FrameSpec, FuzzSpec, Handler, Obs, Paci
 use super::verdict::Observation;
 use crate::codec::close::close_payload;
 use crate::codec::error::{FrameError, ProtocolError};
-use crate::codec::frame::{parse_header, HeaderRules, OpCode, Status};
+use crate::codec::frame::{parse_header, HeaderRules, OpCode, Role, Status};
+use crate::codec::mask::apply_mask;
 use crate::codec::message::{DecodedFrame, Event, Limits, Message};
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerEvent, Target};
 use crate::report::{TranscriptEntry, Verdict};
@@ -170,6 +171,9 @@ struct Machine<'a> {
     /// The kit dropped TCP on a violation of the close frame being read, which is still
     /// processed as far as its close code (see `Machine::on_frame`).
     close_after_drop: bool,
+    /// Server role: the frame being streamed by pre-encoded pieces (mask key, payload bytes
+    /// still to come, offset in the payload).
+    streamed: Option<([u8; 4], u64, usize)>,
     /// A paced write was queued in the stage being run: later writes of the stage queue
     /// behind it, each on its own (Autobahn's send queue).
     queued: bool,
@@ -203,7 +207,7 @@ struct Machine<'a> {
 /// at least 1 MiB more, never above what the caller allows. An echo server never sends more
 /// than it got; a server that does cannot make the kit buffer much beyond what it sent.
 /// The 9.x cases keep no message (type and length decide), so the caller's limit applies.
-fn case_limits(spec: &FuzzSpec, allowed: Limits) -> Limits {
+pub(crate) fn case_limits(spec: &FuzzSpec, allowed: Limits) -> Limits {
     if spec.expect.handler.is_some() {
         return allowed;
     }
@@ -280,6 +284,39 @@ pub async fn run(
             cut,
         );
     }
+    drive_case(
+        peer,
+        spec,
+        hard_deadline,
+        wall,
+        outcome.describe(),
+        server_header,
+    )
+    .await
+}
+
+/// Runs one fuzzing case on a connection the kit accepted and upgraded (the server role:
+/// testing a client, as Autobahn's fuzzingserver does); never runs past `hard_deadline`.
+/// The case clock starts now, when the 101 has been queued, as Autobahn's `onOpen`.
+pub async fn run_accepted(
+    mut peer: Peer,
+    spec: &FuzzSpec,
+    hard_deadline: Instant,
+    handshake: String,
+) -> FuzzRun {
+    peer.set_limits(case_limits(spec, peer.limits()));
+    drive_case(peer, spec, hard_deadline, Instant::now(), handshake, None).await
+}
+
+/// The case on an open connection, whichever role the kit plays.
+async fn drive_case(
+    mut peer: Peer,
+    spec: &FuzzSpec,
+    hard_deadline: Instant,
+    wall: Instant,
+    handshake: String,
+    server_header: Option<String>,
+) -> FuzzRun {
     if spec.expect.handler.is_some() {
         // Autobahn's 9.x handlers look at each echo's type and length only.
         peer.set_keep_data(false);
@@ -309,6 +346,7 @@ pub async fn run(
         },
         failed_by_me: false,
         close_after_drop: false,
+        streamed: None,
         queued: false,
         close_hs_at: None,
         drop_at: None,
@@ -335,10 +373,15 @@ pub async fn run(
     };
     let cut = m.drive(hard_deadline).await;
     let duration_ms = wall.elapsed().as_secs_f64() * 1000.0;
+    if m.peer.role() == Role::Server {
+        // Autobahn's server closes TCP itself after every closing handshake; "failed by
+        // client" exists only when the fuzzer is the client.
+        m.obs.dropped_by_me = false;
+    }
     FuzzRun {
         transcript: m.peer.transcript_entries(),
         obs: m.obs,
-        handshake: outcome.describe(),
+        handshake,
         server_header,
         duration_ms,
         cut_by_deadline: cut,
@@ -505,7 +548,7 @@ impl Machine<'_> {
                         self.obs.sent_text_frames += 1;
                     }
                     let mut bytes = Vec::with_capacity(frame.payload.len() + 14);
-                    frame.encode_payload_to(&frame.payload, rand::random(), &mut bytes);
+                    self.peer.encode_frame_to(frame, &frame.payload, &mut bytes);
                     let pacing = self.plain_pacing();
                     for piece in bytes.chunks((*size).max(1)) {
                         self.peer.send_paced(piece.to_vec(), pacing);
@@ -514,7 +557,11 @@ impl Machine<'_> {
                 Action::Bytes(b) => {
                     self.flush(&mut plain);
                     let pacing = self.plain_pacing();
-                    self.peer.send_paced(b.clone(), pacing);
+                    let bytes = match self.peer.role() {
+                        Role::Client => b.clone(),
+                        Role::Server => self.unmask_streamed(b),
+                    };
+                    self.peer.send_paced(bytes, pacing);
                     self.track_raw_frame(b);
                 }
             }
@@ -563,6 +610,44 @@ impl Machine<'_> {
         }
     }
 
+    /// In the server role, pre-encoded pieces of a client frame (6.4.3/6.4.4 stream one
+    /// masked frame in three writes) go out as the server sends that frame: header without
+    /// the mask, payload unmasked, the key carried from piece to piece.
+    fn unmask_streamed(&mut self, b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(b.len());
+        let mut rest = b;
+        while !rest.is_empty() {
+            if let Some((key, remaining, offset)) = &mut self.streamed {
+                let n = (*remaining).min(rest.len() as u64) as usize;
+                let start = out.len();
+                out.extend_from_slice(&rest[..n]);
+                apply_mask(&mut out[start..], *key, *offset);
+                *remaining -= n as u64;
+                *offset += n;
+                rest = &rest[n..];
+                if *remaining == 0 {
+                    self.streamed = None;
+                }
+                continue;
+            }
+            match parse_header(rest, HeaderRules::any_role()) {
+                Ok(Status::Complete(mut h, n)) if h.mask.is_some() => {
+                    let key = h.mask.take().unwrap_or_default();
+                    h.encode_to(&mut out);
+                    if h.payload_len > 0 {
+                        self.streamed = Some((key, h.payload_len, 0));
+                    }
+                    rest = &rest[n..];
+                }
+                _ => {
+                    out.extend_from_slice(rest);
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// Plain writes of a stage go out together, unless a paced write was queued before them:
     /// then, as in Autobahn's send queue, each goes on its own after a reactor turn.
     fn plain_pacing(&self) -> Pacing {
@@ -585,13 +670,13 @@ impl Machine<'_> {
             paced => paced,
         };
         if pacing == Pacing::Plain {
-            f.encode_payload_to(payload, rand::random(), plain);
+            self.peer.encode_frame_to(f, payload, plain);
             return;
         }
         self.flush(plain);
         self.queued = true;
         let mut bytes = Vec::with_capacity(payload.len() + 14);
-        f.encode_payload_to(payload, rand::random(), &mut bytes);
+        self.peer.encode_frame_to(f, payload, &mut bytes);
         self.peer.send_paced(bytes, pacing);
     }
 
@@ -779,6 +864,27 @@ impl Machine<'_> {
         self.close_reason = c.map(|(_, r)| r);
         self.obs.was_clean = true;
         match self.st {
+            St::Open if self.peer.role() == Role::Server => {
+                // Autobahn's server answers a client's close with 1000 and closes TCP
+                // normally (FIN); the client need not close TCP itself, so a client that
+                // keeps it open is dropped after the guard without changing the verdict.
+                self.note(
+                    "client started the closing handshake; kit replies with 1000 and closes TCP",
+                );
+                self.peer.send_close(Some(1000), b"");
+                self.peer.shutdown_write();
+                self.st = St::Closing;
+                self.guard_at = Some(Instant::now() + SERVER_DROP_TIMEOUT);
+            }
+            St::Closing if self.peer.role() == Role::Server => {
+                if self.obs.closed_by_me {
+                    // The client answered the kit's close: Autobahn's server aborts TCP.
+                    self.close_hs_at = None;
+                    self.drop_tcp(
+                        "closing handshake complete (the server closes TCP, as Autobahn's does)",
+                    );
+                }
+            }
             St::Open => {
                 self.note("server started the closing handshake; kit replies with 1000");
                 self.peer.send_close(Some(1000), b"");

@@ -39,7 +39,7 @@
 //!   servers that require them can be tested; Autobahn offers nothing.
 
 pub mod autobahn;
-mod case;
+pub(crate) mod case;
 mod describe;
 pub mod extra;
 pub mod extra_framing;
