@@ -545,6 +545,10 @@ async fn run_case(hub: &Hub, def: &CaseDef, mut peer: Peer, target: String) -> C
             control_close(&mut peer).await;
             not_run(def, &reason)
         }
+        CaseKind::RunLevel => {
+            control_close(&mut peer).await;
+            not_run(def, "a run-level check of servers; not a client case")
+        }
         CaseKind::Handshake(_) => {
             control_close(&mut peer).await;
             not_run(

@@ -22,7 +22,9 @@ pub struct CaseInfo {
     pub category: String,
     /// Long-running (limits/performance, permessage-deflate); left out of the default set.
     pub slow: bool,
-    /// Runs with no other case in flight (see [`crate::suite::runner`] for why).
+    /// Never runs beside another case with this flag: the server suite runs them one at a
+    /// time in a lane of their own, the client runner with nothing else in flight (see
+    /// [`crate::suite::runner`] for why).
     pub must_run_alone: bool,
 }
 
@@ -97,6 +99,9 @@ pub(crate) struct CaseDef {
     /// Mostly waits on its own pauses (1 s markers): started at the beginning of the run,
     /// beside the other cases and outside the `jobs` limit (see [`crate::suite::runner`]).
     pub timed: bool,
+    /// A must-run-alone case light enough (messages of 1 MiB at most) to run beside the
+    /// others in the server suite; only the big ones take the one-at-a-time lane.
+    pub light: bool,
 }
 
 impl CaseDef {
@@ -107,6 +112,7 @@ impl CaseDef {
             not_run: None,
             run_level: None,
             timed: false,
+            light: false,
         }
     }
 

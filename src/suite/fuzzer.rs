@@ -560,7 +560,7 @@ impl Machine<'_> {
                         self.obs.sent_text_frames += 1;
                     }
                     let mut bytes = Vec::with_capacity(frame.payload.len() + 14);
-                    frame.encode_payload_to(&frame.payload, rand::random(), &mut bytes);
+                    self.peer.encode_frame_to(frame, &frame.payload, &mut bytes);
                     let pacing = self.plain_pacing();
                     for piece in bytes.chunks((*size).max(1)) {
                         self.peer.send_paced(piece.to_vec(), pacing);

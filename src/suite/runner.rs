@@ -1,11 +1,13 @@
 //! Runs a selection of cases against one target and builds the [`RunReport`].
 //!
 //! * Every case gets its own connection.
-//! * Up to `jobs` cases are in flight at once, except cases flagged
-//!   [`CaseInfo::must_run_alone`], which start only when nothing else is in flight and
-//!   finish before anything else starts: all of 9.x (messages up to 16 MiB and 1000 round
-//!   trips: running them beside other cases would distort their durations, which is what
-//!   9.x reports, and multiply peak memory).
+//! * Up to `jobs` cases are in flight at once. Cases flagged [`CaseInfo::must_run_alone`]
+//!   (the 9.x cases with messages of 4-16 MiB; the lighter 9.x cases, 1 MiB at most, run as
+//!   the others do) run one at a time in a lane of their own, which starts at the beginning of the run and takes one of the `jobs`
+//!   slots: never two of them at once, so peak memory stays that of one 16 MiB exchange,
+//!   while the short cases use the other slots. Their durations are measured beside other
+//!   traffic (they measure throughput, see [`super::fuzzer`]); their verdicts do not depend
+//!   on time (timers of 10 s and more).
 //! * Timed cases (6.4.x, 5.19, 5.20, x.4.1: they spend their time in pauses of up to one
 //!   second between stages) start first, all at once, outside the `jobs` limit, and sleep
 //!   beside the rest. 6.4.x's grade is decided by which of two one-second windows the server
@@ -16,6 +18,7 @@
 //!   reported NOT RUN with what it saw so far; cases not started are reported NOT RUN.
 //! * A progress callback sees every case report as it is produced.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -79,6 +82,7 @@ impl<T> Drop for AbortOnDrop<T> {
 struct Done {
     index: usize,
     timed: bool,
+    lane: bool,
     report: CaseReport,
     server: Option<String>,
     wire: Option<WireFacts>,
@@ -116,95 +120,96 @@ pub async fn run(
         results[d.index] = Some(d.report);
     };
 
-    // Timed cases first: they sleep through their pauses beside everything else.
-    let order: Vec<usize> = (0..selection.len())
-        .filter(|&i| is_timed(&selection.cases[i]))
-        .chain((0..selection.len()).filter(|&i| !is_timed(&selection.cases[i])))
-        .collect();
-    let mut timed_in_flight = 0usize;
-    for index in order {
-        let def = &selection.cases[index];
-        let info = &def.info;
-        let timed = is_timed(def);
+    // Three queues: timed cases (all started at once, outside `jobs`), the one-at-a-time
+    // lane of the limits cases, and the rest; the lane and the rest share the `jobs` slots.
+    let mut timed_q: VecDeque<usize> = VecDeque::new();
+    let mut lane_q: VecDeque<usize> = VecDeque::new();
+    let mut rest_q: VecDeque<usize> = VecDeque::new();
+    for (index, def) in selection.cases.iter().enumerate() {
         if let Some(reason) = &def.not_run {
+            let report = not_run(&def.info, reason.clone(), 0.0);
             finish(
                 Done {
                     index,
                     timed: false,
-                    report: not_run(info, reason.clone(), 0.0),
+                    lane: false,
+                    report,
                     server: None,
                     wire: None,
                 },
                 &mut results,
             );
-            continue;
-        }
-        if def.run_level.is_some() {
+        } else if def.run_level.is_some() {
             deferred.push(index);
-            continue;
+        } else if is_timed(def) {
+            timed_q.push_back(index);
+        } else if def.info.must_run_alone && !def.light {
+            lane_q.push_back(index);
+        } else {
+            rest_q.push_back(index);
         }
-        if info.must_run_alone {
-            while let Some(r) = set.join_next().await {
-                if let Ok(d) = r {
-                    finish(d, &mut results);
-                }
-            }
-            timed_in_flight = 0;
-        } else if !timed {
-            while set.len() - timed_in_flight >= jobs {
-                match set.join_next().await {
-                    Some(Ok(d)) => {
-                        timed_in_flight -= usize::from(d.timed);
-                        finish(d, &mut results);
-                    }
-                    // A case task that did not report (aborted): its slot is free; the
-                    // count of timed cases in flight can no longer be trusted.
-                    Some(Err(_)) => timed_in_flight = timed_in_flight.min(set.len()),
-                    None => break,
-                }
-            }
-        }
-        timed_in_flight += usize::from(timed);
+    }
+    let mut timed_in_flight = 0usize;
+    let mut lane_busy = false;
+    loop {
         if Instant::now() >= hard {
             break;
         }
-        let (def, t, o, info2, info3) = (
-            def.clone(),
-            target.clone(),
-            opts.clone(),
-            info.clone(),
-            info.clone(),
-        );
-        set.spawn(async move {
-            // The case runs in its own task so that a panic (a kit bug) is reported against
-            // the case instead of tearing down the run.
-            let mut inner = AbortOnDrop(tokio::spawn(async move {
-                run_case(&info2, &def, &t, &o, hard).await
-            }));
-            match (&mut inner.0).await {
-                Ok((report, server, wire)) => Done {
-                    index,
-                    timed,
-                    report,
-                    server,
-                    wire,
-                },
-                Err(e) => Done {
-                    index,
-                    timed,
-                    report: not_run(&info3, format!("internal error of the kit: {e}"), 0.0),
-                    server: None,
-                    wire: None,
-                },
+        while let Some(i) = timed_q.pop_front() {
+            spawn_case(
+                &mut set,
+                i,
+                &selection.cases[i],
+                &target,
+                &opts,
+                hard,
+                (true, false),
+            );
+            timed_in_flight += 1;
+        }
+        let slots_free = set.len() - timed_in_flight < jobs;
+        if slots_free && !lane_busy {
+            if let Some(i) = lane_q.pop_front() {
+                spawn_case(
+                    &mut set,
+                    i,
+                    &selection.cases[i],
+                    &target,
+                    &opts,
+                    hard,
+                    (false, true),
+                );
+                lane_busy = true;
+                continue;
             }
-        });
-        if info.must_run_alone {
-            while let Some(r) = set.join_next().await {
-                if let Ok(d) = r {
-                    finish(d, &mut results);
-                }
+        }
+        if slots_free {
+            if let Some(i) = rest_q.pop_front() {
+                spawn_case(
+                    &mut set,
+                    i,
+                    &selection.cases[i],
+                    &target,
+                    &opts,
+                    hard,
+                    (false, false),
+                );
+                continue;
             }
-            timed_in_flight = 0;
+        }
+        match set.join_next().await {
+            Some(Ok(d)) => {
+                timed_in_flight -= usize::from(d.timed);
+                lane_busy &= !d.lane;
+                finish(d, &mut results);
+            }
+            // A case task that did not report (aborted): what it was is unknown, so the
+            // counts are made safe rather than exact.
+            Some(Err(_)) => {
+                timed_in_flight = timed_in_flight.min(set.len());
+                lane_busy = false;
+            }
+            None => break,
         }
     }
     while let Some(r) = set.join_next().await {
@@ -264,6 +269,47 @@ pub async fn run(
     );
     report.strict = cfg.strict;
     report
+}
+
+/// Spawns one case in its own task; `kind` is (timed, lane).
+fn spawn_case(
+    set: &mut JoinSet<Done>,
+    index: usize,
+    def: &CaseDef,
+    target: &Arc<Target>,
+    opts: &Arc<ConnectOptions>,
+    hard: Instant,
+    kind: (bool, bool),
+) {
+    let (def, t, o) = (def.clone(), target.clone(), opts.clone());
+    let info = def.info.clone();
+    let (timed, lane) = kind;
+    set.spawn(async move {
+        // The case runs in its own task so that a panic (a kit bug) is reported against
+        // the case instead of tearing down the run.
+        let info2 = info.clone();
+        let mut inner = AbortOnDrop(tokio::spawn(async move {
+            run_case(&info2, &def, &t, &o, hard).await
+        }));
+        match (&mut inner.0).await {
+            Ok((report, server, wire)) => Done {
+                index,
+                timed,
+                lane,
+                report,
+                server,
+                wire,
+            },
+            Err(e) => Done {
+                index,
+                timed,
+                lane,
+                report: not_run(&info, format!("internal error of the kit: {e}"), 0.0),
+                server: None,
+                wire: None,
+            },
+        }
+    });
 }
 
 /// Started at the beginning of the run, outside the `jobs` limit.

@@ -29,7 +29,12 @@ fn def(
     make: impl Fn() -> (Vec<Action>, Handler) + Send + Sync + 'static,
     wait: f64,
 ) -> CaseDef {
-    CaseDef::fuzz(CaseInfo::new(id, title, RFC).slow().alone(), move || {
+    // Messages of 1 MiB at most (9.1.1-9.1.3, 9.2.1-9.2.3, 9.5-9.8) run beside the short
+    // cases in the server suite; the 4-16 MiB ones one at a time (see suite::runner).
+    let light = !id.starts_with("9.3.")
+        && !id.starts_with("9.4.")
+        && !["9.1.4", "9.1.5", "9.1.6", "9.2.4", "9.2.5", "9.2.6"].contains(&id.as_str());
+    let mut d = CaseDef::fuzz(CaseInfo::new(id, title, RFC).slow().alone(), move || {
         let (actions, handler) = make();
         FuzzSpec::simple(
             actions,
@@ -44,7 +49,9 @@ fn def(
         .note(format!(
             "echo type and length checked; the kit gives up after {wait} s"
         ))
-    })
+    });
+    d.light = light;
+    d
 }
 
 fn message(opcode: u8, payload: Vec<u8>, fragment: Option<usize>, mode: Pacing) -> Vec<Action> {
