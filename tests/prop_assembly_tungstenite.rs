@@ -144,6 +144,9 @@ fn our_class(e: FrameError) -> Class {
             P::NonMinimalLength { .. } => {
                 unreachable!("the receiver configuration tolerates non-minimal lengths")
             }
+            P::Rsv1OnControlFrame { .. } | P::Rsv1OnContinuation | P::InvalidCompressedData => {
+                unreachable!("permessage-deflate is not in use in this comparison")
+            }
         },
     }
 }
