@@ -145,7 +145,7 @@ fn our_class(e: FrameError) -> Class {
                 unreachable!("the receiver configuration tolerates non-minimal lengths")
             }
             P::Rsv1OnControlFrame { .. } | P::Rsv1OnContinuation | P::InvalidCompressedData => {
-                unreachable!("no extension is negotiated in these properties")
+                unreachable!("permessage-deflate is not in use in this comparison")
             }
         },
     }

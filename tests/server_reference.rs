@@ -975,3 +975,110 @@ fn every_fault_has_a_test_here() {
         );
     }
 }
+
+/// Runs the `pmd.*` check `id` (through the suite, as `wsspec run` does) against the server
+/// with permessage-deflate and `fault`; its verdict.
+async fn pmd_verdict(fault: &str, id: &str) -> wsspec::report::Verdict {
+    let server = start(ServerConfig {
+        deflate: Some(Default::default()),
+        ..ServerConfig::with_faults(Faults::parse(fault).unwrap())
+    })
+    .await;
+    let target = wsspec::peer::Target::parse(&server.url()).unwrap();
+    let sel =
+        wsspec::suite::select(&wsspec::suite::catalog(), &[id.to_string()], &[], false).unwrap();
+    let r = wsspec::suite::run(
+        &target,
+        &wsspec::peer::ConnectOptions::default(),
+        &sel,
+        wsspec::suite::RunConfig {
+            jobs: 1,
+            deadline: Some(CAP * 3),
+            ..Default::default()
+        },
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(r.cases.len(), 1);
+    r.cases[0].verdict
+}
+
+/// Each deflate switch against the conforming server's verdict on the same check.
+async fn deflate_fault_caught(fault: &str, id: &str, verdict: wsspec::report::Verdict) {
+    assert_eq!(
+        pmd_verdict("", id).await,
+        wsspec::report::Verdict::Ok,
+        "{id} without {fault}"
+    );
+    assert_eq!(pmd_verdict(fault, id).await, verdict, "{id} with {fault}");
+}
+
+#[tokio::test]
+async fn fault_deflate_compress_control() {
+    deflate_fault_caught(
+        "deflate_compress_control",
+        "pmd.2.1",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_rsv1_on_continuation() {
+    deflate_fault_caught(
+        "deflate_rsv1_on_continuation",
+        "pmd.2.2",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_ignore_no_context_takeover() {
+    deflate_fault_caught(
+        "deflate_ignore_no_context_takeover",
+        "pmd.3.1",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_exceed_window() {
+    deflate_fault_caught(
+        "deflate_exceed_window",
+        "pmd.3.2",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_answer_unoffered() {
+    deflate_fault_caught(
+        "deflate_answer_unoffered",
+        "pmd.1.1",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_two_answers() {
+    deflate_fault_caught(
+        "deflate_two_answers",
+        "pmd.1.1",
+        wsspec::report::Verdict::Failed,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn fault_deflate_never_compress() {
+    deflate_fault_caught(
+        "deflate_never_compress",
+        "pmd.5.1",
+        wsspec::report::Verdict::NonStrict,
+    )
+    .await;
+}

@@ -1,6 +1,10 @@
 //! The suite against the built-in reference server: the conforming server passes every
 //! default case, and each fault switch is caught by the cases meant for it and by no
 //! unrelated case (`required ⊆ deviating ⊆ allowed`, with `deviating` non-empty).
+//!
+//! The conforming server and the `deflate_*` switches run with permessage-deflate on (as
+//! `wsspec run` without a URL does), so `pmd.*` runs; the other switches run without it,
+//! where `pmd.*` is UNIMPLEMENTED (an optional feature not offered, not a deviation).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -11,9 +15,13 @@ use wsspec::server::{bind, Faults, ServerConfig};
 use wsspec::suite::{self, RunConfig};
 
 async fn run_against(faults: Faults, jobs: usize) -> RunReport {
+    let deflate = faults.is_none() || faults.any_deflate();
     let server = bind(
         "127.0.0.1:0".parse().unwrap(),
-        ServerConfig::with_faults(faults),
+        ServerConfig {
+            deflate: deflate.then(Default::default),
+            ..ServerConfig::with_faults(faults)
+        },
     )
     .await
     .unwrap();
@@ -34,9 +42,11 @@ async fn run_against(faults: Faults, jobs: usize) -> RunReport {
     r
 }
 
-/// A case deviates when its behaviour is not OK/INFORMATIONAL or its close verdict is bad.
+/// A case deviates when its behaviour is not OK/INFORMATIONAL (UNIMPLEMENTED for `pmd.*`
+/// without deflate) or its close verdict is bad.
 fn deviates(c: &CaseReport) -> bool {
-    !matches!(c.verdict, Verdict::Ok | Verdict::Informational)
+    !(matches!(c.verdict, Verdict::Ok | Verdict::Informational)
+        || (c.verdict == Verdict::Unimplemented && c.id.starts_with("pmd.")))
         || matches!(
             c.close_verdict,
             Some(CloseVerdict::Failed)
@@ -70,6 +80,14 @@ async fn reference_server_passes_every_default_case() {
     assert!(r.agent.starts_with("wsspec-reference/"), "{}", r.agent);
     let bad: Vec<String> = r.cases.iter().filter(|c| deviates(c)).map(show).collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
+    // With deflate on, every pmd.* check runs and passes.
+    let pmd: Vec<&CaseReport> = r
+        .cases
+        .iter()
+        .filter(|c| c.id.starts_with("pmd."))
+        .collect();
+    assert_eq!(pmd.len(), 10);
+    assert!(pmd.iter().all(|c| c.verdict == Verdict::Ok), "{pmd:#?}");
     let info: Vec<&str> = r
         .cases
         .iter()
@@ -93,6 +111,9 @@ fn invalid_utf8(c: &CaseReport) -> bool {
 }
 fn fuzz_case(c: &CaseReport) -> bool {
     !c.id.starts_with("h.")
+}
+fn pmd_case(c: &CaseReport) -> bool {
+    c.id.starts_with("pmd.")
 }
 fn not_rejection(c: &CaseReport) -> bool {
     !c.id.starts_with("h.2.")
@@ -287,6 +308,44 @@ fn table() -> Vec<Row> {
             fault: "ping_client",
             allowed: Ids(&[]),
             required: &[],
+        },
+        // permessage-deflate: each switch is caught by the pmd.* check meant for it. Those
+        // that break every compressed echo or the answer itself fail every pmd.* check.
+        Row {
+            fault: "deflate_compress_control",
+            allowed: Where(pmd_case),
+            required: &["pmd.2.1"],
+        },
+        Row {
+            fault: "deflate_rsv1_on_continuation",
+            allowed: Where(pmd_case),
+            required: &["pmd.2.2"],
+        },
+        Row {
+            fault: "deflate_ignore_no_context_takeover",
+            allowed: Ids(&["pmd.3.1"]),
+            required: &["pmd.3.1"],
+        },
+        Row {
+            fault: "deflate_exceed_window",
+            allowed: Ids(&["pmd.3.2"]),
+            required: &["pmd.3.2"],
+        },
+        // The strict checks offer no client_max_window_bits, so they all see the bad answer.
+        Row {
+            fault: "deflate_answer_unoffered",
+            allowed: Ids(&["pmd.1.1", "pmd.3.1", "pmd.3.2"]),
+            required: &["pmd.1.1"],
+        },
+        Row {
+            fault: "deflate_two_answers",
+            allowed: Where(pmd_case),
+            required: &["pmd.1.1", "pmd.1.2"],
+        },
+        Row {
+            fault: "deflate_never_compress",
+            allowed: Ids(&["pmd.5.1"]),
+            required: &["pmd.5.1"],
         },
     ]
 }

@@ -789,10 +789,30 @@ impl Peer {
         compress: bool,
     ) {
         let mut bytes = Vec::with_capacity(payload.len() / 2 + 64);
-        for f in self.message_frames(opcode, payload, fragment, compress) {
+        let frames = self.message_frames(opcode, payload, fragment, compress);
+        let (n, wire) = (
+            frames.len(),
+            frames.iter().map(|f| f.payload.len()).sum::<usize>(),
+        );
+        let first = frames.first().map(|f| (f.rsv, f.payload.len()));
+        for f in frames {
             f.encode_to(rand::random(), &mut bytes);
         }
-        self.send_paced(bytes, Pacing::Plain);
+        // One entry per message, not per frame: a 1000-message case with 256-byte fragments
+        // would otherwise format hundreds of megabytes of transcript it then throws away.
+        let rsv1 = first.is_some_and(|(rsv, _)| rsv != 0);
+        self.transcript.push(
+            Direction::Sent,
+            "message",
+            format!(
+                "{} message of {} bytes{}, {n} frame(s) with {wire} payload bytes",
+                opcode.name(),
+                payload.len(),
+                if rsv1 { ", compressed (RSV1)" } else { "" },
+            ),
+            Some(&bytes[..bytes.len().min(64)]),
+        );
+        let _ = self.wtx.send(WriteOp::Bytes(bytes, Pacing::Plain));
     }
 
     /// Queues raw request bytes (for handshake tests that hand-craft the request).

@@ -1,4 +1,6 @@
 //! Autobahn's fuzzing client, as a state machine on top of the wire [`Peer`].
+//! (Over 800 lines for a reason: one state machine whose timers, handlers and violation
+//! rules share the same state; split, each part would need all of it.)
 //!
 //! One case = one connection. The machine reproduces the protocol behaviour of
 //! autobahn-python's client that the verdicts depend on (reference sections 1.2-1.6):

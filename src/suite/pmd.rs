@@ -377,7 +377,7 @@ pub async fn run(
                 BOMB >> 20,
                 body.len()
             );
-            let mut f = FrameSpec::new(*op, true, body);
+            let mut f = FrameSpec::new(*op, true, body.to_vec());
             f.rsv = ALLOWED_RSV;
             peer.send_frame(&f, Pacing::Plain);
         } else if *raw {
@@ -439,10 +439,16 @@ pub async fn run(
 }
 
 /// [`BOMB`] zero bytes as one compressed message (raw DEFLATE, sync flush, tail removed),
-/// compressed 1 MiB at a time so the kit never holds the inflated message.
-fn bomb() -> Vec<u8> {
+/// compressed 1 MiB at a time so the kit never holds the inflated message; made once per
+/// process (a run against several servers reuses it).
+fn bomb() -> &'static [u8] {
+    static BOMB_DATA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB_DATA.get_or_init(make_bomb)
+}
+
+fn make_bomb() -> Vec<u8> {
     use flate2::{Compress, Compression, FlushCompress};
-    let mut c = Compress::new_with_window_bits(Compression::best(), false, 15);
+    let mut c = Compress::new_with_window_bits(Compression::fast(), false, 15);
     let chunk = vec![0u8; 1 << 20];
     let mut out = Vec::with_capacity(BOMB / 1000 + 1024);
     for i in 0..BOMB >> 20 {
