@@ -903,6 +903,7 @@ mod tests {
             started: String::new(),
             duration_ms: 0.0,
             strict: false,
+            transport: "http/1.1".into(),
             cases: vec![],
         };
         let s = agent_slugs(&[mk("ws 8.18"), mk("WS 8.18"), mk("<>"), mk("")]);

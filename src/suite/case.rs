@@ -54,6 +54,7 @@ impl CaseInfo {
         let group = match self.category.as_str() {
             "h" => 0,
             "x" => 2,
+            "h2" => 3,
             _ => 1,
         };
         let nums = self
@@ -72,6 +73,8 @@ pub(crate) enum CaseKind {
     Fuzz(FuzzSpec),
     /// An opening-handshake check with a hand-made request.
     Handshake(HandshakeCheck),
+    /// An RFC 8441 check over HTTP/2 (`h2.*`).
+    Http2(super::http2::H2Check),
     /// Listed but not executable by this version of the kit; reported NOT RUN.
     NotRun(String),
 }

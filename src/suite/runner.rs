@@ -209,6 +209,7 @@ pub async fn run(
         cases,
     );
     report.strict = cfg.strict;
+    report.transport = target.transport().into();
     report
 }
 
@@ -235,6 +236,10 @@ pub(crate) async fn run_case(
 ) -> (CaseReport, Option<String>) {
     match (def.make)() {
         CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None),
+        CaseKind::Http2(check) => (
+            super::http2::run(info, check, target, opts, hard).await,
+            None,
+        ),
         CaseKind::Fuzz(spec) => {
             let run = fuzzer::run(target, opts, &spec, hard).await;
             let server = run.server_header.clone();
