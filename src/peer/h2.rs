@@ -387,6 +387,7 @@ pub async fn open_stream(
         buf: Bytes::new(),
         transcript: transcript.clone(),
         recv_ended: false,
+        recv_clean_end: false,
         send_ended: false,
         reset: false,
         listed_in: 0,
@@ -445,6 +446,8 @@ pub struct H2Io {
     buf: Bytes,
     transcript: Transcript,
     recv_ended: bool,
+    /// The server ended its side with END_STREAM (not a reset).
+    recv_clean_end: bool,
     send_ended: bool,
     reset: bool,
     listed_in: u32,
@@ -483,8 +486,14 @@ impl Drop for H2Io {
     fn drop(&mut self) {
         // Dropping an open stream makes `h2` send RST_STREAM CANCEL: the analogue of
         // dropping TCP (RFC 8441 §5); record it where it happens.
-        // (The peer records that RST_STREAM when it drops the stream on purpose.)
-        if !(self.recv_ended && self.send_ended) && !self.reset {
+        // (The peer records what it does when it drops the stream on purpose.) After the
+        // server's END_STREAM the orderly answer is ours (RFC 8441 §5), not a reset.
+        if self.send_ended || self.reset {
+            return;
+        }
+        if self.recv_clean_end {
+            let _ = self.send.send_data(Bytes::new(), true);
+        } else {
             self.send.send_reset(Reason::CANCEL);
         }
     }
@@ -510,6 +519,7 @@ impl AsyncRead for H2Io {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => {
                     this.recv_ended = true;
+                    this.recv_clean_end = true;
                     this.transcript.push(
                         Direction::Recv,
                         "h2",

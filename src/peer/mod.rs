@@ -1052,6 +1052,16 @@ impl Peer {
                 "dropped TCP without a close frame".into(),
                 None,
             ),
+            // After the server's END_STREAM, ending ours is the orderly close; otherwise
+            // the reset is the analogue of dropping TCP (RFC 8441 §5).
+            Transport::H2 { stream } if matches!(self.ended, Some((_, None))) => {
+                self.transcript.push(
+                    Direction::Sent,
+                    "h2",
+                    format!("END_STREAM stream {stream} (the kit ends its side)"),
+                    None,
+                )
+            }
             Transport::H2 { stream } => self.transcript.push(
                 Direction::Sent,
                 "h2",
