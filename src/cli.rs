@@ -186,7 +186,8 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 struct RunArgs {
     /// Server URL, e.g. ws://127.0.0.1:8080/ws. Without it, the built-in reference server is
-    /// started in-process and tested.
+    /// started in-process and tested. WebSockets over HTTP/2 (RFC 8441): h2c://HOST:PORT/PATH
+    /// (cleartext, prior knowledge) or h2://HOST:PORT/PATH (TLS, ALPN h2); see docs/http2.md.
     url: Option<String>,
     /// Case selection, comma separated; `*` is a wildcard (`1.*,6.4.*`).
     #[arg(long, value_delimiter = ',')]
