@@ -46,7 +46,8 @@ fn hypercorn_python() -> Option<std::path::PathBuf> {
 }
 
 fn start(python: &Path, extra: &[&str], name: &str) -> ServerProcess {
-    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/servers/h2-hypercorn-echo.py");
+    let app =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/servers/h2-hypercorn-echo.py");
     let mut cmd = Command::new(python);
     cmd.arg(app).args(extra);
     let log = scratch(name).join("server.log");
@@ -153,7 +154,13 @@ async fn hypercorn_over_tls_h2_and_http11_side_by_side() {
     let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
     let server = start(&python, &["--tls", c, k], "h2-hypercorn-tls-srv");
     let cases = ["h2.1.1", "h2.1.2", "h2.3.3", "1.1.1", "2.1"];
-    let h2 = run_cases(&format!("h2://127.0.0.1:{}/", server.port), &cases, 1, &opts()).await;
+    let h2 = run_cases(
+        &format!("h2://127.0.0.1:{}/", server.port),
+        &cases,
+        1,
+        &opts(),
+    )
+    .await;
     assert_eq!(h2.transport, "h2");
     use CloseVerdict as C;
     use Verdict as V;
@@ -168,7 +175,16 @@ async fn hypercorn_over_tls_h2_and_http11_side_by_side() {
         ],
     );
     // The same server over HTTP/1.1 (ALPN http/1.1) closes TCP after the close handshake.
-    let h1 = run_cases(&format!("wss://127.0.0.1:{}/", server.port), &["1.1.1", "2.1"], 1, &opts()).await;
+    let h1 = run_cases(
+        &format!("wss://127.0.0.1:{}/", server.port),
+        &["1.1.1", "2.1"],
+        1,
+        &opts(),
+    )
+    .await;
     assert_eq!(h1.transport, "http/1.1");
-    pinned(&h1, &[("1.1.1", V::Ok, Some(C::Ok)), ("2.1", V::Ok, Some(C::Ok))]);
+    pinned(
+        &h1,
+        &[("1.1.1", V::Ok, Some(C::Ok)), ("2.1", V::Ok, Some(C::Ok))],
+    );
 }

@@ -33,7 +33,11 @@ async fn h2c_suite_passes_on_one_connection() {
         println!("{l}");
     }
     assert_eq!(report.transport, "h2c");
-    assert_eq!(o.http2.connections_opened(), 1, "one HTTP/2 connection per run");
+    assert_eq!(
+        o.http2.connections_opened(),
+        1,
+        "one HTTP/2 connection per run"
+    );
     let failed: Vec<String> = not_ok(&report)
         .into_iter()
         .filter(|l| l.contains(" FAILED "))
@@ -42,7 +46,13 @@ async fn h2c_suite_passes_on_one_connection() {
     // Autobahn's cases all ran; the HTTP/1.1 handshake checks did not (h2.1.* instead).
     for c in &report.cases {
         let expect_not_run = c.id.starts_with("h.") || c.id == "h2.2.2";
-        assert_eq!(c.verdict == Verdict::NotRun, expect_not_run, "{} {}", c.id, c.observed);
+        assert_eq!(
+            c.verdict == Verdict::NotRun,
+            expect_not_run,
+            "{} {}",
+            c.id,
+            c.observed
+        );
     }
     // The transcript shows the HTTP/2 frames next to the WebSocket frames inside them.
     let t = transcript_text(case(&report, "7.1.1"));
@@ -100,9 +110,21 @@ async fn without_the_setting_protocol_is_a_stream_error() {
     let (setting, refused) = (case(&report, "h2.1.1"), case(&report, "h2.2.2"));
     assert_eq!(setting.verdict, Verdict::Failed, "{}", setting.observed);
     assert_eq!(refused.verdict, Verdict::Ok, "{}", refused.observed);
-    assert!(refused.observed.contains("RST_STREAM PROTOCOL_ERROR"), "{}", refused.observed);
+    assert!(
+        refused.observed.contains("RST_STREAM PROTOCOL_ERROR"),
+        "{}",
+        refused.observed
+    );
     let ws = case(&report, "1.1.1");
     assert_eq!(ws.verdict, Verdict::Failed, "{}", ws.observed);
-    assert!(ws.observed.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL"), "{}", ws.observed);
-    assert_eq!(o.http2.connections_opened(), 1, "the stream error left the connection usable");
+    assert!(
+        ws.observed.contains("SETTINGS_ENABLE_CONNECT_PROTOCOL"),
+        "{}",
+        ws.observed
+    );
+    assert_eq!(
+        o.http2.connections_opened(),
+        1,
+        "the stream error left the connection usable"
+    );
 }

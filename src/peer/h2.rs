@@ -23,9 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use ::h2::client::SendRequest;
 use ::h2::{Reason, RecvStream, SendStream};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
@@ -313,7 +313,9 @@ pub async fn open_stream(
     }
     let scheme = if target.tls { "https" } else { "http" };
     let uri = format!("{scheme}://{}{}", target.host_header(), req.path);
-    let mut b = http::Request::builder().method(req.method.clone()).uri(&uri);
+    let mut b = http::Request::builder()
+        .method(req.method.clone())
+        .uri(&uri);
     for (k, v) in &req.headers {
         b = b.header(k.as_str(), v.as_str());
     }
@@ -326,7 +328,11 @@ pub async fn open_stream(
             .insert(::h2::ext::Protocol::from(p.as_str()));
     }
     let mut send = live.send.clone();
-    let ready = tokio::time::timeout_at(deadline.into(), std::future::poll_fn(|cx| send.poll_ready(cx))).await;
+    let ready = tokio::time::timeout_at(
+        deadline.into(),
+        std::future::poll_fn(|cx| send.poll_ready(cx)),
+    )
+    .await;
     match ready {
         Err(_) => return Ok((info, StreamAnswer::Timeout)),
         Ok(Err(e)) => return Ok((info, StreamAnswer::Refused(describe_error(&e)))),
@@ -344,7 +350,11 @@ pub async fn open_stream(
     if let Some(p) = &req.protocol {
         line.push_str(&format!(":protocol {p} "));
     }
-    line.push_str(&format!(":scheme {scheme} :authority {} :path {}", target.host_header(), req.path));
+    line.push_str(&format!(
+        ":scheme {scheme} :authority {} :path {}",
+        target.host_header(),
+        req.path
+    ));
     for (k, v) in &req.headers {
         line.push_str(&format!(", {k}: {v}"));
     }
@@ -364,7 +374,9 @@ pub async fn open_stream(
     let (parts, recv) = resp.into_parts();
     let mut headers = Headers(Vec::new());
     for (k, v) in &parts.headers {
-        headers.0.push((k.as_str().to_owned(), v.as_bytes().to_vec()));
+        headers
+            .0
+            .push((k.as_str().to_owned(), v.as_bytes().to_vec()));
     }
     let mut line = format!("HEADERS stream {id}: :status {}", parts.status.as_u16());
     for (k, v) in &headers.0 {
@@ -413,12 +425,21 @@ fn stream_end_reason(e: &::h2::Error, live: &Live) -> String {
 
 /// Whether HTTP/2 connection `number` of the pool still works: it has not ended and it
 /// answers a PING within `timeout` (RFC 9113 §6.7).
-pub async fn connection_alive(pool: &H2Pool, number: usize, timeout: Duration) -> Result<(), String> {
+pub async fn connection_alive(
+    pool: &H2Pool,
+    number: usize,
+    timeout: Duration,
+) -> Result<(), String> {
     let live = {
         let g = pool.live.lock().await;
         match g.as_ref() {
             Some(l) if l.number == number => l.clone(),
-            Some(l) => return Err(format!("connection #{number} was replaced by #{}", l.number)),
+            Some(l) => {
+                return Err(format!(
+                    "connection #{number} was replaced by #{}",
+                    l.number
+                ))
+            }
             None => return Err("no connection".into()),
         }
     };
@@ -531,8 +552,12 @@ impl AsyncRead for H2Io {
                 Poll::Ready(Some(Err(e))) => {
                     this.recv_ended = true;
                     let why = stream_end_reason(&e, &this.live);
-                    this.transcript
-                        .push(Direction::Recv, "h2", format!("stream {}: {why}", this.id), None);
+                    this.transcript.push(
+                        Direction::Recv,
+                        "h2",
+                        format!("stream {}: {why}", this.id),
+                        None,
+                    );
                     // The stream is gone: nothing to reset when the peer drops it.
                     this.send_ended = true;
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionReset, why)));
@@ -578,7 +603,10 @@ impl AsyncWrite for H2Io {
             let cap = this.send.capacity();
             if cap > 0 {
                 let n = cap.min(buf.len());
-                if let Err(e) = this.send.send_data(Bytes::copy_from_slice(&buf[..n]), false) {
+                if let Err(e) = this
+                    .send
+                    .send_data(Bytes::copy_from_slice(&buf[..n]), false)
+                {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::BrokenPipe,
                         describe_error(&e),

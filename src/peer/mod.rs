@@ -450,8 +450,7 @@ impl Peer {
     ) -> Result<Peer, PeerError> {
         if target.http2 {
             return Err(PeerError::Http2(
-                "this check writes raw HTTP/1.1 bytes, which an HTTP/2 stream cannot carry"
-                    .into(),
+                "this check writes raw HTTP/1.1 bytes, which an HTTP/2 stream cannot carry".into(),
             ));
         }
         let addrs = target.resolve().map_err(PeerError::Target)?;
@@ -688,8 +687,10 @@ impl Peer {
                 .push(("sec-websocket-protocol".into(), creq.protocols.join(", ")));
         }
         if !creq.extensions.is_empty() {
-            req.headers
-                .push(("sec-websocket-extensions".into(), creq.extensions.join(", ")));
+            req.headers.push((
+                "sec-websocket-extensions".into(),
+                creq.extensions.join(", "),
+            ));
         }
         for (k, v) in &creq.headers {
             req.headers.push((k.to_ascii_lowercase(), v.clone()));

@@ -58,24 +58,81 @@ pub enum H2Check {
 }
 
 const ALL: [(H2Check, &str, &str, &str); 11] = [
-    (H2Check::SettingAdvertised, "h2.1.1", "The server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL = 1", "RFC 8441 §3"),
-    (H2Check::Accept, "h2.1.2", "A conforming extended CONNECT gets 200 without Sec-WebSocket-Accept", "RFC 8441 §4, §5"),
-    (H2Check::Version99, "h2.1.3", "sec-websocket-version: 99 is refused with a 4xx listing 13", "RFC 8441 §5, RFC 6455 §4.4"),
-    (H2Check::Protocols, "h2.1.4", "Subprotocol only from the offer (two made-up values)", "RFC 8441 §5, RFC 6455 §4.1"),
-    (H2Check::BogusExtension, "h2.1.5", "An unknown extension offered is not accepted", "RFC 8441 §5, RFC 6455 §9.1"),
-    (H2Check::UnknownProtocol, "h2.2.1", "An unknown :protocol value is refused", "RFC 8441 §4"),
-    (H2Check::WithoutSetting, "h2.2.2", ":protocol to a server that did not enable it is a stream error, not a connection error", "RFC 8441 §3, RFC 9113 §8.1.1"),
-    (H2Check::CloseEndsStream, "h2.3.1", "After the close handshake each side ends its stream (END_STREAM); the connection survives", "RFC 8441 §5, RFC 6455 §7.1.1"),
-    (H2Check::ResetOneStream, "h2.3.2", "RST_STREAM CANCEL of one WebSocket leaves the others and the connection working", "RFC 8441 §5"),
-    (H2Check::Interleaved, "h2.3.3", "Two WebSockets on one connection with interleaved fragments stay isolated", "RFC 8441 §5, RFC 9113 §5"),
-    (H2Check::LargeMessage, "h2.4.1", "A message larger than the initial flow-control window goes through", "RFC 8441 §5, RFC 9113 §5.2"),
+    (
+        H2Check::SettingAdvertised,
+        "h2.1.1",
+        "The server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL = 1",
+        "RFC 8441 §3",
+    ),
+    (
+        H2Check::Accept,
+        "h2.1.2",
+        "A conforming extended CONNECT gets 200 without Sec-WebSocket-Accept",
+        "RFC 8441 §4, §5",
+    ),
+    (
+        H2Check::Version99,
+        "h2.1.3",
+        "sec-websocket-version: 99 is refused with a 4xx listing 13",
+        "RFC 8441 §5, RFC 6455 §4.4",
+    ),
+    (
+        H2Check::Protocols,
+        "h2.1.4",
+        "Subprotocol only from the offer (two made-up values)",
+        "RFC 8441 §5, RFC 6455 §4.1",
+    ),
+    (
+        H2Check::BogusExtension,
+        "h2.1.5",
+        "An unknown extension offered is not accepted",
+        "RFC 8441 §5, RFC 6455 §9.1",
+    ),
+    (
+        H2Check::UnknownProtocol,
+        "h2.2.1",
+        "An unknown :protocol value is refused",
+        "RFC 8441 §4",
+    ),
+    (
+        H2Check::WithoutSetting,
+        "h2.2.2",
+        ":protocol to a server that did not enable it is a stream error, not a connection error",
+        "RFC 8441 §3, RFC 9113 §8.1.1",
+    ),
+    (
+        H2Check::CloseEndsStream,
+        "h2.3.1",
+        "After the close handshake each side ends its stream (END_STREAM); the connection survives",
+        "RFC 8441 §5, RFC 6455 §7.1.1",
+    ),
+    (
+        H2Check::ResetOneStream,
+        "h2.3.2",
+        "RST_STREAM CANCEL of one WebSocket leaves the others and the connection working",
+        "RFC 8441 §5",
+    ),
+    (
+        H2Check::Interleaved,
+        "h2.3.3",
+        "Two WebSockets on one connection with interleaved fragments stay isolated",
+        "RFC 8441 §5, RFC 9113 §5",
+    ),
+    (
+        H2Check::LargeMessage,
+        "h2.4.1",
+        "A message larger than the initial flow-control window goes through",
+        "RFC 8441 §5, RFC 9113 §5.2",
+    ),
 ];
 
 /// The `h2.*` case definitions (only in the HTTP/2 catalog).
 pub(crate) fn defs() -> Vec<CaseDef> {
     ALL.iter()
         .map(|&(check, id, title, rfc)| {
-            CaseDef::new(CaseInfo::new(id, title, rfc), move || CaseKind::Http2(check))
+            CaseDef::new(CaseInfo::new(id, title, rfc), move || {
+                CaseKind::Http2(check)
+            })
         })
         .collect()
 }
@@ -216,7 +273,8 @@ async fn run_check(check: H2Check, target: &Target, opts: &ConnectOptions) -> Ou
             let sent = match check {
                 H2Check::Accept => "conforming extended CONNECT (no sec-websocket-key)".to_owned(),
                 H2Check::Version99 => {
-                    o.headers.push(("Sec-WebSocket-Version".into(), "99".into()));
+                    o.headers
+                        .push(("Sec-WebSocket-Version".into(), "99".into()));
                     "extended CONNECT with sec-websocket-version: 99".into()
                 }
                 H2Check::Protocols => {
@@ -239,18 +297,29 @@ async fn run_check(check: H2Check, target: &Target, opts: &ConnectOptions) -> Ou
                 Err(o) => return o,
             };
             if !outcome.is_upgraded() {
-                return out(Verdict::Failed, sent, outcome.describe(), p.transcript_entries());
+                return out(
+                    Verdict::Failed,
+                    sent,
+                    outcome.describe(),
+                    p.transcript_entries(),
+                );
             }
             let payload: Vec<u8> = (0..262_144u32).map(|i| (i % 251) as u8).collect();
-            p.send_frame(&FrameSpec::new(OpCode::Binary, true, payload.clone()), Pacing::Plain);
+            p.send_frame(
+                &FrameSpec::new(OpCode::Binary, true, payload.clone()),
+                Pacing::Plain,
+            );
             let r = next_message(&mut p, Instant::now() + Duration::from_secs(10)).await;
             p.send_close(Some(1000), b"");
             let _ = p.recv(deadline()).await;
             let (v, why) = match r {
-                Ok(Message::Binary(b)) if b == payload => {
-                    (Verdict::Ok, "echoed whole through WINDOW_UPDATEs".to_owned())
+                Ok(Message::Binary(b)) if b == payload => (
+                    Verdict::Ok,
+                    "echoed whole through WINDOW_UPDATEs".to_owned(),
+                ),
+                Ok(Message::Binary(b)) => {
+                    (Verdict::Failed, format!("echo differs ({} bytes)", b.len()))
                 }
-                Ok(Message::Binary(b)) => (Verdict::Failed, format!("echo differs ({} bytes)", b.len())),
                 Ok(Message::Text(_)) => (Verdict::Failed, "echo came back as text".into()),
                 Err(e) => (Verdict::Failed, e),
             };
@@ -286,7 +355,14 @@ async fn raw_request(check: H2Check, target: &Target, opts: &ConnectOptions) -> 
     )
     .await;
     let (info, answer) = match r {
-        Err(e) => return out(Verdict::Failed, sent, format!("no HTTP/2 connection: {e}"), tr.entries()),
+        Err(e) => {
+            return out(
+                Verdict::Failed,
+                sent,
+                format!("no HTTP/2 connection: {e}"),
+                tr.entries(),
+            )
+        }
         Ok(x) => x,
     };
     match check {
@@ -342,7 +418,11 @@ async fn handshake_check(check: H2Check, target: &Target, o: &ConnectOptions, se
     let (mut p, outcome) = match Peer::connect(target, o, "main").await {
         Ok(x) => x,
         Err(e) => {
-            let v = if check == H2Check::Version99 { Verdict::Ok } else { Verdict::Failed };
+            let v = if check == H2Check::Version99 {
+                Verdict::Ok
+            } else {
+                Verdict::Failed
+            };
             return out(v, sent, format!("refused: {e}"), Vec::new());
         }
     };
@@ -354,9 +434,10 @@ async fn handshake_check(check: H2Check, target: &Target, o: &ConnectOptions, se
                 (Verdict::Ok, "200 without sec-websocket-accept".to_owned())
             }
         }
-        (HandshakeOutcome::Upgraded { .. }, H2Check::Version99) => {
-            (Verdict::Failed, "200: the server accepted version 99".into())
-        }
+        (HandshakeOutcome::Upgraded { .. }, H2Check::Version99) => (
+            Verdict::Failed,
+            "200: the server accepted version 99".into(),
+        ),
         (HandshakeOutcome::Upgraded { accepted, .. }, _) => (
             Verdict::Ok,
             format!(
@@ -375,14 +456,24 @@ async fn handshake_check(check: H2Check, target: &Target, o: &ConnectOptions, se
                 .iter()
                 .any(|v| v.trim() == "13");
             if (400..500).contains(&response.status) && lists {
-                (Verdict::Ok, format!(":status {} with sec-websocket-version 13", response.status))
+                (
+                    Verdict::Ok,
+                    format!(":status {} with sec-websocket-version 13", response.status),
+                )
             } else {
-                (Verdict::NonStrict, format!(":status {}; RFC 6455 §4.4 asks for a 4xx listing the supported versions", response.status))
+                (
+                    Verdict::NonStrict,
+                    format!(
+                        ":status {}; RFC 6455 §4.4 asks for a 4xx listing the supported versions",
+                        response.status
+                    ),
+                )
             }
         }
-        (HandshakeOutcome::Rejected { response }, H2Check::Accept) => {
-            (Verdict::Failed, format!(":status {} (RFC 8441 §5: success is 200)", response.status))
-        }
+        (HandshakeOutcome::Rejected { response }, H2Check::Accept) => (
+            Verdict::Failed,
+            format!(":status {} (RFC 8441 §5: success is 200)", response.status),
+        ),
         (other, _) => (
             Verdict::Informational,
             format!("{}; the rule was not exercised", other.describe()),
@@ -397,13 +488,19 @@ async fn handshake_check(check: H2Check, target: &Target, o: &ConnectOptions, se
 
 /// h2.3.1: the close handshake, then END_STREAM both ways, then the connection must live.
 async fn close_check(target: &Target, opts: &ConnectOptions) -> Out {
-    let sent = "close 1000; END_STREAM once the server's close frame (and END_STREAM, if any) arrived";
+    let sent =
+        "close 1000; END_STREAM once the server's close frame (and END_STREAM, if any) arrived";
     let (mut p, outcome) = match ws(target, opts, "main", sent).await {
         Ok(x) => x,
         Err(o) => return o,
     };
     if !outcome.is_upgraded() {
-        return out(Verdict::Failed, sent, outcome.describe(), p.transcript_entries());
+        return out(
+            Verdict::Failed,
+            sent,
+            outcome.describe(),
+            p.transcript_entries(),
+        );
     }
     p.send_close(Some(1000), b"");
     let mut close = None;
@@ -456,7 +553,9 @@ async fn close_check(target: &Target, opts: &ConnectOptions) -> Out {
 /// h2.3.2, h2.3.3: two WebSockets on one connection.
 async fn two_streams(check: H2Check, target: &Target, opts: &ConnectOptions) -> Out {
     let sent = match check {
-        H2Check::ResetOneStream => "A: first fragment of a text message, then RST_STREAM CANCEL; B: text \"still here\"",
+        H2Check::ResetOneStream => {
+            "A: first fragment of a text message, then RST_STREAM CANCEL; B: text \"still here\""
+        }
         _ => "A and B: text messages in two fragments each, interleaved A1 B1 A2 B2",
     };
     let (mut a, oa) = match ws(target, opts, "A", sent).await {
@@ -486,9 +585,10 @@ async fn two_streams(check: H2Check, target: &Target, opts: &ConnectOptions) -> 
         let r = next_message(&mut b, wait()).await;
         let live = alive(opts).await;
         match (r, live) {
-            (Ok(Message::Text(t)), Ok(())) if t == "still here" => {
-                (Verdict::Ok, "B echoed after A was reset; the connection answers PING".to_owned())
-            }
+            (Ok(Message::Text(t)), Ok(())) if t == "still here" => (
+                Verdict::Ok,
+                "B echoed after A was reset; the connection answers PING".to_owned(),
+            ),
             (r, live) => (Verdict::Failed, format!("B: {r:?}; connection: {live:?}")),
         }
     } else {
@@ -500,8 +600,13 @@ async fn two_streams(check: H2Check, target: &Target, opts: &ConnectOptions) -> 
         let ra = next_message(&mut a, wait()).await;
         let rb = next_message(&mut b, wait()).await;
         match (&ra, &rb) {
-            (Ok(Message::Text(x)), Ok(Message::Text(y))) if x == "alpha-one" && y == "bravo-two" => {
-                (Verdict::Ok, "A echoed \"alpha-one\", B \"bravo-two\"".to_owned())
+            (Ok(Message::Text(x)), Ok(Message::Text(y)))
+                if x == "alpha-one" && y == "bravo-two" =>
+            {
+                (
+                    Verdict::Ok,
+                    "A echoed \"alpha-one\", B \"bravo-two\"".to_owned(),
+                )
             }
             _ => (Verdict::Failed, format!("A: {ra:?}; B: {rb:?}")),
         }

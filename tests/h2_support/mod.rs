@@ -21,7 +21,14 @@ pub fn scratch(name: &str) -> PathBuf {
 pub fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let status = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
         .args(["-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1"])
         .arg("-keyout")
@@ -72,7 +79,15 @@ pub fn not_ok(report: &RunReport) -> Vec<String> {
         .cases
         .iter()
         .filter(|c| c.verdict != Verdict::Ok)
-        .map(|c| format!("{} {} ({:?}): {}", c.id, c.verdict.label(), c.close_verdict, c.observed))
+        .map(|c| {
+            format!(
+                "{} {} ({:?}): {}",
+                c.id,
+                c.verdict.label(),
+                c.close_verdict,
+                c.observed
+            )
+        })
         .collect()
 }
 
