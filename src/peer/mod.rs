@@ -693,7 +693,12 @@ impl Peer {
             ));
         }
         for (k, v) in &creq.headers {
-            req.headers.push((k.to_ascii_lowercase(), v.clone()));
+            let k = k.to_ascii_lowercase();
+            // A version given in the options replaces the default 13 (h2.1.3 sends 99).
+            if k == "sec-websocket-version" {
+                req.headers.retain(|(n, _)| *n != k);
+            }
+            req.headers.push((k, v.clone()));
         }
         let deadline = Instant::now() + opts.connect_timeout + opts.handshake_timeout;
         let (_, answer) = h2::open_stream(
