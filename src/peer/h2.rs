@@ -171,6 +171,7 @@ pub struct StreamInfo {
 async fn dial(
     target: &Target,
     insecure: bool,
+    max_head: usize,
     timeout: Duration,
     transcript: &Transcript,
     number: usize,
@@ -185,6 +186,8 @@ async fn dial(
     let end: Arc<Mutex<Option<String>>> = Arc::default();
     let mut builder = ::h2::client::Builder::new();
     builder.enable_push(false);
+    // The same bound on a response's header block as on an HTTP/1.1 head.
+    builder.max_header_list_size(u32::try_from(max_head).unwrap_or(u32::MAX));
     let (send, pp, task) = if target.tls {
         let mut cfg = (*super::tls::client_config(insecure)).clone();
         // RFC 8441 runs on HTTP/2 only: offer nothing else (RFC 9113 §3.2).
@@ -272,10 +275,12 @@ async fn dial(
 /// Refuses, without sending anything, a `:protocol` request to a server that did not
 /// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §4), unless
 /// `req.ignore_setting` says to send it anyway.
+#[allow(clippy::too_many_arguments)]
 pub async fn open_stream(
     pool: &H2Pool,
     target: &Target,
     insecure: bool,
+    max_head: usize,
     connect_timeout: Duration,
     req: &StreamRequest,
     transcript: &Transcript,
@@ -299,7 +304,7 @@ pub async fn open_stream(
         if !reuse {
             let n = pool.opened.fetch_add(1, Ordering::Relaxed) + 1;
             *g = Some(Arc::new(
-                dial(target, insecure, connect_timeout, transcript, n).await?,
+                dial(target, insecure, max_head, connect_timeout, transcript, n).await?,
             ));
         }
         g.as_ref().cloned().expect("set above")

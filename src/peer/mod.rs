@@ -705,6 +705,7 @@ impl Peer {
             &opts.http2,
             target,
             opts.insecure,
+            opts.head_limits.max_head,
             opts.connect_timeout,
             &req,
             &transcript,

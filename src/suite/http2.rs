@@ -348,6 +348,7 @@ async fn raw_request(check: H2Check, target: &Target, opts: &ConnectOptions) -> 
         &opts.http2,
         target,
         opts.insecure,
+        opts.head_limits.max_head,
         opts.connect_timeout,
         &req,
         &tr,
