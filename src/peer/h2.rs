@@ -246,15 +246,23 @@ async fn dial(
             .unwrap_or(false),
         None => false,
     };
+    if !settled {
+        task.abort();
+        let why = end.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        return Err(PeerError::Http2(format!(
+            "no SETTINGS and no PING answer from {addr} within {timeout:?}{}: not an HTTP/2 server{}?",
+            why.map(|w| format!(" ({w})")).unwrap_or_default(),
+            if target.tls { "" } else { " with prior knowledge (h2c)" }
+        )));
+    }
     let connect_protocol = send.is_extended_connect_protocol_enabled();
     transcript.push(
         Direction::Event,
         "h2-open",
         format!(
-            "HTTP/2 connection #{number} to {addr} ({}): server SETTINGS_ENABLE_CONNECT_PROTOCOL = {}{}",
+            "HTTP/2 connection #{number} to {addr} ({}): server SETTINGS_ENABLE_CONNECT_PROTOCOL = {}",
             if target.tls { "TLS, ALPN h2" } else { "h2c, prior knowledge" },
             u8::from(connect_protocol),
-            if settled { "" } else { " (no PING answer: SETTINGS may not have arrived)" }
         ),
         None,
     );
