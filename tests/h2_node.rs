@@ -128,3 +128,41 @@ async fn without_the_setting_protocol_is_a_stream_error() {
         "the stream error left the connection usable"
     );
 }
+
+#[test]
+fn the_cli_runs_over_h2c_and_names_the_transport() {
+    let server = start(&[], "h2-node-cli");
+    let dir = scratch("h2-node-cli-out");
+    let json = dir.join("report.json");
+    let url = format!("h2c://127.0.0.1:{}/", server.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args([
+            "run",
+            &url,
+            "--cases",
+            "1.1.*,h2.*",
+            "--no-progress",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let report = wsspec::report::read_json(&json).unwrap();
+    assert_eq!(report.transport, "h2c");
+    assert_eq!(report.cases.len(), 8 + 11);
+    let list = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .args(["run", &url, "--list", "--cases", "h.1.1,h2.*"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("h2.3.1") && text.contains("RFC 8441 §5"),
+        "{text}"
+    );
+}
