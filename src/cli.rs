@@ -88,6 +88,8 @@ enum Command {
     Report(ReportArgs),
     /// Run scenario files (the scripted peer) against a dev server.
     Scenario(ScenarioArgs),
+    /// Test WebSocket clients: listen, play Autobahn's cases from the server side.
+    Clients(crate::clients::cli::ClientsArgs),
 }
 
 impl Command {
@@ -97,6 +99,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Report(_) => "report",
             Command::Scenario(_) => "scenario",
+            Command::Clients(_) => "clients",
         }
     }
 
@@ -106,6 +109,7 @@ impl Command {
             Command::Serve(a) => serve(a).await,
             Command::Report(a) => merge_reports(a),
             Command::Scenario(a) => run_scenarios(a).await,
+            Command::Clients(a) => crate::clients::cli::run(a).await,
         }
     }
 }
@@ -606,7 +610,7 @@ fn merge_reports(a: ReportArgs) -> Exit {
 }
 
 /// Waits for Ctrl-C or SIGTERM (tests and CI stop servers by pid with SIGTERM).
-async fn wait_for_stop_signal() {
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -10,11 +10,14 @@
 //!   comes back, and its small HTTP/1.1 client.
 //! * [`codec`]: sans-IO opening handshake and frame codec (no IO, no clock).
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
+//! * [`clients`]: testing WebSocket clients (`wsspec clients`): the suite's cases played
+//!   from the server side, driven by `--exec` or by Autobahn's driver protocol.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod cli;
+pub mod clients;
 pub mod codec;
 pub mod peer;
 pub mod report;

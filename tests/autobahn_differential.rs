@@ -26,8 +26,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use differential::{
-    compare, loud, render, repo, run_all, run_installer, run_wsspec, run_wstest, unavailable,
-    work_dir, wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running, ServerProcess,
+    compare, loud, render, repo, run_all, run_installer, run_wsspec, run_wstest, stale_entries,
+    unavailable, work_dir, wsspec_bin, wstest, AbCase, AllowList, Comparison, Mode, Running,
+    ServerProcess,
 };
 use wsspec::server::hostile::{spawn_hostile_with, Hostile, HostileLimits};
 use wsspec::server::Faults;
@@ -80,6 +81,15 @@ fn fault_cases(fault: &str) -> (&'static [&'static str], usize, &'static str) {
         ),
         // Every frame the server sends breaks a rule, so every case, 9.x's big echoes too.
         "mask_server_frames" | "non_minimal_lengths" => (ALL, 1, "every server frame: all"),
+        // FIN right after the 101: every exchange ends at once, so a broad sample is cheap.
+        "half_close_after_upgrade" => (
+            &["1.*", "2.*", "3.*", "4.*", "5.*", "7.*"],
+            1,
+            "TCP half-closed after the 101: every exchange ends at once",
+        ),
+        "answer_pongs" => (&["1.*", "2.*", "5.*"], 1, "unsolicited pongs: 2.7-2.9"),
+        // Legal pings before every echo: every kind of exchange (9.x only repeats them).
+        "ping_client" => (ALL_BUT_9, 1, "server pings: every exchange but 9.x"),
         other => panic!(
             "fault switch {other:?} has no category choice in tests/autobahn_differential.rs; \
              add one (which Autobahn categories can show its bug?)"
@@ -288,7 +298,14 @@ fn run_group(title: &str, jobs: Vec<Job>) {
         return;
     }
     let results = run_all(jobs, |j| run_job(&wstest, &allow, j));
-    let text = render(&results);
+    let mut text = render(&results);
+    let stale = stale_entries(
+        &allow,
+        &results.iter().map(|(c, _, _)| c).collect::<Vec<_>>(),
+    );
+    for s in &stale {
+        text.push_str(&format!("stale allow-list entry: {s}\n"));
+    }
     let bad: usize = results
         .iter()
         .map(|(c, _, _)| c.disagreements.len() + c.errors.len())
@@ -296,6 +313,10 @@ fn run_group(title: &str, jobs: Vec<Job>) {
     assert!(
         bad == 0,
         "{title}: wsspec and the real Autobahn|Testsuite disagree\n{text}"
+    );
+    assert!(
+        stale.is_empty(),
+        "{title}: conformance/autobahn/allow-list.toml has stale entries\n{text}"
     );
     loud(&format!("\n== {title}\n{text}"));
 }
@@ -487,6 +508,30 @@ fn comparison_lists_each_disagreement_and_honours_only_exact_entries() {
     );
     let ids: Vec<&str> = h.disagreements.iter().map(|d| d.id.as_str()).collect();
     assert_eq!(ids, ["2.5"]);
+    // Staleness: both entries were used against `s`; against `t` only the server-wide
+    // difference is judged (it was used) and the varies entry's server was not compared.
+    assert!(stale_entries(&allow, &[&c]).is_empty());
+    assert!(stale_entries(&allow, &[&other]).is_empty());
+    // An entry no disagreement needed while its server ran its cases is stale; a behaviour-only
+    // comparison (hostile servers) judges no entry, and a server not compared judges none.
+    let mut extra = allow.clone();
+    extra.difference.push(wsspec_toml_difference("1.1.*", "s"));
+    extra.difference.push(wsspec_toml_difference("1.1.*", "u"));
+    extra.varies[0].cases = "3.5".into();
+    let c = compare("s", &ab, &ws, &extra, Mode::Identical);
+    let stale = stale_entries(&extra, &[&c, &h]);
+    assert_eq!(stale.len(), 2, "{stale:#?}");
+    assert!(stale[0].starts_with("difference #2 (cases 1.1.*, server s"));
+    assert!(stale[1].starts_with("varies #1 (cases 3.5, server s)"));
+    assert!(stale_entries(&extra, &[&h]).is_empty());
+}
+
+fn wsspec_toml_difference(cases: &str, server: &str) -> differential::Difference {
+    toml::from_str(&format!(
+        "cases = {cases:?}\nserver = {server:?}\nverdict = \"behavior\"\nwsspec = \"OK\"\n\
+         autobahn = \"FAILED\"\nreason = \"r\"\nrfc = \"x\"\n"
+    ))
+    .unwrap()
 }
 
 /// Wall time of `wsspec run --all` next to Autobahn's run of 1-10 on the same server, one

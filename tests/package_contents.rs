@@ -55,6 +55,8 @@ fn package_holds_what_install_needs_and_nothing_large() {
         "Cargo.toml",
         "Cargo.lock",
         "README.md",
+        "LICENSE-MIT",
+        "LICENSE-APACHE",
         "src/main.rs",
         "src/lib.rs",
         "docs/report-schema.md",

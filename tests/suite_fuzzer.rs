@@ -191,7 +191,8 @@ async fn conforming_codec_server_passes_everything() {
             }
             _ => {
                 assert_eq!(c.verdict, Verdict::Ok, "{}", show(c));
-                if !c.id.starts_with("h.") {
+                if !c.id.starts_with("h.") && !["x.2.2", "x.2.3", "x.2.4"].contains(&c.id.as_str())
+                {
                     assert_eq!(c.close_verdict, Some(CloseVerdict::Ok), "{}", show(c));
                 }
             }

@@ -16,6 +16,7 @@
 //!   the framing, after which the peer just waits for TCP end;
 //! * writes are paced as asked ([`Pacing`]), with Autobahn's reactor turn between pieces.
 
+mod accept;
 pub mod h2;
 pub mod http;
 pub mod target;
@@ -35,13 +36,15 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::codec::error::FrameError;
-use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, OpCode, Status};
+use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, Masking, OpCode, Status};
 use crate::codec::handshake::{Accepted, ClientRequest, HandshakeError};
 use crate::codec::http::{parse_response, HeadLimits, HttpError, ResponseHead};
 use crate::codec::mask::apply_mask;
 use crate::codec::message::{DecodedFrame, DecoderConfig, Event, Limits, StreamDecoder};
 use crate::report::{Direction, TranscriptEntry};
 
+pub use crate::codec::frame::Role;
+pub use accept::{AcceptOptions, AcceptOutcome, RequestOutcome};
 pub use target::{Target, TargetError};
 pub use transcript::Transcript;
 
@@ -421,6 +424,9 @@ pub struct Peer {
     close_received: bool,
     last_chunk: Option<Instant>,
     transport: Transport,
+    /// Which end of the connection the kit plays: the client ([`Peer::open`]) masks what it
+    /// sends and reads unmasked frames; the server ([`Peer::accept`]) the reverse.
+    role: Role,
 }
 
 impl fmt::Debug for Peer {
@@ -488,6 +494,7 @@ impl Peer {
             opts.limits,
             started,
             Transport::Tcp,
+            Role::Client,
         ))
     }
 
@@ -497,6 +504,7 @@ impl Peer {
         limits: Limits,
         started: Instant,
         transport: Transport,
+        role: Role,
     ) -> Peer {
         let (mut rd, mut wr) = tokio::io::split(stream);
         let (tx, rx) = mpsc::channel::<Chunk>(8);
@@ -636,7 +644,10 @@ impl Peer {
             ended: None,
             eof_reported: false,
             decoder: StreamDecoder::with_config(DecoderConfig::recording(
-                HeaderRules::client(),
+                match role {
+                    Role::Client => HeaderRules::client(),
+                    Role::Server => HeaderRules::server(),
+                },
                 limits,
             )),
             opaque: false,
@@ -646,6 +657,7 @@ impl Peer {
             close_received: false,
             last_chunk: None,
             transport,
+            role,
         }
     }
 
@@ -752,6 +764,7 @@ impl Peer {
             opts.limits,
             started,
             Transport::H2 { stream },
+            Role::Client,
         );
         Ok((peer, outcome))
     }
@@ -861,7 +874,7 @@ impl Peer {
                 None => self.transcript.push(
                     Direction::Recv,
                     "tcp-eof",
-                    "server closed TCP".into(),
+                    format!("{} closed TCP", self.other_end()),
                     None,
                 ),
                 Some(e) => self.transcript.push(
@@ -871,6 +884,19 @@ impl Peer {
                     None,
                 ),
             }
+        }
+    }
+
+    /// The role the kit plays on this connection.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// What the other end is called in transcripts.
+    fn other_end(&self) -> &'static str {
+        match self.role {
+            Role::Client => "server",
+            Role::Server => "client",
         }
     }
 
@@ -941,6 +967,22 @@ impl Peer {
     /// Changes the header rules applied to server frames (e.g. RSV1 after deflate).
     pub fn set_rules(&mut self, rules: HeaderRules) {
         self.decoder.set_rules(rules);
+    }
+
+    /// The message and frame size limits applied to what the other end sends.
+    pub fn limits(&self) -> Limits {
+        self.decoder.config().limits
+    }
+
+    /// Replaces the size limits; for a caller that learns them after the opening handshake
+    /// (the server role learns the case from the request). Only before the first frame:
+    /// the decoder starts afresh.
+    pub fn set_limits(&mut self, limits: Limits) {
+        let cfg = DecoderConfig {
+            limits,
+            ..*self.decoder.config()
+        };
+        self.decoder = StreamDecoder::with_config(cfg);
     }
 
     /// Whether data messages are kept, or only validated and counted
@@ -1021,12 +1063,34 @@ impl Peer {
     }
 
     /// Encodes `frame` (a random mask key where it asks for one) and queues it. A close
-    /// frame marks the close as sent.
+    /// frame marks the close as sent. In the server role [`Masking::Random`] means "as a
+    /// server sends": unmasked (§5.1); an explicit key or `Unmasked` is kept as asked.
     pub fn send_frame(&mut self, frame: &FrameSpec, pacing: Pacing) {
         if frame.opcode == OpCode::Close {
             self.close_sent = true;
         }
-        self.send_paced(frame.encode(rand::random()), pacing);
+        let mut out = Vec::with_capacity(frame.payload.len() + 14);
+        self.encode_frame_to(frame, &frame.payload, &mut out);
+        self.send_paced(out, pacing);
+    }
+
+    /// Appends `frame` carrying `payload` to `out`, masked as this peer's role sends it:
+    /// [`Masking::Random`] is a fresh random key for a client and no mask for a server.
+    pub fn encode_frame_to(&self, frame: &FrameSpec, payload: &[u8], out: &mut Vec<u8>) {
+        if self.role == Role::Server && frame.mask == Masking::Random {
+            let unmasked = FrameSpec {
+                opcode: frame.opcode,
+                fin: frame.fin,
+                rsv: frame.rsv,
+                mask: Masking::Unmasked,
+                payload: Vec::new(),
+                length_encoding: frame.length_encoding,
+                declared_len: frame.declared_len,
+            };
+            unmasked.encode_payload_to(payload, [0; 4], out);
+        } else {
+            frame.encode_payload_to(payload, rand::random(), out);
+        }
     }
 
     /// Encodes a conforming masked frame.
@@ -1128,7 +1192,7 @@ impl Peer {
         self.transcript.push(
             Direction::Event,
             "violation",
-            format!("server broke RFC 6455: {error}"),
+            format!("{} broke RFC 6455: {error}", self.other_end()),
             None,
         );
         PeerEvent::Violation { t_ms, error }

@@ -19,7 +19,7 @@ use std::path::Path;
 use sha1::{Digest, Sha1};
 
 use super::ids::{category, compare_ids, sorted_cases};
-use super::model::{CaseReport, CloseVerdict, RunReport, Verdict};
+use super::model::{CaseReport, CloseVerdict, RunReport, Verdict, REPORT_BUDGET};
 use super::policy::{Policy, CLOSE_VERDICTS};
 use super::text::{self, cut_middle, dir_label, entry_hex_dump, human_ms, ms};
 
@@ -81,7 +81,14 @@ p.none{color:#2e7d32;font-weight:600}
 
 /// Writes the site for `reports` into `dir` (created if missing): `index.html` and
 /// `cases/<agent-slug>/<case>.html`. Existing unrelated files in `dir` are left alone.
+/// Transcripts are cut to [`REPORT_BUDGET`] per report as in the JSON and JUnit writers, so
+/// a hostile server cannot make the site larger than the reports the kit promises.
 pub fn write_html(reports: &[RunReport], dir: &Path) -> io::Result<()> {
+    let fitted: Vec<RunReport> = reports
+        .iter()
+        .map(|r| r.fit_transcripts(REPORT_BUDGET).into_owned())
+        .collect();
+    let reports = fitted.as_slice();
     let slugs = agent_slugs(reports);
     let keyed: Vec<Vec<(Key, &CaseReport)>> = reports.iter().map(keyed_cases).collect();
     let timelines: Vec<Vec<Timeline>> = reports

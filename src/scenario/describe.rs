@@ -113,7 +113,8 @@ pub fn short(s: &str, max: usize) -> String {
     }
 }
 
-/// Milliseconds with one decimal.
+/// A duration as a person reads it (`8.5 ms`, `850 ms`, `21.1 s`), in the same words as the
+/// report writers use.
 pub fn ms(d: std::time::Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    crate::report::text::human_ms(d.as_secs_f64() * 1000.0)
 }

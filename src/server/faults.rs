@@ -109,6 +109,20 @@ pub struct Faults {
     /// §5.2: writes every length in the 64-bit form, even when 7 or 16 bits suffice. Caught
     /// by 1.1.1-1.1.6, 1.2.1-1.2.6, 2.1-2.4 and every short echo.
     pub non_minimal_lengths: bool,
+
+    // ---- connection lifetime and legal-but-unusual behaviour (x.* checks) ----
+    /// §4.2.2 / §7.1.1: half-closes TCP (sends FIN) right after the 101 and never answers a
+    /// frame. Most "the server must fail the connection" Autobahn cases grade this OK (the
+    /// connection ends, no event arrives); caught by x.4.1 (an echo after an idle pause) and
+    /// x.4.2 (a bad frame must be answered with a close frame), and by every echo case.
+    pub half_close_after_upgrade: bool,
+    /// §5.5.3: answers an unsolicited pong with a pong of the same payload instead of
+    /// ignoring it. Caught by 2.7, 2.8, 2.9 and x.5.6, x.5.7.
+    pub answer_pongs: bool,
+    /// Not a bug: pings the client (§5.5.2 allows a ping at any time after the handshake)
+    /// right after the 101 and before every echo. A conforming client answers and nothing
+    /// else changes, so every case must still pass (the kit answers server pings).
+    pub ping_client: bool,
 }
 
 /// A name given to [`Faults::parse`] that is not a known switch.
@@ -180,6 +194,9 @@ fault_table!(
     respond_after_close,
     mask_server_frames,
     non_minimal_lengths,
+    half_close_after_upgrade,
+    answer_pongs,
+    ping_client,
 );
 
 impl Faults {
@@ -211,6 +228,9 @@ impl Faults {
             respond_after_close: false,
             mask_server_frames: false,
             non_minimal_lengths: false,
+            half_close_after_upgrade: false,
+            answer_pongs: false,
+            ping_client: false,
         }
     }
 

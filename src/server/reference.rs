@@ -347,6 +347,10 @@ async fn serve(mut stream: TcpStream, cfg: Arc<ServerConfig>, mut stop: watch::R
         }
     }
     buf.drain(..used);
+    if cfg.faults.half_close_after_upgrade {
+        // Wrong on purpose: FIN right after the 101, nothing read is ever answered.
+        return close_tcp(stream, &cfg).await;
+    }
     run_session(stream, buf, cfg, stop).await;
 }
 
@@ -369,6 +373,7 @@ async fn run_session(
 ) {
     let mut session = Session::new(cfg.faults, cfg.limits);
     let mut out = Vec::new();
+    session.ping_client(&mut out);
     loop {
         // Everything decoded from one read is answered with one write: pongs and echoes keep
         // their order, and a burst of small frames costs one syscall.

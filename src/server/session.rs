@@ -120,6 +120,7 @@ impl Session {
             };
             let flow = match f.event {
                 Some(Event::Message(Message::Text(s))) => {
+                    self.ping_client(out);
                     self.send(OpCode::Text, s.as_bytes(), out);
                     Flow::Continue
                 }
@@ -129,6 +130,7 @@ impl Session {
                     } else {
                         OpCode::Binary
                     };
+                    self.ping_client(out);
                     self.send(op, &b, out);
                     Flow::Continue
                 }
@@ -143,7 +145,14 @@ impl Session {
                         .contains(&ProtocolError::CloseLengthOne);
                     self.on_close(c.map(|(code, _)| code), one_byte, out)
                 }
-                Some(Event::Pong(_)) | None => Flow::Continue,
+                Some(Event::Pong(p)) => {
+                    if self.faults.answer_pongs {
+                        // Wrong on purpose (§5.5.3): an unsolicited pong is answered.
+                        self.send(OpCode::Pong, &p, out);
+                    }
+                    Flow::Continue
+                }
+                None => Flow::Continue,
             };
             if flow == Flow::Close {
                 return (used, Flow::Close);
@@ -155,6 +164,13 @@ impl Session {
     pub(crate) fn server_close(&mut self, code: u16, reason: &str, out: &mut Vec<u8>) {
         if !self.close_sent {
             self.send_close(Some(code), reason, out);
+        }
+    }
+
+    /// Under `ping_client`: a ping to the client (legal at any time, §5.5.2).
+    pub(crate) fn ping_client(&self, out: &mut Vec<u8>) {
+        if self.faults.ping_client && !self.close_sent {
+            self.send(OpCode::Ping, b"wsspec-server-ping", out);
         }
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extra::HandshakeCheck;
 use super::spec::FuzzSpec;
+use super::wire_checks::RunCheck;
 
 /// A catalog entry: everything about a case except its payloads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,8 @@ pub(crate) enum CaseKind {
     Http2(super::http2::H2Check),
     /// Listed but not executable by this version of the kit; reported NOT RUN.
     NotRun(String),
+    /// Judged after every other case, over the frames of all fuzzing cases of the run.
+    RunLevel,
 }
 
 /// A catalog entry plus the constructor of its payloads (built only when the case runs, so
@@ -87,6 +90,11 @@ pub(crate) struct CaseDef {
     pub make: Arc<dyn Fn() -> CaseKind + Send + Sync>,
     /// Reported without a connection (known at catalog time to be NOT RUN).
     pub not_run: Option<String>,
+    /// A run-level check, graded once every other case of the run is done.
+    pub run_level: Option<RunCheck>,
+    /// Mostly waits on its own pauses (1 s markers): started at the beginning of the run,
+    /// beside the other cases and outside the `jobs` limit (see [`crate::suite::runner`]).
+    pub timed: bool,
 }
 
 impl CaseDef {
@@ -95,7 +103,22 @@ impl CaseDef {
             info,
             make: Arc::new(make),
             not_run: None,
+            run_level: None,
+            timed: false,
         }
+    }
+
+    /// Marks a case that mostly sleeps on its pauses (see [`CaseDef::timed`]).
+    pub(crate) fn timed(mut self) -> Self {
+        self.timed = true;
+        self
+    }
+
+    /// A run-level check (see [`super::wire_checks`]).
+    pub(crate) fn run_level(info: CaseInfo, check: RunCheck) -> Self {
+        let mut d = CaseDef::new(info, || CaseKind::RunLevel);
+        d.run_level = Some(check);
+        d
     }
 
     /// A listed case the kit cannot execute; reported NOT RUN with `reason`.

@@ -128,6 +128,12 @@ fn action(a: &Action) -> String {
             }
         },
         Action::Bytes(b) => format!("{} raw bytes of a frame", b.len()),
+        Action::Chunked { frame: f, size } => {
+            format!(
+                "{} [{size}-byte writes, back to back]",
+                frame(f, Pacing::Plain)
+            )
+        }
     }
 }
 

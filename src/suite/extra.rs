@@ -1,5 +1,6 @@
-//! Checks Autobahn's fuzzingclient lacks: the opening handshake (`h.*`) and a few framing
-//! and closing rules (`x.*`). Each names the RFC section it enforces.
+//! Checks Autobahn's fuzzingclient lacks: the opening handshake (`h.*`) here, the framing,
+//! ping and closing rules (`x.*`) in [`super::extra_framing`]. Each names the RFC section it
+//! enforces.
 //!
 //! Grading policy: a violated MUST is FAILED, a SHOULD (or the preferred form of an answer)
 //! is NON-STRICT, behaviour the RFC leaves open is INFORMATIONAL; `--strict` counts
@@ -16,12 +17,6 @@
 //! | h.3.2 | no subprotocol | none selected | – | one selected | server refused |
 //! | h.4.1 | no extension offered | none accepted | – | one accepted | server refused |
 //! | h.4.2 | `x-wsspec-bogus` offered | not accepted | – | accepted | server refused |
-//! | x.1.1 | unmasked text frame | server closes (1002 or no code) or drops TCP | other close code | echo, or no reaction | – |
-//! | x.1.2 | 64-bit length with the top bit set | close 1002/1009 or drop | other close code | no reaction | – |
-//! | x.2.1 | echoes of 0…65536 bytes | server frames unmasked, RSV 0, minimal length | – | otherwise | – |
-//! | x.3.1 | close reason ending in a truncated UTF-8 sequence | close 1002/1007 or drop | – | other code | – |
-//! | x.3.2-x.3.4 | close 1012, 1013, 1014 | reply 1000, the same code, or empty | reply 1002 | unclean | – |
-//! | x.3.5 | close 1015 | reply 1002, empty, or drop | – | reply 1000 or 1015 | – |
 //!
 //! Why the form of a handshake refusal is only NON-STRICT: §4.2.1 says the server MUST stop
 //! processing and return an error response, and §4.4 that it MUST list its versions. The
@@ -37,14 +32,6 @@
 //! complete, and the most widely deployed servers (Node's `ws`, hence Vite and
 //! webpack-dev-server) accept such requests. A 101 to them is reported, and fails under
 //! `--strict`; a 101 to any other malformed request is FAILED.
-//!
-//! Why a server's non-minimal length encoding is FAILED (x.2.1): §5.2 puts "the minimal
-//! number of bytes MUST be used" on the sender, and the server is the sender here. Receivers
-//! may tolerate it (the kit's codec does), but the server broke a MUST.
-//!
-//! Why 1012-1014 answered with 1002 is NON-STRICT: those codes were registered with IANA
-//! after RFC 6455; §7.4.2 reserves 1000-2999 for such registrations, so they are valid, but
-//! RFC 6455 has no rule requiring a receiver to accept a code it predates.
 
 use std::time::{Duration, Instant};
 
@@ -52,11 +39,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use super::case::{CaseDef, CaseInfo, CaseKind};
-use super::spec::{
-    op, Action, CaseTimer, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Obs, Pacing, Rules,
-};
-use crate::codec::close::close_payload;
-use crate::codec::frame::Masking;
 use crate::codec::handshake::HandshakeError;
 use crate::peer::{ConnectOptions, HandshakeOutcome, Peer, Target};
 use crate::report::{TranscriptEntry, Verdict};
@@ -432,27 +414,6 @@ fn h(id: &str, title: &str, rfc: &str, check: HandshakeCheck) -> CaseDef {
     })
 }
 
-fn x(
-    id: &str,
-    title: &str,
-    rfc: &str,
-    make: impl Fn() -> FuzzSpec + Send + Sync + 'static,
-) -> CaseDef {
-    CaseDef::fuzz(CaseInfo::new(id, title, rfc), make)
-}
-
-fn feed(wrong_code: Verdict) -> Rules {
-    Rules {
-        close_feeds_behavior: true,
-        wrong_code_grade: Some(wrong_code),
-        ..Default::default()
-    }
-}
-
-fn kill(secs: u64) -> CaseTimer {
-    CaseTimer::Kill(Duration::from_secs(secs))
-}
-
 /// The opening-handshake checks (`h.*`).
 pub(crate) fn handshake_defs() -> Vec<CaseDef> {
     use HandshakeCheck::*;
@@ -537,109 +498,6 @@ pub(crate) fn handshake_defs() -> Vec<CaseDef> {
             BogusExtension,
         ),
     ]
-}
-
-/// The framing and closing checks (`x.*`), run by the fuzzer.
-pub(crate) fn framing_defs() -> Vec<CaseDef> {
-    let mut v = vec![
-        x(
-            "x.1.1",
-            "Unmasked client frame makes the server close the connection",
-            "RFC 6455 §5.1, §5.3",
-            || {
-                let mut f = FrameSpec::new(op::TEXT, true, b"Hello, world!".to_vec());
-                f.mask = Masking::Unmasked;
-                FuzzSpec::simple(
-                vec![Action::Frame(f, Pacing::Plain)],
-                kill(1),
-                Expectation::ok(vec![], ExpectedClose::peer(&[1002])).with_rules(feed(Verdict::NonStrict)),
-            )
-            .note("a server MUST close on an unmasked frame; it MAY send 1002 (another code is NON-STRICT)")
-            },
-        ),
-        x(
-            "x.1.2",
-            "64-bit payload length with the most significant bit set fails the connection",
-            "RFC 6455 §5.2",
-            || {
-                let mut f = FrameSpec::new(op::TEXT, true, b"Hello".to_vec());
-                f.declared_len = Some((1u64 << 63) | 5);
-                FuzzSpec::simple(
-                    vec![Action::Frame(f, Pacing::Plain)],
-                    kill(1),
-                    Expectation::ok(vec![], ExpectedClose::peer(&[1002, 1009]))
-                        .with_rules(feed(Verdict::NonStrict)),
-                )
-                .note("1002 (protocol error) or 1009 (too big) are both fine; ws answers 1009")
-            },
-        ),
-        x(
-            "x.2.1",
-            "Server frames are unmasked, have RSV clear and use the minimal length encoding",
-            "RFC 6455 §5.1, §5.2",
-            || {
-                let sizes = [0usize, 1, 125, 126, 127, 65535, 65536];
-                let payloads: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![b'*'; n]).collect();
-                FuzzSpec::simple(
-                payloads.iter().map(|p| Action::message(op::TEXT, p.clone())).collect(),
-                kill(10),
-                Expectation::ok(payloads.iter().map(|p| Obs::text(p.clone())).collect(), ExpectedClose::normal())
-                    .with_rules(feed(Verdict::Failed)),
-            )
-            .note("echoes of 0, 1, 125, 126, 127, 65535 and 65536 bytes; the minimal length MUST is on the sender (§5.2)")
-            },
-        ),
-        x(
-            "x.3.1",
-            "Close reason ending inside a UTF-8 sequence fails the connection",
-            "RFC 6455 §5.5.1, §8.1",
-            || {
-                FuzzSpec::simple(
-                    vec![Action::Close(close_payload(1000, b"Hello\xce"))],
-                    kill(1),
-                    Expectation::ok(vec![], ExpectedClose::me(&[1002, 1007], false))
-                        .with_rules(feed(Verdict::Failed)),
-                )
-            },
-        ),
-    ];
-    for (i, (code, name)) in [
-        (1012u16, "Service Restart"),
-        (1013, "Try Again Later"),
-        (1014, "Bad Gateway"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        v.push(x(
-            &format!("x.3.{}", i + 2),
-            &format!("Close with the IANA-registered code {code} ({name}) is accepted"),
-            "RFC 6455 §7.4.2; IANA WebSocket close code registry",
-            move || {
-                FuzzSpec::simple(
-                    vec![Action::close(code, b"")],
-                    kill(1),
-                    Expectation::ok(vec![], ExpectedClose::me(&[1000, code], true)).with_rules(feed(Verdict::NonStrict)),
-                )
-                .note("answering 1002 is NON-STRICT: the code is registered, but RFC 6455 predates it")
-            },
-        ));
-    }
-    v.push(x(
-        "x.3.5",
-        "Close with code 1015 (reserved for TLS failures) fails the connection",
-        "RFC 6455 §7.4.1",
-        || {
-            FuzzSpec::simple(
-                vec![Action::close(1015, b"")],
-                kill(1),
-                Expectation::ok(vec![], ExpectedClose::me(&[1002], false))
-                    .with_rules(feed(Verdict::Failed)),
-            )
-            .note("1015 MUST NOT be set in a close frame; echoing it or answering 1000 fails")
-        },
-    ));
-    v
 }
 
 #[cfg(test)]

@@ -3,14 +3,15 @@
 //! * Every case gets its own connection.
 //! * Up to `jobs` cases are in flight at once, except cases flagged
 //!   [`CaseInfo::must_run_alone`], which start only when nothing else is in flight and
-//!   finish before anything else starts. Those are the cases whose verdict depends on
-//!   timing or that measure the server: 6.4.x (the OK / NON-STRICT / FAILED grade is decided
-//!   by which of two one-second windows the server fails in, so a loaded server or machine
-//!   could shift the grade), and all of 9.x (messages up to 16 MiB and 1000 round trips:
-//!   running them beside other cases would distort their durations, which is what 9.x
-//!   reports, and multiply peak memory). Cases whose verdict only depends on event order
-//!   (2.10/2.11 ten pings, 5.19/5.20 staged fragments) and cases with ≥ 0.5 s of slack
-//!   against a local server run in parallel.
+//!   finish before anything else starts: all of 9.x (messages up to 16 MiB and 1000 round
+//!   trips: running them beside other cases would distort their durations, which is what
+//!   9.x reports, and multiply peak memory).
+//! * Timed cases (6.4.x, 5.19, 5.20, x.4.1: they spend their time in pauses of up to one
+//!   second between stages) start first, all at once, outside the `jobs` limit, and sleep
+//!   beside the rest. 6.4.x's grade is decided by which of two one-second windows the server
+//!   fails in; a local server answers within milliseconds of each stage, so the windows have
+//!   ~1 s of slack, and the differential test against Autobahn (which runs its cases one
+//!   by one) shows the same verdicts on every server compared.
 //! * A global deadline guarantees the run ends: a case in flight when it passes is cut and
 //!   reported NOT RUN with what it saw so far; cases not started are reported NOT RUN.
 //! * A progress callback sees every case report as it is produced.
@@ -25,8 +26,10 @@ use super::case::{CaseDef, CaseInfo, CaseKind, Selection};
 use super::describe;
 use super::extra;
 use super::fuzzer;
+use super::fuzzer::WireFacts;
 use super::spec::FuzzSpec;
 use super::verdict;
+use super::wire_checks;
 use crate::peer::{ConnectOptions, Target};
 use crate::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 
@@ -75,8 +78,10 @@ impl<T> Drop for AbortOnDrop<T> {
 
 struct Done {
     index: usize,
+    timed: bool,
     report: CaseReport,
     server: Option<String>,
+    wire: Option<WireFacts>,
 }
 
 /// Runs `selection` against `target` and returns the report (cases in selection order).
@@ -96,9 +101,14 @@ pub async fn run(
     let mut first_server: Option<String> = None;
     let mut set: JoinSet<Done> = JoinSet::new();
 
+    let mut wire: Vec<(usize, WireFacts)> = Vec::new();
+    let mut deferred: Vec<usize> = Vec::new();
     let mut finish = |d: Done, results: &mut Vec<Option<CaseReport>>| {
         if first_server.is_none() {
             first_server = d.server;
+        }
+        if let Some(w) = d.wire {
+            wire.push((d.index, w));
         }
         if let Some(p) = &cfg.progress {
             p(&d.report);
@@ -106,17 +116,31 @@ pub async fn run(
         results[d.index] = Some(d.report);
     };
 
-    for (index, def) in selection.cases.iter().enumerate() {
+    // Timed cases first: they sleep through their pauses beside everything else.
+    let order: Vec<usize> = (0..selection.len())
+        .filter(|&i| is_timed(&selection.cases[i]))
+        .chain((0..selection.len()).filter(|&i| !is_timed(&selection.cases[i])))
+        .collect();
+    let mut timed_in_flight = 0usize;
+    for index in order {
+        let def = &selection.cases[index];
         let info = &def.info;
+        let timed = is_timed(def);
         if let Some(reason) = &def.not_run {
             finish(
                 Done {
                     index,
+                    timed: false,
                     report: not_run(info, reason.clone(), 0.0),
                     server: None,
+                    wire: None,
                 },
                 &mut results,
             );
+            continue;
+        }
+        if def.run_level.is_some() {
+            deferred.push(index);
             continue;
         }
         if info.must_run_alone {
@@ -125,13 +149,22 @@ pub async fn run(
                     finish(d, &mut results);
                 }
             }
-        } else {
-            while set.len() >= jobs {
-                if let Some(Ok(d)) = set.join_next().await {
-                    finish(d, &mut results);
+            timed_in_flight = 0;
+        } else if !timed {
+            while set.len() - timed_in_flight >= jobs {
+                match set.join_next().await {
+                    Some(Ok(d)) => {
+                        timed_in_flight -= usize::from(d.timed);
+                        finish(d, &mut results);
+                    }
+                    // A case task that did not report (aborted): its slot is free; the
+                    // count of timed cases in flight can no longer be trusted.
+                    Some(Err(_)) => timed_in_flight = timed_in_flight.min(set.len()),
+                    None => break,
                 }
             }
         }
+        timed_in_flight += usize::from(timed);
         if Instant::now() >= hard {
             break;
         }
@@ -149,15 +182,19 @@ pub async fn run(
                 run_case(&info2, &def, &t, &o, hard).await
             }));
             match (&mut inner.0).await {
-                Ok((report, server)) => Done {
+                Ok((report, server, wire)) => Done {
                     index,
+                    timed,
                     report,
                     server,
+                    wire,
                 },
                 Err(e) => Done {
                     index,
+                    timed,
                     report: not_run(&info3, format!("internal error of the kit: {e}"), 0.0),
                     server: None,
+                    wire: None,
                 },
             }
         });
@@ -167,12 +204,29 @@ pub async fn run(
                     finish(d, &mut results);
                 }
             }
+            timed_in_flight = 0;
         }
     }
     while let Some(r) = set.join_next().await {
         if let Ok(d) = r {
             finish(d, &mut results);
         }
+    }
+    drop(finish);
+    // Run-level checks, over every fuzzing case that ran (in selection order).
+    wire.sort_by_key(|(i, _)| *i);
+    let seen: Vec<(String, WireFacts)> = wire
+        .into_iter()
+        .map(|(i, w)| (selection.cases[i].info.id.clone(), w))
+        .collect();
+    for index in deferred {
+        let def = &selection.cases[index];
+        let Some(check) = def.run_level else { continue };
+        let report = wire_checks::grade(&def.info, check, &seen);
+        if let Some(p) = &cfg.progress {
+            p(&report);
+        }
+        results[index] = Some(report);
     }
     let mut cases = Vec::with_capacity(selection.len());
     for (i, r) in results.into_iter().enumerate() {
@@ -213,6 +267,11 @@ pub async fn run(
     report
 }
 
+/// Started at the beginning of the run, outside the `jobs` limit.
+fn is_timed(def: &CaseDef) -> bool {
+    def.timed && !def.info.must_run_alone && def.not_run.is_none()
+}
+
 /// A case of `info` with nothing but its id, title and rule.
 fn blank(info: &CaseInfo) -> CaseReport {
     CaseReport::new(&info.id, &info.title, &info.rfc)
@@ -233,17 +292,28 @@ pub(crate) async fn run_case(
     target: &Target,
     opts: &ConnectOptions,
     hard: Instant,
-) -> (CaseReport, Option<String>) {
+) -> (CaseReport, Option<String>, Option<WireFacts>) {
     match (def.make)() {
-        CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None),
+        CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None, None),
         CaseKind::Http2(check) => (
             super::http2::run(info, check, target, opts, hard).await,
+            None,
+            None,
+        ),
+        CaseKind::RunLevel => (
+            not_run(
+                info,
+                "a run-level check is graded by the runner after every other case".into(),
+                0.0,
+            ),
+            None,
             None,
         ),
         CaseKind::Fuzz(spec) => {
             let run = fuzzer::run(target, opts, &spec, hard).await;
             let server = run.server_header.clone();
-            (fuzz_report(info, &spec, run), server)
+            let wire = (!run.cut_by_deadline && run.obs.opened).then(|| run.wire.clone());
+            (fuzz_report(info, &spec, run), server, wire)
         }
         CaseKind::Handshake(check) => {
             let r = extra::run_handshake(target, opts, check, hard).await;
@@ -264,7 +334,7 @@ pub(crate) async fn run_case(
                 transcript: r.transcript,
                 ..blank(info)
             };
-            (report, None)
+            (report, None, None)
         }
     }
 }

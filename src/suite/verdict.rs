@@ -151,6 +151,11 @@ pub fn judge(exp: &Expectation, obs: &Observation) -> Judgement {
     }
     if exp.rules.close_feeds_behavior {
         match close {
+            CloseVerdict::Unclean if exp.rules.unclean_grade.is_some() => {
+                let g = exp.rules.unclean_grade.unwrap_or(Verdict::Failed);
+                behavior = worse(behavior, g);
+                why.push(format!("closing handshake {}", close.label()));
+            }
             CloseVerdict::Failed | CloseVerdict::Unclean | CloseVerdict::FailedByClient => {
                 behavior = Verdict::Failed;
                 why.push(format!("closing handshake {}", close.label()));

@@ -27,21 +27,27 @@ use super::read::{Fields, Reader};
 use super::resolve::ResolveError;
 use super::vars::Vars;
 
+mod client;
 mod connections;
 mod expect;
 mod files;
 mod http;
+mod listen;
 mod send;
+mod series;
 mod server;
 mod time;
 
 // Every public type of a family is part of the table's vocabulary, so the families are
 // re-exported whole: a new action type needs no list here.
+pub use client::*;
 pub use connections::*;
 pub use expect::*;
 pub use files::*;
 pub use http::*;
+pub use listen::*;
 pub use send::*;
+pub use series::*;
 pub use server::*;
 pub use time::*;
 
@@ -208,7 +214,8 @@ macro_rules! with_actions {
     ($consumer:ident) => {
         $crate::scenario::actions::collect_families! {
             $consumer [] connections_actions send_actions expect_actions http_actions
-            files_actions server_actions time_actions
+            files_actions server_actions time_actions listen_actions
+            client_actions series_actions
         }
     };
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::codec::frame::OpCode;
+use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode, Role};
 use crate::codec::message::{Event, Message};
 use crate::peer::{Peer, PeerEvent};
 use crate::scenario::describe::short;
@@ -212,6 +212,8 @@ enum Cmd {
 /// A connection: command channel to the pump, shared state, change notifications.
 #[derive(Debug)]
 pub struct Conn {
+    /// The kit plays the server on it (an accepted connection): frames go out unmasked.
+    server: bool,
     cmd: mpsc::UnboundedSender<Cmd>,
     state: Arc<Mutex<ConnState>>,
     changed: watch::Receiver<u64>,
@@ -229,16 +231,29 @@ impl Conn {
     pub fn start(mut peer: Peer, answer_pings: bool) -> Conn {
         // The pump answers pings itself, with a bound on unwritten bytes.
         peer.set_auto_pong(false);
+        let server = peer.role() == Role::Server;
         let state = Arc::new(Mutex::new(ConnState::default()));
         let (tx, changed) = watch::channel(0u64);
         let (cmd, cmd_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(pump(peer, answer_pings, cmd_rx, state.clone(), tx));
         Conn {
+            server,
             cmd,
             state,
             changed,
             task,
         }
+    }
+
+    /// Whether the kit plays the server on this connection.
+    pub fn is_server(&self) -> bool {
+        self.server
+    }
+
+    /// One frame as this end sends it: masked with a random key from a client,
+    /// unmasked from a server (RFC 6455 5.1).
+    pub fn frame(&self, opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+        frame_bytes(self.server, opcode, fin, payload)
     }
 
     /// Locks the shared state.
@@ -339,12 +354,31 @@ pub enum Timeout {
     Finished,
 }
 
+/// One frame as the kit's end sends it: masked from a client, unmasked from a server.
+pub fn frame_bytes(server: bool, opcode: OpCode, fin: bool, payload: &[u8]) -> Vec<u8> {
+    if !server {
+        return Peer::frame_bytes(opcode, fin, payload);
+    }
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask: None,
+        payload_len: payload.len() as u64,
+        length_encoding: LengthEncoding::minimal_for(payload.len() as u64),
+    };
+    let mut out = Vec::with_capacity(header.encoded_len() + payload.len());
+    encode_frame(&header, payload, &mut out);
+    out
+}
+
 fn lock(s: &Mutex<ConnState>) -> MutexGuard<'_, ConnState> {
     s.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Bytes handed to the peer for writing, and whether pings are answered.
 struct Writes {
+    server: bool,
     queued: u64,
     answer_pings: bool,
     skipped_pongs: u64,
@@ -359,7 +393,9 @@ async fn pump(
 ) {
     let bump = |tx: &watch::Sender<u64>| tx.send_modify(|n| *n += 1);
     let mut reading_done = false;
+    let server = peer.role() == Role::Server;
     let mut w = Writes {
+        server,
         queued: 0,
         answer_pings,
         skipped_pongs: 0,
@@ -509,7 +545,7 @@ fn on_event(peer: &mut Peer, ev: PeerEvent, state: &Mutex<ConnState>, w: &mut Wr
                     }
                     let unwritten = w.queued.saturating_sub(peer.bytes_written());
                     if unwritten < MAX_UNWRITTEN {
-                        let f = Peer::frame_bytes(OpCode::Pong, true, &p);
+                        let f = frame_bytes(w.server, OpCode::Pong, true, &p);
                         w.queued += f.len() as u64;
                         peer.send_raw(f);
                     } else {

@@ -434,7 +434,7 @@ impl RunStep for Ping {
             st.pongs.len()
         };
         let at = Instant::now();
-        conn.send_raw(Peer::frame_bytes(OpCode::Ping, true, &payload));
+        conn.send_raw(conn.frame(OpCode::Ping, true, &payload));
         let Window {
             until: deadline,
             cut,

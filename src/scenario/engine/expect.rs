@@ -524,7 +524,7 @@ impl RunStep for Rpc {
             }
         }
         let at = Instant::now();
-        let (b, _) = message_frames(OpCode::Text, text.as_bytes(), None);
+        let (b, _) = message_frames(conn.is_server(), OpCode::Text, text.as_bytes(), None);
         conn.send_raw(b);
         r.record_send(cx.step, &rpc.conn, text, at);
         let Some(conn) = r.conns.get(&rpc.conn) else {

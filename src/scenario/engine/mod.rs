@@ -33,15 +33,18 @@
 //!   client and the server process (its output lines, kind `process`) since the
 //!   previous case ended, in time order; times count from the scenario start.
 
+mod client;
 mod conn;
 mod connections;
 mod expect;
 mod files;
 mod http;
+mod listen;
 mod preflight;
 pub mod process;
 mod runner;
 mod send;
+mod series;
 mod server;
 mod time;
 mod trigger;

@@ -10,8 +10,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::client::ClientProc;
 use super::conn::Conn;
 use super::files::FileGuard;
+use super::listen::Listener;
 use super::server::{self, ServerCtl};
 use super::{EngineOptions, MAX_CASE_ENTRIES};
 use crate::peer::http::HttpResponse;
@@ -127,6 +129,10 @@ pub(super) struct Runner<'a> {
     pub(super) last_http: Option<HttpResponse>,
     pub(super) server: Option<ServerCtl>,
     pub(super) files: Option<FileGuard>,
+    /// Listeners of the server role (`listen`), by name.
+    pub(super) listeners: HashMap<String, Listener>,
+    /// Client processes under test (`start_client`), by name.
+    pub(super) clients: HashMap<String, ClientProc>,
     /// `wss`/`https` for `path` targets (from a `wss://`/`https://` base URL).
     pub(super) tls: bool,
     /// The server was started by someone else (`--url` with a `[server]` section).
@@ -167,6 +173,8 @@ impl<'a> Runner<'a> {
             last_http: None,
             server: None,
             files: None,
+            listeners: HashMap::new(),
+            clients: HashMap::new(),
             tls: false,
             external: false,
             cursor_ms: -1.0,
@@ -449,6 +457,7 @@ impl<'a> Runner<'a> {
         if let Some(s) = &self.server {
             v.extend(s.entries(self.started, lo, hi));
         }
+        v.extend(self.client_entries(lo, hi));
         v.sort_by(|a, b| a.t_ms.total_cmp(&b.t_ms));
         if v.len() > MAX_CASE_ENTRIES {
             let keep = MAX_CASE_ENTRIES / 2;
@@ -602,8 +611,10 @@ impl<'a> Runner<'a> {
     pub(super) async fn teardown(&mut self) {
         let t0 = Instant::now();
         self.conns.clear();
+        self.listeners.clear();
         let mut problems: Vec<String> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = self.stop_clients().await;
+        let had_clients = !notes.is_empty();
         let had_server = self.server.is_some() && !self.external;
         if let Some(s) = &mut self.server {
             if !self.external {
@@ -623,7 +634,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if !had_server && touched == 0 {
+        if !had_server && touched == 0 && !had_clients {
             return;
         }
         let out = if problems.is_empty() {

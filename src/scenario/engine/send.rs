@@ -4,10 +4,10 @@
 use std::num::NonZeroUsize;
 use std::time::Instant;
 
+use super::conn::frame_bytes;
 use super::expect::closed_text;
 use super::runner::{Outcome, RunStep, Runner, StepCx};
 use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding as WireLen, OpCode};
-use crate::peer::Peer;
 use crate::scenario::actions::{LengthEncoding, MaskSpec, RawFrame, SendMessage, SendPayload};
 use crate::scenario::describe::send_payload;
 
@@ -33,7 +33,12 @@ impl RunStep for SendMessage {
         let at = Instant::now();
         let (text, observed) = match &s.payload {
             SendPayload::Text(t) => {
-                let (b, n) = message_frames(OpCode::Text, t.as_bytes(), s.fragment_size);
+                let (b, n) = message_frames(
+                    conn.is_server(),
+                    OpCode::Text,
+                    t.as_bytes(),
+                    s.fragment_size,
+                );
                 conn.send_raw(b);
                 (
                     t.clone(),
@@ -42,7 +47,12 @@ impl RunStep for SendMessage {
             }
             SendPayload::Json(j) => {
                 let t = j.to_string();
-                let (b, n) = message_frames(OpCode::Text, t.as_bytes(), s.fragment_size);
+                let (b, n) = message_frames(
+                    conn.is_server(),
+                    OpCode::Text,
+                    t.as_bytes(),
+                    s.fragment_size,
+                );
                 conn.send_raw(b);
                 (
                     t.clone(),
@@ -50,7 +60,7 @@ impl RunStep for SendMessage {
                 )
             }
             SendPayload::Binary(bin) => {
-                let (b, n) = message_frames(OpCode::Binary, bin, s.fragment_size);
+                let (b, n) = message_frames(conn.is_server(), OpCode::Binary, bin, s.fragment_size);
                 conn.send_raw(b);
                 (
                     String::from_utf8_lossy(bin).into_owned(),
@@ -58,7 +68,7 @@ impl RunStep for SendMessage {
                 )
             }
             SendPayload::Raw(r) => {
-                let bytes = raw_frame(r);
+                let bytes = raw_frame(r, conn.is_server());
                 let n = bytes.len();
                 if r.opcode == 8 {
                     conn.mark_close_sent();
@@ -82,30 +92,34 @@ impl RunStep for SendMessage {
 
 /// Frames for one data message, fragmented when asked.
 pub(super) fn message_frames(
+    server: bool,
     opcode: OpCode,
     payload: &[u8],
     frag: Option<NonZeroUsize>,
 ) -> (Vec<u8>, usize) {
     let size = frag.map_or(usize::MAX, NonZeroUsize::get);
     if payload.len() <= size {
-        return (Peer::frame_bytes(opcode, true, payload), 1);
+        return (frame_bytes(server, opcode, true, payload), 1);
     }
     let chunks: Vec<&[u8]> = payload.chunks(size).collect();
     let mut out = Vec::with_capacity(payload.len() + 14 * chunks.len());
     for (i, c) in chunks.iter().enumerate() {
         let op = if i == 0 { opcode } else { OpCode::Continuation };
-        out.extend(Peer::frame_bytes(op, i + 1 == chunks.len(), c));
+        out.extend(frame_bytes(server, op, i + 1 == chunks.len(), c));
     }
     (out, chunks.len())
 }
 
-fn raw_frame(r: &RawFrame) -> Vec<u8> {
+/// A hand-built frame; in the server role, `mask` left at its default means unmasked
+/// (as a server sends), while an explicit key still masks.
+fn raw_frame(r: &RawFrame, server: bool) -> Vec<u8> {
     let payload = r.payload.as_slice();
     let header = FrameHeader {
         fin: r.fin,
         rsv: r.rsv,
         opcode: OpCode::from_u8(r.opcode),
         mask: match r.mask {
+            MaskSpec::Random if server => None,
             MaskSpec::Random => Some(rand::random()),
             MaskSpec::Unmasked => None,
             MaskSpec::Key(k) => Some(k),

@@ -21,7 +21,7 @@ mod suggest;
 
 pub(crate) use check::IdInfo;
 pub use fields::parse_hex;
-pub(crate) use fields::{int_value, is_header_name, Fields};
+pub(crate) use fields::{int_value, is_conn_name, is_header_name, Fields};
 pub(crate) use suggest::did_you_mean;
 
 use std::ops::Range;

@@ -187,56 +187,59 @@ pub(crate) fn defs() -> Vec<CaseDef> {
         Pacing::Plain,
     ));
     for (id, mode) in [("5.19", Pacing::Plain), ("5.20", Pacing::Sync)] {
-        v.push(CaseDef::fuzz(
-            CaseInfo::new(
-                id,
-                format!(
-                    "Five text fragments with pings in between, spread over one second{}",
-                    how(mode)
+        v.push(
+            CaseDef::fuzz(
+                CaseInfo::new(
+                    id,
+                    format!(
+                        "Five text fragments with pings in between, spread over one second{}",
+                        how(mode)
+                    ),
+                    RFC,
                 ),
-                RFC,
-            ),
-            move || FuzzSpec {
-                stages: vec![
-                    Stage {
-                        at: Duration::ZERO,
-                        tag: None,
-                        actions: frames(
-                            &[
-                                (op::TEXT, false, f(1)),
-                                (op::CONT, false, f(2)),
-                                (op::PING, true, b"pongme 1!".to_vec()),
-                            ],
-                            mode,
-                        ),
-                        arm: None,
-                    },
-                    Stage {
-                        at: Duration::from_secs(1),
-                        tag: None,
-                        actions: frames(
-                            &[
-                                (op::CONT, false, f(3)),
-                                (op::CONT, false, f(4)),
-                                (op::PING, true, b"pongme 2!".to_vec()),
-                                (op::CONT, true, f(5)),
-                            ],
-                            mode,
-                        ),
-                        arm: Some(close_after(1.0)),
-                    },
-                ],
-                expect: Expectation::ok(
-                    vec![
-                        Obs::pong("pongme 1!"),
-                        Obs::pong("pongme 2!"),
-                        Obs::text("fragment1fragment2fragment3fragment4fragment5"),
+                move || FuzzSpec {
+                    stages: vec![
+                        Stage {
+                            at: Duration::ZERO,
+                            tag: None,
+                            actions: frames(
+                                &[
+                                    (op::TEXT, false, f(1)),
+                                    (op::CONT, false, f(2)),
+                                    (op::PING, true, b"pongme 1!".to_vec()),
+                                ],
+                                mode,
+                            ),
+                            arm: None,
+                        },
+                        Stage {
+                            at: Duration::from_secs(1),
+                            tag: None,
+                            actions: frames(
+                                &[
+                                    (op::CONT, false, f(3)),
+                                    (op::CONT, false, f(4)),
+                                    (op::PING, true, b"pongme 2!".to_vec()),
+                                    (op::CONT, true, f(5)),
+                                ],
+                                mode,
+                            ),
+                            arm: Some(close_after(1.0)),
+                        },
                     ],
-                    ExpectedClose::normal(),
-                ),
-                note: Some("event order only; timing is not checked".into()),
-            },
-        ));
+                    expect: Expectation::ok(
+                        vec![
+                            Obs::pong("pongme 1!"),
+                            Obs::pong("pongme 2!"),
+                            Obs::text("fragment1fragment2fragment3fragment4fragment5"),
+                        ],
+                        ExpectedClose::normal(),
+                    ),
+                    note: Some("event order only; timing is not checked".into()),
+                },
+            )
+            .timed(),
+        );
     }
     v
 }

@@ -262,7 +262,7 @@ fn staged(id: &str, split_in_sequence: bool, streamed: bool) -> CaseDef {
     let title = format!(
         "Fail fast on invalid UTF-8 (U+110000) sent as {transport} split {split}, one second apart"
     );
-    CaseDef::fuzz(CaseInfo::new(id, title, RFC).alone(), move || {
+    CaseDef::fuzz(CaseInfo::new(id, title, RFC), move || {
         let parts = staged_parts(split_in_sequence);
         let acts: [Vec<Action>; 3] = if streamed {
             let whole: Vec<u8> = parts.concat();
@@ -329,6 +329,7 @@ fn staged(id: &str, split_in_sequence: bool, streamed: bool) -> CaseDef {
             ),
         }
     })
+    .timed()
 }
 
 pub(crate) fn defs() -> Vec<CaseDef> {

@@ -3,7 +3,7 @@
 
 use super::super::case::{CaseDef, CaseInfo};
 use super::super::spec::{
-    op, Action, Expectation, ExpectedClose, FuzzSpec, Handler, Pacing, Rules,
+    op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Handler, Pacing, Rules,
 };
 use super::{close_after, repeat};
 
@@ -141,7 +141,10 @@ pub(crate) fn defs() -> Vec<CaseDef> {
                         repeat(BIN_PATTERN, MI)
                     };
                     (
-                        message(opcode, p, None, Pacing::chop(c)),
+                        vec![Action::Chunked {
+                            frame: FrameSpec::new(opcode, true, p),
+                            size: c,
+                        }],
                         Handler::FirstMessage {
                             binary: opcode == op::BINARY,
                             len: MI,
