@@ -94,7 +94,7 @@ async fn no_setting_means_no_protocol_sent() {
 #[tokio::test]
 async fn a_silent_server_times_out() {
     let (r, took) = connect(Mode::Silent).await;
-    let e = r.err().expect("no connection");
+    let e = r.expect_err("no connection");
     assert!(
         e.to_string().contains("no SETTINGS and no PING answer"),
         "{e}"
@@ -110,8 +110,7 @@ async fn an_http1_server_is_not_mistaken_for_one_without_the_setting() {
     let t = Target::parse(&format!("h2c://{}/", s.local_addr)).unwrap();
     let e = Peer::connect(&t, &opts(), "main")
         .await
-        .err()
-        .expect("no HTTP/2");
+        .expect_err("no HTTP/2");
     assert!(e.to_string().contains("not an HTTP/2 server"), "{e}");
     s.shutdown().await;
 }
@@ -119,7 +118,7 @@ async fn an_http1_server_is_not_mistaken_for_one_without_the_setting() {
 #[tokio::test]
 async fn a_refused_stream_is_named() {
     let (r, _) = connect(Mode::Refuse).await;
-    let e = r.err().expect("refused").to_string();
+    let e = r.expect_err("refused").to_string();
     assert!(
         e.contains("RST_STREAM REFUSED_STREAM from the server"),
         "{e}"

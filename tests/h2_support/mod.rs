@@ -1,5 +1,7 @@
 //! Shared by `tests/h2_*.rs`: starting the HTTP/2 WebSocket servers, a throw-away
-//! self-signed certificate, and running a selection over HTTP/2.
+//! self-signed certificate, and running a selection over HTTP/2. Each test crate uses part.
+
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
