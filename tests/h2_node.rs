@@ -156,6 +156,22 @@ fn the_cli_runs_over_h2c_and_names_the_transport() {
     let report = wsspec::report::read_json(&json).unwrap();
     assert_eq!(report.transport, "h2c");
     assert_eq!(report.cases.len(), 8 + 11);
+    // The comparison matrix says which transport a column ran over.
+    let html = dir.join("html");
+    let rep = Command::new(env!("CARGO_BIN_EXE_wsspec"))
+        .arg("report")
+        .arg("--html")
+        .arg(&html)
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        rep.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rep.stderr)
+    );
+    let index = std::fs::read_to_string(html.join("index.html")).unwrap();
+    assert!(index.contains("over h2c"), "no transport in the matrix");
     let list = Command::new(env!("CARGO_BIN_EXE_wsspec"))
         .args(["run", &url, "--list", "--cases", "h.1.1,h2.*"])
         .output()
