@@ -596,6 +596,7 @@ fn comparison_lists_each_disagreement_and_honours_only_exact_entries() {
         started: String::new(),
         duration_ms: 0.0,
         strict: false,
+        transport: "http/1.1".into(),
         cases: vec![
             case("1.1.1", Verdict::Ok, CloseVerdict::Ok, "echo"),
             case("2.5", Verdict::Ok, CloseVerdict::Failed, "pong skipped"),

@@ -8,6 +8,9 @@
 #   install.sh websockets the Python `websockets` echo server's packages: a python3 venv
 #                         (websockets/) from conformance/servers/requirements-websockets.txt;
 #                         prints .../websockets/bin/python
+#   install.sh hypercorn  hypercorn (WebSockets over HTTP/2, RFC 8441): a python3 venv
+#                         (hypercorn/) from conformance/servers/requirements-hypercorn.txt;
+#                         prints .../hypercorn/bin/hypercorn
 #
 # Cached: an environment is rebuilt only when its pinned requirements or its interpreter
 # changed (a content hash is kept in <env>/.wsspec-installed, written last, so an interrupted
@@ -83,8 +86,16 @@ websockets)
     program="$env_dir/bin/python"
     want="$(sha256sum <"$reqs" | cut -d' ' -f1) $(command -v "$python3") $("$python3" -V 2>&1)"
     ;;
+hypercorn)
+    "$python3" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
+        die "$("$python3" -V 2>&1) is too old for hypercorn 0.18 (needs >= 3.10; set WSSPEC_PYTHON3)"
+    reqs="$repo/conformance/servers/requirements-hypercorn.txt"
+    env_dir="$root/hypercorn"
+    program="$env_dir/bin/hypercorn"
+    want="$(sha256sum <"$reqs" | cut -d' ' -f1) $(command -v "$python3") $("$python3" -V 2>&1)"
+    ;;
 *)
-    die "unknown environment '$what'; usage: install.sh [wstest|websockets]" 64
+    die "unknown environment '$what'; usage: install.sh [wstest|websockets|hypercorn]" 64
     ;;
 esac
 
@@ -132,6 +143,11 @@ websockets)
     step "$python3" -m venv "$env_dir"
     step "$env_dir/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
     step "$program" -c 'import websockets; print("websockets", websockets.__version__)'
+    ;;
+hypercorn)
+    step "$python3" -m venv "$env_dir"
+    step "$env_dir/bin/pip" install --quiet --disable-pip-version-check -r "$reqs"
+    step "$env_dir/bin/python" -c 'import hypercorn, h2; print("hypercorn ready, h2", h2.__version__)'
     ;;
 esac
 echo "$want" >"$stamp"

@@ -545,11 +545,7 @@ async fn run_case(hub: &Hub, def: &CaseDef, mut peer: Peer, target: String) -> C
             control_close(&mut peer).await;
             not_run(def, &reason)
         }
-        CaseKind::RunLevel => {
-            control_close(&mut peer).await;
-            not_run(def, "a run-level check of servers; not a client case")
-        }
-        CaseKind::Handshake(_) => {
+        CaseKind::Handshake(_) | CaseKind::Http2(_) => {
             control_close(&mut peer).await;
             not_run(
                 def,

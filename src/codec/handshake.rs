@@ -259,6 +259,14 @@ impl ClientRequest {
         if h.count("sec-websocket-accept") != 1 || got.as_deref() != Some(expected.as_str()) {
             return Err(HandshakeError::AcceptMismatch { expected, got });
         }
+        self.validate_negotiation(h)
+    }
+
+    /// The part of the response check that does not depend on the HTTP version: the
+    /// subprotocol (§4.1 item 6) and extensions (item 5) must come from the offer. Also
+    /// used for the `200` of a WebSocket over HTTP/2 (RFC 8441 §5, which keeps these
+    /// headers unchanged).
+    pub fn validate_negotiation(&self, h: &Headers) -> Result<Accepted, HandshakeError> {
         let protos = h.list("sec-websocket-protocol");
         let protocol = match protos.as_slice() {
             [] => None,

@@ -182,7 +182,14 @@ impl Peer {
             None,
         );
         let stream: Box<dyn Stream> = Box::new(tcp);
-        Peer::from_stream(stream, transcript, limits, started, Role::Server)
+        Peer::from_stream(
+            stream,
+            transcript,
+            limits,
+            started,
+            super::Transport::Tcp,
+            Role::Server,
+        )
     }
 
     /// Accepts the opening handshake on `tcp`: reads the request head (bounded by

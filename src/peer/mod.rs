@@ -17,6 +17,7 @@
 //! * writes are paced as asked ([`Pacing`]), with Autobahn's reactor turn between pieces.
 
 mod accept;
+pub mod h2;
 pub mod http;
 pub mod target;
 pub mod tls;
@@ -75,6 +76,9 @@ pub struct ConnectOptions {
     /// judged. When the server accepts, server messages with RSV1 are inflated and
     /// [`Peer::send_message`] compresses.
     pub deflate: Option<(Vec<DeflateParams>, AnswerCheck)>,
+    /// The HTTP/2 connection shared by every clone of these options (`h2c://`, `h2://`
+    /// targets); unused over HTTP/1.1.
+    pub http2: h2::H2Pool,
 }
 
 impl Default for ConnectOptions {
@@ -94,6 +98,7 @@ impl Default for ConnectOptions {
             },
             head_limits: HeadLimits::default(),
             deflate: None,
+            http2: h2::H2Pool::default(),
         }
     }
 }
@@ -135,6 +140,12 @@ pub enum PeerError {
     ConnectTimeout(Duration),
     /// TLS handshake failed.
     Tls(String),
+    /// The HTTP/2 connection could not carry a WebSocket (no ALPN h2, no
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL, a raw HTTP/1.1 request over HTTP/2, ...).
+    Http2(String),
+    /// The HTTP/2 server did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, so no
+    /// `:protocol` may be sent (RFC 8441 §4).
+    NoExtendedConnect,
 }
 
 impl fmt::Display for PeerError {
@@ -144,6 +155,11 @@ impl fmt::Display for PeerError {
             PeerError::Connect(e) => write!(f, "cannot connect: {e}"),
             PeerError::ConnectTimeout(d) => write!(f, "connect timed out after {d:?}"),
             PeerError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
+            PeerError::Http2(e) => write!(f, "HTTP/2: {e}"),
+            PeerError::NoExtendedConnect => write!(
+                f,
+                "the HTTP/2 server did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, so no WebSocket can be opened (RFC 8441 §4)"
+            ),
         }
     }
 }
@@ -205,9 +221,9 @@ impl HandshakeOutcome {
     /// One line for reports.
     pub fn describe(&self) -> String {
         match self {
-            HandshakeOutcome::Upgraded { accepted, .. } => match &accepted.protocol {
-                Some(p) => format!("101, protocol {p}"),
-                None => "101".into(),
+            HandshakeOutcome::Upgraded { accepted, response } => match &accepted.protocol {
+                Some(p) => format!("{}, protocol {p}", response.status),
+                None => response.status.to_string(),
             },
             HandshakeOutcome::Rejected { response } => {
                 format!("HTTP {} {}", response.status, response.reason)
@@ -377,6 +393,18 @@ fn burst_head(
     }
 }
 
+/// What carries the peer's bytes; only the labels of its ends differ (see [`h2`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// TCP, or TLS over TCP.
+    Tcp,
+    /// One HTTP/2 stream (RFC 8441).
+    H2 {
+        /// Its stream id.
+        stream: u32,
+    },
+}
+
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
@@ -404,6 +432,7 @@ pub struct Peer {
     close_sent: bool,
     close_received: bool,
     last_chunk: Option<Instant>,
+    transport: Transport,
     /// Which end of the connection the kit plays: the client ([`Peer::open`]) masks what it
     /// sends and reads unmasked frames; the server ([`Peer::accept`]) the reverse.
     role: Role,
@@ -437,6 +466,11 @@ impl Peer {
         conn: &str,
         started: Instant,
     ) -> Result<Peer, PeerError> {
+        if target.http2 {
+            return Err(PeerError::Http2(
+                "this check writes raw HTTP/1.1 bytes, which an HTTP/2 stream cannot carry".into(),
+            ));
+        }
         let addrs = target.resolve().map_err(PeerError::Target)?;
         let tcp = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(&addrs[..]))
             .await
@@ -471,6 +505,7 @@ impl Peer {
             transcript,
             opts.limits,
             started,
+            Transport::Tcp,
             Role::Client,
         ))
     }
@@ -480,6 +515,7 @@ impl Peer {
         transcript: Transcript,
         limits: Limits,
         started: Instant,
+        transport: Transport,
         role: Role,
     ) -> Peer {
         let (mut rd, mut wr) = tokio::io::split(stream);
@@ -583,12 +619,15 @@ impl Peer {
                     }
                     WriteOp::Shutdown => {
                         let r = wr.shutdown().await;
-                        tr.push(
-                            Direction::Sent,
-                            "tcp-fin",
-                            "half-closed TCP (FIN)".into(),
-                            None,
-                        );
+                        // An h2 stream records its END_STREAM itself.
+                        if transport == Transport::Tcp {
+                            tr.push(
+                                Direction::Sent,
+                                "tcp-fin",
+                                "half-closed TCP (FIN)".into(),
+                                None,
+                            );
+                        }
                         r
                     }
                 };
@@ -629,6 +668,7 @@ impl Peer {
             close_sent: false,
             close_received: false,
             last_chunk: None,
+            transport,
             role,
             compressor: None,
             deflate: None,
@@ -642,6 +682,9 @@ impl Peer {
         conn: &str,
     ) -> Result<(Peer, HandshakeOutcome), PeerError> {
         let started = Instant::now();
+        if target.http2 {
+            return Self::connect_h2(target, opts, conn, started).await;
+        }
         let mut peer = Peer::open(target, opts, conn, started).await?;
         let req = opts.request(target);
         let outcome = peer
@@ -651,6 +694,92 @@ impl Peer {
                 Instant::now() + opts.handshake_timeout,
             )
             .await;
+        Ok((peer, outcome))
+    }
+
+    /// RFC 8441: an extended CONNECT on the run's HTTP/2 connection with the offers of
+    /// `opts`; a `200` whose subprotocol and extensions come from the offer is the upgrade.
+    async fn connect_h2(
+        target: &Target,
+        opts: &ConnectOptions,
+        conn: &str,
+        started: Instant,
+    ) -> Result<(Peer, HandshakeOutcome), PeerError> {
+        let transcript = Transcript::new(conn, started);
+        let creq = opts.request(target);
+        let mut req = h2::StreamRequest::websocket(creq.target.clone());
+        if !creq.protocols.is_empty() {
+            req.headers
+                .push(("sec-websocket-protocol".into(), creq.protocols.join(", ")));
+        }
+        if !creq.extensions.is_empty() {
+            req.headers.push((
+                "sec-websocket-extensions".into(),
+                creq.extensions.join(", "),
+            ));
+        }
+        for (k, v) in &creq.headers {
+            let k = k.to_ascii_lowercase();
+            // A version given in the options replaces the default 13 (h2.1.3 sends 99).
+            if k == "sec-websocket-version" {
+                req.headers.retain(|(n, _)| *n != k);
+            }
+            req.headers.push((k, v.clone()));
+        }
+        let deadline = Instant::now() + opts.connect_timeout + opts.handshake_timeout;
+        let (_, answer) = h2::open_stream(
+            &opts.http2,
+            target,
+            opts.insecure,
+            opts.head_limits.max_head,
+            opts.connect_timeout,
+            &req,
+            &transcript,
+            deadline,
+        )
+        .await?;
+        let (head, io) = match answer {
+            h2::StreamAnswer::Response(head, io) => (head, io),
+            h2::StreamAnswer::Refused(reason) => {
+                return Err(PeerError::Http2(format!(
+                    "the server refused the extended CONNECT: {reason}"
+                )))
+            }
+            h2::StreamAnswer::Timeout => {
+                return Err(PeerError::Http2(
+                    "no response HEADERS to the extended CONNECT in time".into(),
+                ))
+            }
+        };
+        let stream = io.stream_id();
+        let outcome = if head.status == 200 {
+            match creq.validate_negotiation(&head.headers) {
+                Ok(accepted) => HandshakeOutcome::Upgraded {
+                    response: head,
+                    accepted,
+                },
+                Err(error) => {
+                    transcript.note(format!(
+                        "invalid 200 (RFC 6455 §{}): {error}",
+                        error.rfc_section()
+                    ));
+                    HandshakeOutcome::Invalid {
+                        response: head,
+                        error,
+                    }
+                }
+            }
+        } else {
+            HandshakeOutcome::Rejected { response: head }
+        };
+        let peer = Self::from_stream(
+            Box::new(io),
+            transcript,
+            opts.limits,
+            started,
+            Transport::H2 { stream },
+            Role::Client,
+        );
         Ok((peer, outcome))
     }
 
@@ -882,6 +1011,14 @@ impl Peer {
     fn note_eof_once(&mut self, err: Option<String>) {
         if !self.eof_reported {
             self.eof_reported = true;
+            if let Transport::H2 { .. } = self.transport {
+                // The stream's own entries name the END_STREAM or RST_STREAM. The server
+                // ended its side in order: end ours too, after what is queued (RFC 8441 §5).
+                if err.is_none() {
+                    let _ = self.wtx.send(WriteOp::Shutdown);
+                }
+                return;
+            }
             match err {
                 None => self.transcript.push(
                     Direction::Recv,
@@ -935,6 +1072,14 @@ impl Peer {
     /// Bytes actually written to the socket so far.
     pub fn bytes_written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
+    }
+
+    /// The HTTP/2 stream id, when the peer runs over HTTP/2.
+    pub fn h2_stream(&self) -> Option<u32> {
+        match self.transport {
+            Transport::H2 { stream } => Some(stream),
+            Transport::Tcp => None,
+        }
     }
 
     /// Whether the server has ended TCP (seen by [`Peer::recv`]).
@@ -1120,12 +1265,30 @@ impl Peer {
     pub fn drop_tcp(&mut self) {
         self.reader.abort();
         self.writer.abort();
-        self.transcript.push(
-            Direction::Sent,
-            "tcp-drop",
-            "dropped TCP without a close frame".into(),
-            None,
-        );
+        match self.transport {
+            Transport::Tcp => self.transcript.push(
+                Direction::Sent,
+                "tcp-drop",
+                "dropped TCP without a close frame".into(),
+                None,
+            ),
+            // After the server's END_STREAM, ending ours is the orderly close; otherwise
+            // the reset is the analogue of dropping TCP (RFC 8441 §5).
+            Transport::H2 { stream } if matches!(self.ended, Some((_, None))) => {
+                self.transcript.push(
+                    Direction::Sent,
+                    "h2",
+                    format!("END_STREAM stream {stream} (the kit ends its side)"),
+                    None,
+                )
+            }
+            Transport::H2 { stream } => self.transcript.push(
+                Direction::Sent,
+                "h2",
+                format!("RST_STREAM stream {stream} CANCEL (the kit drops the WebSocket)"),
+                None,
+            ),
+        }
         self.ended
             .get_or_insert((Instant::now(), Some("dropped by the kit".into())));
         self.eof_reported = true;

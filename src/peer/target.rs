@@ -1,4 +1,5 @@
-//! The server under test: a `ws://` or `wss://` URL on this machine.
+//! The server under test: a `ws://` or `wss://` URL on this machine, or the same over
+//! HTTP/2 (RFC 8441): `h2c://` (cleartext, prior knowledge) and `h2://` (TLS, ALPN `h2`).
 //!
 //! Which hosts are allowed is decided from the URL text alone: loopback literals
 //! (`127.0.0.0/8`, `::1`) and the name `localhost`, which RFC 6761 §6.3 reserves for the
@@ -14,8 +15,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 pub struct Target {
     /// The URL as given.
     pub url: String,
-    /// True for `wss://`.
+    /// True for `wss://` and `h2://`.
     pub tls: bool,
+    /// True for `h2c://` and `h2://`: WebSockets over HTTP/2 (RFC 8441), one extended
+    /// CONNECT stream per connection of the suite.
+    pub http2: bool,
     /// Host as written (without brackets for IPv6).
     pub host: String,
     /// Port (default 80 / 443).
@@ -29,7 +33,7 @@ pub struct Target {
 pub enum TargetError {
     /// Not a URL at all.
     Malformed(String),
-    /// Scheme other than ws/wss.
+    /// Scheme other than ws, wss, h2c, h2.
     Scheme(String),
     /// The host is an address that is not on this machine, or a name other than
     /// `localhost` (names are refused before any lookup).
@@ -40,7 +44,7 @@ impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TargetError::Malformed(m) => write!(f, "not a WebSocket URL: {m} (expected ws://HOST:PORT/PATH)"),
-            TargetError::Scheme(s) => write!(f, "unsupported scheme {s:?} (expected ws or wss)"),
+            TargetError::Scheme(s) => write!(f, "unsupported scheme {s:?} (expected ws, wss, h2c (WebSocket over cleartext HTTP/2) or h2 (over TLS HTTP/2))"),
             TargetError::NotLoopback(h) => write!(
                 f,
                 "{h} is not an address on this machine; wsspec only tests servers on loopback (127.0.0.0/8, ::1, localhost) and looks up no host names"
@@ -52,12 +56,14 @@ impl fmt::Display for TargetError {
 impl std::error::Error for TargetError {}
 
 impl Target {
-    /// Parses `ws://host:port/path?query` (or `wss://`).
+    /// Parses `ws://host:port/path?query` (or `wss://`, `h2c://`, `h2://`).
     pub fn parse(s: &str) -> Result<Target, TargetError> {
         let u = url::Url::parse(s).map_err(|e| TargetError::Malformed(format!("{s}: {e}")))?;
-        let tls = match u.scheme() {
-            "ws" => false,
-            "wss" => true,
+        let (tls, http2) = match u.scheme() {
+            "ws" => (false, false),
+            "wss" => (true, false),
+            "h2c" => (false, true),
+            "h2" => (true, true),
             other => return Err(TargetError::Scheme(other.to_owned())),
         };
         let (host, port, resource) =
@@ -65,6 +71,7 @@ impl Target {
         Ok(Target {
             url: s.to_owned(),
             tls,
+            http2,
             host,
             port,
             resource,
@@ -81,6 +88,7 @@ impl Target {
         Target {
             url,
             tls: false,
+            http2: false,
             host,
             port: addr.port(),
             resource: resource.to_owned(),
@@ -99,6 +107,15 @@ impl Target {
             host
         } else {
             format!("{host}:{}", self.port)
+        }
+    }
+
+    /// The transport name reports show: `http/1.1`, `h2c` or `h2`.
+    pub fn transport(&self) -> &'static str {
+        match (self.http2, self.tls) {
+            (false, _) => "http/1.1",
+            (true, false) => "h2c",
+            (true, true) => "h2",
         }
     }
 
@@ -186,6 +203,19 @@ mod tests {
         ));
         let remote = Target::parse("ws://192.0.2.1:80/").unwrap();
         assert!(matches!(remote.resolve(), Err(TargetError::NotLoopback(_))));
+        let h2c = Target::parse("h2c://127.0.0.1:8080/ws?a=1").unwrap();
+        assert_eq!(
+            (h2c.http2, h2c.tls, h2c.port, h2c.resource.as_str()),
+            (true, false, 8080, "/ws?a=1")
+        );
+        assert_eq!(h2c.resolve().unwrap().len(), 1);
+        let h2 = Target::parse("h2://[::1]/").unwrap();
+        assert_eq!((h2.http2, h2.tls, h2.port), (true, true, 443));
+        assert_eq!(h2.resolve().unwrap(), ["[::1]:443".parse().unwrap()]);
+        assert!(matches!(
+            Target::parse("h2c://192.0.2.1:80/").unwrap().resolve(),
+            Err(TargetError::NotLoopback(_))
+        ));
         let v6 = Target::parse("wss://[::1]:8443/ws").unwrap();
         assert_eq!(v6.host_header(), "[::1]:8443");
         assert_eq!(v6.resolve().unwrap(), ["[::1]:8443".parse().unwrap()]);

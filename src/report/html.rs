@@ -474,7 +474,7 @@ fn index_page(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td>",
             text::html(&r.agent),
-            text::html(&r.kind),
+            text::html(&format!("{} over {}", r.kind, r.transport)),
             text::html(&r.target),
             text::html(&r.started),
             human_ms(r.duration_ms),
@@ -559,7 +559,16 @@ fn index_page(
     }
     out.push_str("</p>\n<table class=\"matrix\">\n<thead><tr><th>case</th>");
     for r in reports {
-        let _ = write!(out, "<th>{}</th>", text::html(&r.agent));
+        // An HTTP/1.1 and an HTTP/2 run of one server sit side by side; say which is which.
+        let over = if r.transport == "http/1.1" {
+            String::new()
+        } else {
+            format!(
+                " <span class=\"meta\">over {}</span>",
+                text::html(&r.transport)
+            )
+        };
+        let _ = write!(out, "<th>{}{over}</th>", text::html(&r.agent));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for (cat, cat_keys) in &merged {
@@ -910,6 +919,7 @@ mod tests {
             started: String::new(),
             duration_ms: 0.0,
             strict: false,
+            transport: "http/1.1".into(),
             cases: vec![],
         };
         let s = agent_slugs(&[mk("ws 8.18"), mk("WS 8.18"), mk("<>"), mk("")]);

@@ -181,6 +181,10 @@ pub struct RunReport {
     /// Whether `--strict` was in force (NON-STRICT counted as FAILED).
     #[serde(default)]
     pub strict: bool,
+    /// What carried the WebSockets: `http/1.1` (also for reports written before the field
+    /// existed), `h2c` or `h2` (RFC 8441 over cleartext or TLS HTTP/2).
+    #[serde(default = "default_transport")]
+    pub transport: String,
     /// Per-case results in execution order.
     pub cases: Vec<CaseReport>,
 }
@@ -285,6 +289,10 @@ fn cut_transcript(t: &mut Vec<TranscriptEntry>, allowance: usize) {
     }
 }
 
+fn default_transport() -> String {
+    "http/1.1".into()
+}
+
 impl RunReport {
     /// The report of a run of `kind` (`rfc6455`, `scenario`) that started at `started`
     /// and took `took`; the start is written as RFC 3339 UTC with milliseconds.
@@ -306,6 +314,7 @@ impl RunReport {
             started: humantime::format_rfc3339_millis(started).to_string(),
             duration_ms: took.as_secs_f64() * 1000.0,
             strict: false,
+            transport: default_transport(),
             cases,
         }
     }
@@ -415,6 +424,7 @@ mod tests {
             started: "2000-01-01T00:00:00.000Z".into(),
             duration_ms: 1.0,
             strict: false,
+            transport: default_transport(),
             cases: (0..cases)
                 .map(|c| CaseReport {
                     id: format!("1.1.{c}"),

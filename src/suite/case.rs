@@ -58,6 +58,7 @@ impl CaseInfo {
             "h" => 0,
             "x" => 2,
             "pmd" => 3,
+            "h2" => 4,
             _ => 1,
         };
         let nums = self
@@ -78,6 +79,8 @@ pub(crate) enum CaseKind {
     Handshake(HandshakeCheck),
     /// A permessage-deflate check (`pmd.*`).
     Deflate(super::pmd::PmdCheck),
+    /// An RFC 8441 check over HTTP/2 (`h2.*`).
+    Http2(super::http2::H2Check),
     /// Listed but not executable by this version of the kit; reported NOT RUN. (Every listed
     /// case runs today; kept so a future catalog entry can say so instead of faking a pass.)
     #[allow(dead_code)]

@@ -763,6 +763,10 @@ impl Machine<'_> {
                 self.ended = true;
                 if self.tcp_end.is_none() {
                     self.tcp_end = Some(match error {
+                        // Over HTTP/2 the stream's end stands for TCP's (RFC 8441 §5).
+                        None if self.peer.h2_stream().is_some() => {
+                            "server ended its stream (END_STREAM)".into()
+                        }
                         None => "server closed TCP".into(),
                         Some(e) => format!("connection ended: {e}"),
                     });

@@ -46,6 +46,7 @@ pub mod extra;
 pub mod extra_framing;
 pub mod fuzzer;
 pub mod pmd;
+pub mod http2;
 pub mod runner;
 pub mod select;
 pub mod spec;
@@ -70,6 +71,30 @@ pub(crate) fn defs() -> Vec<CaseDef> {
 /// The catalog of every case the suite knows (517 Autobahn cases plus the extra checks).
 pub fn catalog() -> Catalog {
     Catalog { cases: defs() }
+}
+
+/// The catalog for a target: over HTTP/2 (`h2c://`, `h2://`) the `h.*` checks, which write
+/// raw HTTP/1.1, are NOT RUN (their counterparts are `h2.1.*`), and the RFC 8441 checks
+/// `h2.*` are added. Over HTTP/1.1 it is [`catalog()`].
+pub fn catalog_for(target: &crate::peer::Target) -> Catalog {
+    if !target.http2 {
+        return catalog();
+    }
+    let mut cases: Vec<CaseDef> = defs()
+        .into_iter()
+        .map(|d| {
+            if d.info.category == "h" {
+                CaseDef::not_run(
+                    d.info,
+                    "an HTTP/1.1 handshake check: over HTTP/2 see its h2.1.* counterpart (docs/http2.md)",
+                )
+            } else {
+                d
+            }
+        })
+        .collect();
+    cases.extend(http2::defs());
+    Catalog { cases }
 }
 
 #[cfg(test)]

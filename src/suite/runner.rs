@@ -268,6 +268,7 @@ pub async fn run(
         cases,
     );
     report.strict = cfg.strict;
+    report.transport = target.transport().into();
     report
 }
 
@@ -340,6 +341,11 @@ pub(crate) async fn run_case(
 ) -> (CaseReport, Option<String>, Option<WireFacts>) {
     match (def.make)() {
         CaseKind::NotRun(reason) => (not_run(info, reason, 0.0), None, None),
+        CaseKind::Http2(check) => (
+            super::http2::run(info, check, target, opts, hard).await,
+            None,
+            None,
+        ),
         CaseKind::RunLevel => (
             not_run(
                 info,

@@ -48,6 +48,7 @@ pub fn report(agent: &str, cases: Vec<CaseReport>) -> RunReport {
         started: "2025-01-01T00:00:00Z".to_string(),
         duration_ms: 1234.5,
         strict: false,
+        transport: "http/1.1".into(),
         cases,
     }
 }
