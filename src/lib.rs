@@ -10,6 +10,7 @@
 //!   comes back, and its small HTTP/1.1 client.
 //! * [`codec`]: sans-IO opening handshake and frame codec (no IO, no clock).
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
+//! * [`target_fuzz`]: `wsspec fuzz`, mutation fuzzing of the server under test.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -21,3 +22,4 @@ pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod suite;
+pub mod target_fuzz;
