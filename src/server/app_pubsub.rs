@@ -89,11 +89,12 @@ pub struct Plants {
 pub const PLANT_NAMES: &[&str] = &["crash", "hang", "drop_bystander", "violation"];
 
 impl Plants {
-    /// Parses `crash,hang`; an empty string is no plant; `all` is every plant.
+    /// Parses `crash,hang`; an empty string or `none` is no plant; `all` is every plant.
     pub fn parse(list: &str) -> Result<Plants, String> {
         let mut p = Plants::default();
         for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             match name {
+                "none" => {}
                 "crash" => p.crash = true,
                 "hang" => p.hang = true,
                 "drop_bystander" => p.drop_bystander = true,

@@ -256,6 +256,7 @@ pub async fn execute(
     let mut violation: Option<String> = None;
     let mut conns: Vec<Conn> = Vec::new();
     let mut hs_peer = None;
+    let mut hs_done = false;
     if let Some(h) = &input.handshake {
         match mutated_request(t, h, cfg) {
             Ok((target, req, opts)) => {
@@ -274,6 +275,9 @@ pub async fn execute(
                         }
                         if o.is_upgraded() {
                             p.set_auto_pong(true);
+                        } else {
+                            // What follows a refusal is an HTTP body, not frames.
+                            hs_done = true;
                         }
                         hs_peer = Some(p);
                     }
@@ -325,17 +329,17 @@ pub async fn execute(
     let mut bystander_gone: Option<String> = None;
     while start.elapsed() < cfg.settle_max && quiet_since.elapsed() < cfg.settle {
         let mut any = false;
-        let mut peers: Vec<(&mut Peer, bool, &mut bool)> = Vec::new();
-        let mut dummy = false;
+        let mut peers: Vec<(&mut Peer, &str, &mut bool)> = Vec::new();
         let mut by_done = bystander_gone.is_some();
-        peers.push((&mut bystander, true, &mut by_done));
+        peers.push((&mut bystander, "bystander", &mut by_done));
         for c in conns.iter_mut() {
-            peers.push((&mut c.peer, false, &mut c.done));
+            peers.push((&mut c.peer, t.conns[c.idx].name.as_str(), &mut c.done));
         }
         if let Some(p) = hs_peer.as_mut() {
-            peers.push((p, false, &mut dummy));
+            peers.push((p, "handshake", &mut hs_done));
         }
-        for (peer, is_by, done) in peers {
+        for (peer, label, done) in peers {
+            let is_by = label == "bystander";
             if *done {
                 continue;
             }
@@ -358,11 +362,7 @@ pub async fn execute(
                     any = true;
                     if let FrameError::Protocol(p) = error {
                         violation.get_or_insert(format!(
-                            "the server broke RFC 6455 on connection {:?}: {p}",
-                            peer.transcript_entries()
-                                .first()
-                                .map(|e| e.kind.clone())
-                                .unwrap_or_default()
+                            "the server broke RFC 6455 on connection {label:?}: {p}"
                         ));
                     }
                 }
