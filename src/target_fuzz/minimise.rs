@@ -124,9 +124,34 @@ fn cut(s: &str, n: usize) -> String {
     s[..end].to_owned()
 }
 
+/// The chain of single-child containers starting at `v` (deep nesting).
+fn chain(v: &Value) -> Vec<&Value> {
+    let mut out = vec![v];
+    let mut cur = v;
+    loop {
+        let next = match cur {
+            Value::Array(a) if a.len() == 1 => &a[0],
+            Value::Object(m) if m.len() == 1 => m.values().next().unwrap_or(cur),
+            _ => break,
+        };
+        out.push(next);
+        cur = next;
+        if out.len() > 100_000 {
+            break;
+        }
+    }
+    out
+}
+
 /// JSON values one step smaller than `v`.
 pub fn shrink_json(v: &Value) -> Vec<Value> {
     let mut out = Vec::new();
+    // Deep nesting first: halve it (a long chain shrinks in log steps, not one by one).
+    let c = chain(v);
+    if c.len() >= 4 {
+        out.push(c[c.len() / 2].clone());
+        out.push(c[c.len() / 4].clone());
+    }
     match v {
         Value::Object(m) => {
             for k in m.keys() {
@@ -208,6 +233,15 @@ mod tests {
         for c in cs {
             assert!(c.cost() < i.cost(), "{c:?}");
         }
+    }
+
+    #[test]
+    fn halves_deep_nesting() {
+        let mut v = json!(1);
+        for _ in 0..64 {
+            v = json!([v]);
+        }
+        assert_eq!(chain(&shrink_json(&v)[0]).len(), 33);
     }
 
     #[test]

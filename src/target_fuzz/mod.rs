@@ -213,7 +213,17 @@ impl Session<'_> {
                     continue;
                 }
                 budget -= 1;
+                let t = Instant::now();
                 let o = self.run_clean(&c).await;
+                if std::env::var_os("WSSPEC_FUZZ_DEBUG").is_some() {
+                    eprintln!(
+                        "minimise: cost {:?} -> {:?}: {:?} in {} ms",
+                        best.cost(),
+                        c.cost(),
+                        o.finding.as_ref().map(|f| f.0),
+                        t.elapsed().as_millis()
+                    );
+                }
                 if o.finding.as_ref().map(|f| f.0) == Some(oracle) {
                     let mut c = c;
                     if let Some(h) = c.handshake.as_mut() {
