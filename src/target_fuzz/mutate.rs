@@ -291,7 +291,9 @@ fn mutate_json(v: &mut Value, dict: &Dictionary, rng: &mut StdRng) -> String {
         }
         // deep nesting
         7 => {
-            let depth = *[8usize, 30, 100, 1000, 5000].choose(rng).unwrap_or(&30);
+            // Mostly below serde_json's recursion limit (128), so that the result can
+            // still be mutated and minimised structurally; now and then far deeper.
+            let depth = *[8usize, 30, 60, 100, 120, 3000].choose(rng).unwrap_or(&30);
             if let Some(n) = at(v, &path) {
                 let mut inner = n.take();
                 let key = dict.keys.choose(rng).cloned().unwrap_or_else(|| "a".into());
