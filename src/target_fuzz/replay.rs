@@ -119,38 +119,44 @@ pub fn scenario_toml(t: &FuzzTarget, about: &About, input: &Input, cfg: &ExecCon
             }
             doc.insert("vars".into(), Value::Table(vars));
         }
-        let spec = &l.spec;
+        // The [server] section as the scenario wrote it (templates over the [vars]
+        // above, so `--var` still changes it), with `${scenario_dir}` pinned to the
+        // scenario's own directory: the finding file lives elsewhere.
+        let dir = l.cwd_default.display().to_string();
+        let pin = |t: &str| t.replace("${scenario_dir}", &dir);
+        let spec = match &l.scenario.server {
+            Some(s) => s,
+            None => &l.spec,
+        };
         let mut srv = Table::new();
         srv.insert(
             "command".into(),
-            Value::Array(
-                spec.command
-                    .iter()
-                    .map(|c| s(unport(c, free_port)))
-                    .collect(),
-            ),
+            Value::Array(spec.command.iter().map(|c| s(pin(c))).collect()),
         );
-        srv.insert("cwd".into(), s(l.cwd.display().to_string()));
+        srv.insert(
+            "cwd".into(),
+            s(spec.cwd.as_deref().map(pin).unwrap_or_else(|| dir.clone())),
+        );
         if !spec.env.is_empty() {
             let mut env = Table::new();
             for (k, v) in &spec.env {
-                env.insert(k.clone(), s(unport(v, free_port)));
+                env.insert(k.clone(), s(pin(v)));
             }
             srv.insert("env".into(), Value::Table(env));
         }
         let mut ready = Table::new();
         match &spec.ready {
             Ready::StdoutLine(re) => {
-                ready.insert("stdout_line".into(), s(unport(re, free_port)));
+                ready.insert("stdout_line".into(), s(pin(re)));
             }
             Ready::StderrLine(re) => {
-                ready.insert("stderr_line".into(), s(unport(re, free_port)));
+                ready.insert("stderr_line".into(), s(pin(re)));
             }
             Ready::TcpPort(p) => {
-                ready.insert("tcp_port".into(), s(unport(p, free_port)));
+                ready.insert("tcp_port".into(), s(pin(p)));
             }
             Ready::HttpProbe { url, status } => {
-                ready.insert("http_probe".into(), s(unport(url, free_port)));
+                ready.insert("http_probe".into(), s(pin(url)));
                 if let Some(st) = status {
                     ready.insert("status".into(), Value::Integer(*st as i64));
                 }

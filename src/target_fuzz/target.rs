@@ -85,6 +85,8 @@ pub struct Launch {
     pub vars: Vec<(String, String)>,
     /// Whether the port was chosen by wsspec (a finding then leaves it to the engine).
     pub free_port: bool,
+    /// The scenario's directory (`${scenario_dir}`, the default cwd).
+    pub cwd_default: PathBuf,
 }
 
 /// Everything the fuzzer needs to know about its target.
@@ -225,6 +227,7 @@ fn from_profile(
                     scenario: scn.clone(),
                     vars: var_values,
                     free_port: chosen,
+                    cwd_default: scenario_dir(&scn.file),
                 });
             }
         }
