@@ -388,12 +388,20 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
         }
         // Confirm from a fresh server: a one-off (a busy machine) is no finding.
         let confirm = s.run_clean(&input).await;
-        if confirm.finding.as_ref().map(|f| f.0) != Some(oracle) {
+        // A server wsspec did not start and that no longer answers cannot be asked
+        // again: the finding stands as found (not minimised), and the session ends.
+        let gone = s.server.is_none() && confirm.unhealthy_before.is_some();
+        if !gone && confirm.finding.as_ref().map(|f| f.0) != Some(oracle) {
             unconfirmed += 1;
             continue;
         }
         first_finding_run.get_or_insert(run);
-        let (small, last) = s.minimise(input.clone(), oracle, confirm).await;
+        let (small, last) = if gone {
+            why_untested = confirm.unhealthy_before.clone();
+            (input.clone(), out.clone())
+        } else {
+            s.minimise(input.clone(), oracle, confirm).await
+        };
         let detail = last
             .finding
             .as_ref()
@@ -406,6 +414,7 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
             detail: detail.clone(),
             seed: opts.seed,
             run,
+            minimised: !gone,
         };
         let scenario = replay::scenario_toml(&s.target, &about, &small, &opts.exec);
         let mut file = None;
@@ -429,6 +438,9 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
             transcript: last.transcript,
             repeats: 0,
         });
+        if gone {
+            break;
+        }
     }
     if let Some(srv) = s.server.as_mut() {
         srv.stop().await;

@@ -29,6 +29,8 @@ pub struct About {
     pub seed: u64,
     /// The run number.
     pub run: u64,
+    /// Whether the input was minimised (a server that no longer answers cannot be asked).
+    pub minimised: bool,
 }
 
 fn s(v: impl Into<String>) -> Value {
@@ -316,12 +318,17 @@ pub fn scenario_toml(t: &FuzzTarget, about: &About, input: &Input, cfg: &ExecCon
     doc.insert("step".into(), Value::Array(steps));
     let body = toml::to_string(&doc).unwrap_or_default();
     let mut head = format!(
-        "# wsspec fuzz finding {}: {} (oracle {}).\n# Found with --seed {} at run {}; minimised. Replay: wsspec scenario <this file>\n# (fails while the bug is there, passes once it is fixed).\n",
+        "# wsspec fuzz finding {}: {} (oracle {}).\n# Found with --seed {} at run {}; {}. Replay: wsspec scenario <this file>\n# (fails while the bug is there, passes once it is fixed).\n",
         about.number,
         one_line(&about.detail, 200),
         about.oracle.id(),
         about.seed,
-        about.run
+        about.run,
+        if about.minimised {
+            "minimised"
+        } else {
+            "not minimised (the server no longer answered)"
+        }
     );
     if t.launch.is_none() {
         head.push_str(&format!(
