@@ -462,3 +462,52 @@ fn finds_the_broker_schema_crash() {
     assert_eq!(f.minimised.sends.len(), 1, "{:?}", f.minimised);
     assert_replay_fails(f, &[]);
 }
+
+/// A server wsspec did not start (`--url`): its crash shows as "stops accepting
+/// connections", the finding is kept as found, and the session ends with exit 1.
+#[test]
+fn url_target_crash_is_not_accepting() {
+    use std::io::{BufRead, BufReader};
+    let dir = tmp("url");
+    let mut server = Command::new(bin())
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--app",
+            "json-pubsub",
+            "--plant",
+            "crash",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .trim()
+        .strip_prefix("LISTENING ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut opts = pubsub_options("crash", &dir, 100);
+    opts.url = Some(format!("ws://127.0.0.1:{port}/"));
+    let run = run_fuzz(opts);
+    // Stop it by its pid whatever happened (it should have exited already).
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(run.untested.is_none(), "{:?}", run.untested);
+    assert_eq!(run.findings.len(), 1, "{:#?}", run.report.cases);
+    let f = &run.findings[0];
+    assert_eq!(f.oracle, Oracle::NotAccepting, "{}", f.detail);
+    assert!(f.scenario.contains("pass --url"), "{}", f.scenario);
+    println!(
+        "json-pubsub --plant crash behind --url: first finding at run {}",
+        run.first_finding_run.unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
