@@ -511,3 +511,47 @@ fn url_target_crash_is_not_accepting() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A bare URL (generic seeds): the reference echo server with a fault switch is caught
+/// by the matching oracle, and the correct one gives nothing.
+#[test]
+fn url_target_echo_server_faults() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for (fault, want) in [
+            ("no_pong", Some(Oracle::Unresponsive)),
+            ("mask_server_frames", Some(Oracle::ProtocolViolation)),
+            ("", None),
+        ] {
+            let faults = wsspec::server::Faults::parse(fault).unwrap();
+            let cfg = wsspec::server::ServerConfig::with_faults(faults);
+            let server = wsspec::server::bind("127.0.0.1:0".parse().unwrap(), cfg)
+                .await
+                .unwrap();
+            let opts = FuzzOptions {
+                target: server.url(),
+                seed: SEED,
+                runs: 60,
+                duration: Duration::from_secs(60),
+                exec: ExecConfig {
+                    probe_timeout: Duration::from_secs(1),
+                    ..Default::default()
+                },
+                max_findings: 1,
+                ..Default::default()
+            };
+            let run = fuzz(&opts).await;
+            server.shutdown().await;
+            assert!(run.untested.is_none(), "{fault}: {:?}", run.untested);
+            let got = run.findings.first().map(|f| f.oracle);
+            assert_eq!(got, want, "fault {fault:?}: {:#?}", run.report.cases);
+            if want.is_none() {
+                assert_eq!(run.runs, 60);
+            }
+        }
+    });
+}
