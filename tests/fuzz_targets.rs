@@ -442,6 +442,7 @@ fn finds_the_vite_malformed_custom_event_crash() {
         "a Vite custom event: {text}"
     );
     assert_replay_fails(f, &[]);
+    let _ = std::fs::remove_dir_all(f.file.as_ref().unwrap().parent().unwrap());
 }
 
 #[test]
@@ -461,6 +462,7 @@ fn finds_the_broker_schema_crash() {
     assert_eq!(f.oracle, Oracle::ServerExited, "{}", f.detail);
     assert_eq!(f.minimised.sends.len(), 1, "{:?}", f.minimised);
     assert_replay_fails(f, &[]);
+    let _ = std::fs::remove_dir_all(f.file.as_ref().unwrap().parent().unwrap());
 }
 
 /// A server wsspec did not start (`--url`): its crash shows as "stops accepting
