@@ -337,11 +337,14 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
     while runs < opts.runs && Instant::now() < s.deadline && findings.len() < opts.max_findings {
         let run = runs;
         runs += 1;
+        // Two streams: which base is picked depends on what was kept (on the server's
+        // answers), the mutation of a given base only on the seed and the run.
+        let mut pick = run_rng(opts.seed ^ 0x5eed, run);
         let mut rng = run_rng(opts.seed, run);
-        let base = if kept.is_empty() || rng.random_bool(0.6) {
-            seeds.choose(&mut rng)
+        let base = if kept.is_empty() || pick.random_bool(0.6) {
+            seeds.choose(&mut pick)
         } else {
-            kept.choose(&mut rng)
+            kept.choose(&mut pick)
         }
         .cloned()
         .unwrap_or_default();
