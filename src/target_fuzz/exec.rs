@@ -415,7 +415,7 @@ pub async fn execute(
         if let Some((Oracle::NotAccepting | Oracle::Unresponsive, _)) = &found {
             // A dying process may take a moment to be reaped.
             if let Some(p) = server.and_then(|s| s.process()) {
-                p.wait_exit(Instant::now() + Duration::from_millis(300))
+                p.wait_exit(Instant::now() + Duration::from_millis(150))
                     .await;
             }
             if let Some(e) = exited(server) {
