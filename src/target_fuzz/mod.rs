@@ -42,6 +42,11 @@ pub use input::{Input, Send, What};
 pub use mutate::{Dictionary, Levels};
 pub use target::FuzzTarget;
 
+/// Inputs kept for their new answer shapes, at most.
+pub const MAX_KEPT: usize = 512;
+/// Largest input (payload bytes) kept.
+pub const MAX_KEPT_BYTES: usize = 64 * 1024;
+
 /// How to fuzz.
 #[derive(Debug, Clone)]
 pub struct FuzzOptions {
@@ -317,6 +322,11 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
                 .collect();
             files.sort();
             for f in files.into_iter().take(1000) {
+                let small =
+                    std::fs::metadata(&f).is_ok_and(|m| m.len() <= 4 * MAX_KEPT_BYTES as u64);
+                if !small {
+                    continue;
+                }
                 if let Ok(txt) = std::fs::read_to_string(&f) {
                     if let Ok(i) = serde_json::from_str::<Input>(&txt) {
                         if i.sends.iter().all(|x| x.conn < s.target.conns.len()) {
@@ -366,7 +376,9 @@ pub async fn fuzz(opts: &FuzzOptions) -> FuzzRun {
         for t in &out.texts {
             dict.learn(t);
         }
-        if seen.insert(out.signature) && kept.len() < 512 {
+        // Kept inputs are bounded in number and size (memory stays bounded however
+        // long the session runs).
+        if seen.insert(out.signature) && kept.len() < MAX_KEPT && input.cost().1 <= MAX_KEPT_BYTES {
             if let Some(dir) = &opts.corpus {
                 let _ = std::fs::write(
                     dir.join(format!("{:016x}.json", out.signature)),
