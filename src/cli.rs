@@ -89,7 +89,7 @@ enum Command {
     /// Run scenario files (the scripted peer) against a dev server.
     Scenario(ScenarioArgs),
     /// Fuzz the server under test (a URL, a profile or a scenario file); exit 1 on findings.
-    Fuzz(FuzzArgs),
+    Fuzz(crate::target_fuzz::cli::FuzzArgs),
 }
 
 impl Command {
@@ -109,7 +109,7 @@ impl Command {
             Command::Serve(a) => serve(a).await,
             Command::Report(a) => merge_reports(a),
             Command::Scenario(a) => run_scenarios(a).await,
-            Command::Fuzz(a) => run_fuzz(a).await,
+            Command::Fuzz(a) => crate::target_fuzz::cli::run(a).await,
         }
     }
 }
@@ -637,105 +637,6 @@ fn merge_reports(a: ReportArgs) -> Exit {
         .map_err(|e| CliError::Io(format!("cannot write {}: {e}", a.html.display())))?;
     println!("wrote {}", a.html.join("index.html").display());
     Ok(0)
-}
-
-/// `wsspec fuzz` (docs/fuzzing.md).
-#[derive(Debug, Args)]
-pub struct FuzzArgs {
-    /// A `ws://` URL, a scenario file, a profile directory or a profile name.
-    pub target: String,
-    /// With a scenario or profile: the server already runs at this URL (nothing is started).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Sets a scenario variable (repeatable).
-    #[arg(long = "var", value_name = "NAME=VALUE")]
-    pub vars: Vec<String>,
-    /// Seed of the run (the same seed and budget give the same inputs).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Runs at most.
-    #[arg(long, default_value_t = 1000)]
-    pub runs: u64,
-    /// Time box for the whole session, minimisation included.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
-    pub duration: Duration,
-    /// Mutation levels, comma separated: frames, handshake, messages (or all).
-    #[arg(long, default_value = "all")]
-    pub levels: String,
-    /// A liveness probe's pong later than this is a finding.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub latency_bound: Duration,
-    /// How long the liveness probe waits for an upgrade and a pong.
-    #[arg(long, default_value = "3s", value_parser = parse_duration)]
-    pub probe_timeout: Duration,
-    /// Directory of kept inputs, read at the start and added to during the run.
-    #[arg(long, value_name = "DIR")]
-    pub corpus: Option<PathBuf>,
-    /// Where the `finding-N.toml` replay scenarios are written.
-    #[arg(long, value_name = "DIR", default_value = "wsspec-findings")]
-    pub findings_dir: PathBuf,
-    /// Stop after this many distinct findings.
-    #[arg(long, default_value_t = 8)]
-    pub max_findings: usize,
-    /// Name of the server in reports.
-    #[arg(long)]
-    pub agent: Option<String>,
-    /// Reports to write.
-    #[command(flatten)]
-    pub output: OutputArgs,
-}
-
-/// `wsspec fuzz`: exit 1 on findings, 2 when nothing could be tested.
-async fn run_fuzz(a: FuzzArgs) -> Exit {
-    let levels = crate::target_fuzz::Levels::parse(&a.levels)
-        .map_err(|e| CliError::Usage(format!("--levels: {e}")))?;
-    let mut vars = Vec::new();
-    for v in &a.vars {
-        let (k, val) = split_arg(v, '=', "--var", "NAME=VALUE")?;
-        vars.push((k.to_owned(), val.to_owned()));
-    }
-    let opts = crate::target_fuzz::FuzzOptions {
-        target: a.target.clone(),
-        url: a.url.clone(),
-        vars,
-        seed: a.seed,
-        runs: a.runs,
-        duration: a.duration,
-        levels,
-        exec: crate::target_fuzz::ExecConfig {
-            latency_bound: a.latency_bound,
-            probe_timeout: a.probe_timeout,
-            ..Default::default()
-        },
-        max_findings: a.max_findings.max(1),
-        corpus: a.corpus.clone(),
-        findings_dir: Some(a.findings_dir.clone()),
-        agent: a.agent.clone(),
-        ..Default::default()
-    };
-    let run = crate::target_fuzz::fuzz(&opts).await;
-    eprintln!(
-        "wsspec fuzz: {} runs, {} finding(s){}",
-        run.runs,
-        run.findings.len(),
-        run.first_finding_run
-            .map(|r| format!(", first at run {r}"))
-            .unwrap_or_default()
-    );
-    for f in &run.findings {
-        if let Some(p) = &f.file {
-            eprintln!(
-                "  finding {} ({}): wsspec scenario {}",
-                f.number,
-                f.oracle.id(),
-                p.display()
-            );
-        }
-    }
-    match run.untested {
-        Some(why) => untestable(&run.report, &a.output, why),
-        None => finish(&run.report, &a.output),
-    }
 }
 
 /// Waits for Ctrl-C or SIGTERM (tests and CI stop servers by pid with SIGTERM).

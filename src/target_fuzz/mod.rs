@@ -20,6 +20,7 @@
 //! written as `finding-N.toml`. One finding per oracle is kept (later inputs that fire
 //! the same oracle are counted, not minimised).
 
+pub mod cli;
 pub mod exec;
 pub mod input;
 pub mod minimise;
