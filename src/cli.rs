@@ -90,6 +90,8 @@ enum Command {
     Scenario(ScenarioArgs),
     /// Test WebSocket clients: listen, play Autobahn's cases from the server side.
     Clients(crate::clients::cli::ClientsArgs),
+    /// Fuzz the server under test (a URL, a profile or a scenario file); exit 1 on findings.
+    Fuzz(crate::target_fuzz::cli::FuzzArgs),
 }
 
 impl Command {
@@ -100,6 +102,7 @@ impl Command {
             Command::Report(_) => "report",
             Command::Scenario(_) => "scenario",
             Command::Clients(_) => "clients",
+            Command::Fuzz(_) => "fuzz",
         }
     }
 
@@ -110,6 +113,7 @@ impl Command {
             Command::Report(a) => merge_reports(a),
             Command::Scenario(a) => run_scenarios(a).await,
             Command::Clients(a) => crate::clients::cli::run(a).await,
+            Command::Fuzz(a) => crate::target_fuzz::cli::run(a).await,
         }
     }
 }
@@ -256,6 +260,13 @@ struct ServeArgs {
     /// Accept permessage-deflate (RFC 7692) offers and compress every echo.
     #[arg(long)]
     deflate: bool,
+    /// Play an application instead of echoing: `json-pubsub` (src/server/app_pubsub.rs).
+    #[arg(long, value_name = "APP")]
+    app: Option<String>,
+    /// Faults planted in the `--app`, comma separated: crash, hang, drop_bystander,
+    /// violation, all (targets for `wsspec fuzz`).
+    #[arg(long, value_delimiter = ',', requires = "app")]
+    plant: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -583,6 +594,9 @@ pub fn finish(report: &RunReport, out: &OutputArgs) -> Exit {
 }
 
 async fn serve(a: ServeArgs) -> Exit {
+    if let Some(app) = &a.app {
+        return serve_app(app, &a).await;
+    }
     let faults = crate::server::Faults::parse(&a.fault.join(","))
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let cfg = crate::server::ServerConfig {
@@ -598,6 +612,34 @@ async fn serve(a: ServeArgs) -> Exit {
     eprintln!(
         "wsspec: reference echo server on ws://{}/ (Ctrl-C to stop)",
         server.local_addr
+    );
+    wait_for_stop_signal().await;
+    server.shutdown().await;
+    Ok(0)
+}
+
+/// `wsspec serve --app NAME [--plant ...]`.
+async fn serve_app(app: &str, a: &ServeArgs) -> Exit {
+    if app != "json-pubsub" {
+        return Err(CliError::Usage(format!(
+            "--app {app:?}: unknown application; expected json-pubsub"
+        )));
+    }
+    if !a.fault.is_empty() {
+        return Err(CliError::Usage(
+            "--fault belongs to the echo server; an --app takes --plant".into(),
+        ));
+    }
+    let plants = crate::server::app_pubsub::Plants::parse(&a.plant.join(","))
+        .map_err(|e| CliError::Usage(format!("--plant: {e}")))?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], a.port));
+    let server = crate::server::app_pubsub::bind_pubsub(addr, plants)
+        .await
+        .map_err(|e| CliError::Server(format!("cannot listen on {addr}: {e}")))?;
+    println!("LISTENING {}", server.local_addr.port());
+    eprintln!(
+        "wsspec: json-pubsub application on ws://{}/ (plants: {:?}; Ctrl-C to stop)",
+        server.local_addr, plants
     );
     wait_for_stop_signal().await;
     server.shutdown().await;

@@ -12,6 +12,7 @@
 //! * [`report`]: the report model and its writers (terminal, JSON, JUnit, HTML).
 //! * [`clients`]: testing WebSocket clients (`wsspec clients`): the suite's cases played
 //!   from the server side, driven by `--exec` or by Autobahn's driver protocol.
+//! * [`target_fuzz`]: `wsspec fuzz`, mutation fuzzing of the server under test.
 
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -24,3 +25,4 @@ pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod suite;
+pub mod target_fuzz;

@@ -3,7 +3,10 @@
 //! * [`reference`](mod@reference): the strictly conforming RFC 6455 echo server (`wsspec serve`), with
 //!   [`faults`] that break it on purpose so the suite can prove it catches each bug class.
 //! * [`hostile`]: misbehaving servers for robustness tests of the kit's own client side.
+//! * [`app_pubsub`]: a JSON publish/subscribe application with plantable faults, the
+//!   target `wsspec fuzz` proves itself on.
 
+pub mod app_pubsub;
 pub mod faults;
 pub mod hostile;
 pub mod reference;

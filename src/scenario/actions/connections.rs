@@ -32,6 +32,8 @@ macro_rules! connections_actions {
             SetPingPolicy(SetPingPolicy),
             /// Send a ping and time the pong.
             Ping(Ping),
+            /// Assert that the server broke no RFC 6455 rule on the connection so far.
+            ExpectConforming(ExpectConforming),
         ] $($rest)* }
     };
 }
@@ -461,6 +463,36 @@ impl ActionSpec for DropTcp {
 
     fn title(&self) -> String {
         format!("drop the TCP connection of {}", self.conn)
+    }
+}
+
+/// `expect_conforming`: the server broke no RFC 6455 rule on the connection so far
+/// (frames it sent, as the peer decodes them); usable after the connection closed.
+/// `wsspec fuzz` writes it into the replay of a protocol-violation finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectConforming {
+    /// `conn`.
+    pub conn: String,
+}
+
+impl ActionSpec for ExpectConforming {
+    const NAME: &'static str = "expect_conforming";
+    const KEYS: &'static [&'static str] = &["conn"];
+    const CHECK: &'static str = "RFC 6455 conformance of the server's frames";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        r.conn(f).map(|conn| ExpectConforming { conn })
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        Uses {
+            conn: ConnUse::Reads(&self.conn),
+            ..Uses::default()
+        }
+    }
+
+    fn title(&self) -> String {
+        format!("the server broke no RFC 6455 rule on {}", self.conn)
     }
 }
 

@@ -390,6 +390,21 @@ impl RunStep for DropTcp {
     }
 }
 
+impl RunStep for ExpectConforming {
+    async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
+        let Some(k) = r.conns.get(&self.conn) else {
+            return r.not_open(&self.conn);
+        };
+        let expected = "every frame the server sent follows RFC 6455";
+        match k.lock().violation.clone() {
+            // The runner appends the violation itself ("the server broke RFC 6455 on
+            // this connection: ...") to every failed step of a connection that has one.
+            Some(_) => Outcome::failed("", expected, format!("a frame on {} did not", self.conn)),
+            None => Outcome::ok("", expected, "no RFC 6455 violation seen"),
+        }
+    }
+}
+
 impl<const ON: bool> RunStep for SetReading<ON> {
     async fn run(&self, r: &mut Runner<'_>, _: &StepCx<'_>) -> Outcome {
         let what = if ON {
