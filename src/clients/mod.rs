@@ -61,10 +61,24 @@ const CONTROL_CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// the server suite), then the client checks Autobahn lacks (`c.*`, see [`checks`]); `h.*`
 /// and `x.*` are server checks.
 pub fn catalog() -> Catalog {
-    let mut cases = crate::suite::autobahn::defs();
+    let mut cases: Vec<CaseDef> = crate::suite::autobahn::defs()
+        .into_iter()
+        .map(|d| {
+            if d.info.category == "12" || d.info.category == "13" {
+                // The server side of permessage-deflate (accepting the client's offer as
+                // 13.x prescribes) is not in the executor yet.
+                CaseDef::not_run(d.info, DEFLATE_NOT_RUN)
+            } else {
+                d
+            }
+        })
+        .collect();
     cases.extend(checks::defs());
     Catalog { cases }
 }
+
+const DEFLATE_NOT_RUN: &str =
+    "permessage-deflate in the client role (the kit accepting the client's offer) is not implemented yet";
 
 /// Called with each finished case (a progress bar, a live log).
 pub type OnResult = Arc<dyn Fn(&str, &CaseReport) + Send + Sync>;
