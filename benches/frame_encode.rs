@@ -22,7 +22,9 @@
 
 #![allow(clippy::incompatible_msrv)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
+use std::rc::Rc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -68,7 +70,15 @@ impl Workload {
             payloads.push(&*Box::leak(p.into_boxed_slice()));
             keys.push((rng.next() as u32 | 1).to_ne_bytes());
         }
-        let header = 2 + 4 + if len < 126 { 0 } else if len < 65536 { 2 } else { 8 };
+        let header = 2
+            + 4
+            + if len < 126 {
+                0
+            } else if len < 65536 {
+                2
+            } else {
+                8
+            };
         Workload {
             group,
             text,
@@ -171,28 +181,35 @@ fn time_passes(iters: u64, out: &mut Vec<u8>, mut pass: impl FnMut(&mut Vec<u8>)
 }
 
 fn bench_workload(c: &mut Criterion, w: &Workload) {
-    let cap = w.wire_len;
+    // One output buffer for every function, so that none is favoured by where its copy
+    // landed.
+    let out = Rc::new(RefCell::new(Vec::with_capacity(w.wire_len)));
     let mut impls = Vec::new();
-    let mut out = Vec::with_capacity(cap);
+    let o = out.clone();
     impls.push(common::imp("wsspec", move |iters| {
-        time_passes(iters, &mut out, |o| wsspec_pass(w, o))
+        time_passes(iters, &mut o.borrow_mut(), |o| wsspec_pass(w, o))
     }));
     if w.group != "encode_tiny_16b" {
         for isa in available_isas() {
-            let mut out = Vec::with_capacity(cap);
-            impls.push(common::imp(format!("wsspec_{}", isa.name()), move |iters| {
-                with_isa(isa, || time_passes(iters, &mut out, |o| wsspec_pass(w, o)))
-            }));
+            let o = out.clone();
+            impls.push(common::imp(
+                format!("wsspec_{}", isa.name()),
+                move |iters| {
+                    with_isa(isa, || {
+                        time_passes(iters, &mut o.borrow_mut(), |o| wsspec_pass(w, o))
+                    })
+                },
+            ));
         }
     }
-    let mut out = Vec::with_capacity(cap);
+    let o = out.clone();
     impls.push(common::imp("tungstenite_format", move |iters| {
-        time_passes(iters, &mut out, |o| tungstenite_pass(w, o))
+        time_passes(iters, &mut o.borrow_mut(), |o| tungstenite_pass(w, o))
     }));
-    let mut out = Vec::with_capacity(cap);
+    let o = out.clone();
     let mut write_buffer = Vec::new();
     impls.push(common::imp("fastwebsockets_write", move |iters| {
-        time_passes(iters, &mut out, |o| {
+        time_passes(iters, &mut o.borrow_mut(), |o| {
             fastwebsockets_pass(w, &mut write_buffer, o)
         })
     }));

@@ -44,9 +44,11 @@
 // The AVX-512 intrinsics of the read-only bound need Rust 1.89 (see src/codec/fast/x86.rs).
 #![allow(clippy::incompatible_msrv)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -566,24 +568,34 @@ enum Kind {
     Fragmented,
 }
 
+/// The in-place input all in-place functions of a group share, so that none is favoured
+/// by where its copy landed (page size, cache sets): separately allocated 10 MiB copies
+/// differed by up to 1.5x on the Intel Xeon of the README for the very same code.
+type Shared = Rc<RefCell<Vec<u8>>>;
+
 /// The wsspec pass of a group, under whatever kernel set is in force.
-fn wsspec_timer<'a>(w: &'a Workload, kind: Kind, isa: Option<Isa>) -> common::Timer<'a> {
-    let mut work = w.wire.clone();
+fn wsspec_timer<'a>(
+    w: &'a Workload,
+    kind: Kind,
+    isa: Option<Isa>,
+    work: Shared,
+) -> common::Timer<'a> {
     Box::new(move |iters| {
-        let run = |work: &mut Vec<u8>| {
+        let run = || {
+            let mut work = work.borrow_mut();
             if kind == Kind::Frames {
-                time_in_place(iters, &w.wire, work, |buf| {
+                time_in_place(iters, &w.wire, &mut work, |buf| {
                     wsspec_pass(buf, sink_black_box)
                 })
             } else {
-                time_in_place(iters, &w.wire, work, |buf| {
+                time_in_place(iters, &w.wire, &mut work, |buf| {
                     wsspec_messages_pass(buf, sink_black_box)
                 })
             }
         };
         match isa {
-            Some(isa) => with_isa(isa, || run(&mut work)),
-            None => run(&mut work),
+            Some(isa) => with_isa(isa, run),
+            None => run(),
         }
     })
 }
@@ -595,9 +607,10 @@ fn bench_workload(
     kind: Kind,
     rt: &tokio::runtime::Runtime,
 ) {
+    let work: Shared = Rc::new(RefCell::new(w.wire.clone()));
     let mut impls = vec![common::Impl {
         name: "wsspec".into(),
-        time: wsspec_timer(w, kind, None),
+        time: wsspec_timer(w, kind, None, work.clone()),
     }];
     // One function per kernel set where the kernel matters (not the 16-byte frames, which
     // never leave the inline loop): the dispatch choice on another CPU kind is then
@@ -606,7 +619,7 @@ fn bench_workload(
         for isa in available_isas() {
             impls.push(common::Impl {
                 name: format!("wsspec_{}", isa.name()),
-                time: wsspec_timer(w, kind, Some(isa)),
+                time: wsspec_timer(w, kind, Some(isa), work.clone()),
             });
         }
     }
@@ -620,9 +633,9 @@ fn bench_workload(
             }
             total
         }));
-        let mut work = w.wire.clone();
+        let work = work.clone();
         impls.push(common::imp("tungstenite_frame", move |iters| {
-            time_in_place(iters, &w.wire, &mut work, |buf| {
+            time_in_place(iters, &w.wire, &mut work.borrow_mut(), |buf| {
                 tungstenite_frame_pass(buf, sink_black_box)
             })
         }));
@@ -653,8 +666,9 @@ fn bench_workload(
     }));
     if group == "large_1m" || group == "medium_1k" {
         // The memory bound for this workload: one read-only pass over the wire bytes.
-        let work = w.wire.clone();
+        let work = work.clone();
         impls.push(common::imp("read_only_pass", move |iters| {
+            let work = work.borrow();
             common::time_loop(iters, || {
                 black_box(common::read_only_pass(black_box(&work[..])));
             })
@@ -696,7 +710,10 @@ fn bench_unmask(c: &mut Criterion) {
     for isa in available_isas() {
         let mut a = data.clone();
         assert!(apply_mask_with(isa, &mut a, key, 0));
-        assert!(a == want, "{isa:?} kernel disagrees with the scalar definition");
+        assert!(
+            a == want,
+            "{isa:?} kernel disagrees with the scalar definition"
+        );
     }
     let mut b = data.clone();
     tungstenite_apply_mask(&mut b, key);
@@ -706,34 +723,41 @@ fn bench_unmask(c: &mut Criterion) {
     );
     common::check_read_only_pass(&data);
 
-    // In place, repeatedly: masking is its own inverse and the cost does not depend on
-    // the content, so no restore is needed here. Each function has its own buffer, at the
-    // same alignment (a fresh 1 MiB allocation is page-aligned).
+    // In place, repeatedly, all in one buffer: masking is its own inverse and the cost
+    // does not depend on the content, so no restore is needed here.
+    let buf: Shared = Rc::new(RefCell::new(data.clone()));
     let mut impls = Vec::new();
-    let mut buf = data.clone();
+    let b = buf.clone();
     impls.push(common::imp("wsspec", move |iters| {
+        let mut b = b.borrow_mut();
         common::time_loop(iters, || {
-            apply_mask(black_box(&mut buf[..]), black_box(key), 0)
+            apply_mask(black_box(&mut b[..]), black_box(key), 0)
         })
     }));
     for isa in available_isas() {
-        let mut buf = data.clone();
-        impls.push(common::imp(format!("wsspec_{}", isa.name()), move |iters| {
-            common::time_loop(iters, || {
-                apply_mask_with(isa, black_box(&mut buf[..]), black_box(key), 0);
-            })
-        }));
+        let b = buf.clone();
+        impls.push(common::imp(
+            format!("wsspec_{}", isa.name()),
+            move |iters| {
+                let mut b = b.borrow_mut();
+                common::time_loop(iters, || {
+                    apply_mask_with(isa, black_box(&mut b[..]), black_box(key), 0);
+                })
+            },
+        ));
     }
-    let mut buf = data.clone();
+    let b = buf.clone();
     impls.push(common::imp("tungstenite_kernel", move |iters| {
+        let mut b = b.borrow_mut();
         common::time_loop(iters, || {
-            tungstenite_apply_mask(black_box(&mut buf[..]), black_box(key))
+            tungstenite_apply_mask(black_box(&mut b[..]), black_box(key))
         })
     }));
-    let buf = data.clone();
+    let b = buf.clone();
     impls.push(common::imp("read_only_pass", move |iters| {
+        let b = b.borrow();
         common::time_loop(iters, || {
-            black_box(common::read_only_pass(black_box(&buf[..])));
+            black_box(common::read_only_pass(black_box(&b[..])));
         })
     }));
     common::run_group(c, "unmask_1m", LEN as u64, "wsspec", &mut impls);

@@ -165,7 +165,10 @@ fn interleave(
     if let Err(e) = std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::write(dir.join(format!("{group}.json")), &json))
     {
-        eprintln!("interleaved {group}: cannot write under {}: {e}", dir.display());
+        eprintln!(
+            "interleaved {group}: cannot write under {}: {e}",
+            dir.display()
+        );
     }
     // A short summary on stdout, so a filtered run shows the stable figures at once.
     let Some(s) = impls.iter().position(|i| i.name == subject) else {

@@ -214,13 +214,7 @@ pub fn cpu_kind() -> CpuKind {
 /// functions show every set side by side in one run). [`best_isa`] takes the first one
 /// the CPU can run. A kind nobody has measured gets the widest set.
 pub fn preferred_order(cpu: &CpuKind) -> &'static [Isa] {
-    const WIDEST: &[Isa] = &[
-        Isa::Avx512,
-        Isa::Avx2,
-        Isa::Sse2,
-        Isa::Neon,
-        Isa::Portable,
-    ];
+    const WIDEST: &[Isa] = &[Isa::Avx512, Isa::Avx2, Isa::Sse2, Isa::Neon, Isa::Portable];
     match (cpu.vendor.as_str(), cpu.family) {
         // Zen 5 (family 0x1A), README run: the AVX-512 kernel at 92-105% of a read-only
         // pass, 1.6x tungstenite's; its fused unmask+UTF-8 kernel makes tiny_16b_utf8.
