@@ -17,6 +17,7 @@
 //! | `tungstenite_read` | `tungstenite::WebSocket::read` (Role::Server) over an in-memory `Read`: buffer copy, parse, unmask, UTF-8 of text, assembly, `Message` |
 //! | `fastwebsockets_read` | `fastwebsockets::WebSocket::read_frame` (Role::Server, auto close/pong off) over an in-memory tokio `AsyncRead`, one `block_on` of a current-thread runtime per pass: buffer copy, parse, unmask, UTF-8 of FIN text frames (fragments come back one by one, not joined) |
 //! | `fastwebsockets_collector` | `fastwebsockets::FragmentCollector::read_frame`, same setup: the above + fragments joined into a `Vec` + incremental UTF-8 |
+//! | `wsspec_<isa>` (every group but tiny_16b) | the `wsspec` path with every kernel forced to one set (`scalar`, `sse2`, `avx2`, `avx512vl`, `avx512`, `neon`: those this CPU has), so one run shows what the per-CPU dispatch table (`codec::simd::preferred_order`) should pick here |
 //! | `unmask_1m`/`wsspec` | `codec::mask::apply_mask` (runtime-dispatched SIMD kernel) over 1 MiB in place |
 //! | `unmask_1m`/`tungstenite_kernel` | tungstenite's unmask kernel over the same 1 MiB in place |
 //! | `read_only_pass` (unmask_1m, medium_1k, large_1m) | XOR-reduce of the same bytes (AVX-512 when available, else 8-byte words): reads only, no parsing, the memory bound an in-place unmask cannot beat |
@@ -34,22 +35,30 @@
 //!
 //! `tiny_16b` frames are text, but the frame-level paths (`wsspec`, `tungstenite_frame`)
 //! do not validate UTF-8 there while `tungstenite_read` and `fastwebsockets_read` do;
-//! `tiny_16b_utf8` is the like-for-like comparison. Frames/s and ratios:
-//! `python3 scripts/bench_ratios.py`.
+//! `tiny_16b_utf8` is the like-for-like comparison.
+//!
+//! After criterion's samples, every group is measured once more with the implementations
+//! interleaved round by round (`benches/common/mod.rs` says why and how); ratios, their
+//! spread and the target check: `python3 scripts/bench_ratios.py`.
 
 // The AVX-512 intrinsics of the read-only bound need Rust 1.89 (see src/codec/fast/x86.rs).
 #![allow(clippy::incompatible_msrv)]
 
+use std::cell::RefCell;
 use std::hint::black_box;
 use std::io::{self, Cursor, Read, Write};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::frame as encode_one;
 use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
+use wsspec::codec::simd::{apply_mask_with, available_isas, best_isa, force_isa, Isa};
+
+mod common;
 use wsspec::codec::{Event, HeaderRules, Limits, Message, OpCode, StreamDecoder};
 
 // ---------------------------------------------------------------------------------------
@@ -418,54 +427,6 @@ async fn fastwebsockets_collector_pass(
     }
 }
 
-/// Memory bound for in-place unmasking: reads every byte once, writes nothing.
-fn read_only_pass(buf: &[u8]) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") {
-        // SAFETY: avx512f was just detected.
-        return unsafe { xor_reduce_avx512(buf) };
-    }
-    let mut acc = [0u64; 4];
-    let mut chunks = buf.chunks_exact(32);
-    for c in &mut chunks {
-        for (a, w) in acc.iter_mut().zip(c.chunks_exact(8)) {
-            *a ^= u64::from_ne_bytes(w.try_into().unwrap());
-        }
-    }
-    let tail = chunks.remainder().iter().fold(0u64, |a, &b| a ^ b as u64);
-    acc[0] ^ acc[1] ^ acc[2] ^ acc[3] ^ tail
-}
-
-/// # Safety
-/// The CPU must support avx512f.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn xor_reduce_avx512(buf: &[u8]) -> u64 {
-    use std::arch::x86_64::*;
-    let p = buf.as_ptr();
-    let n = buf.len();
-    let (mut a, mut b, mut c, mut d) = (
-        _mm512_setzero_si512(),
-        _mm512_setzero_si512(),
-        _mm512_setzero_si512(),
-        _mm512_setzero_si512(),
-    );
-    let mut i = 0;
-    // SAFETY: i + 256 <= n keeps all four loads inside buf.
-    while i + 256 <= n {
-        a = _mm512_xor_si512(a, _mm512_loadu_si512(p.add(i).cast()));
-        b = _mm512_xor_si512(b, _mm512_loadu_si512(p.add(i + 64).cast()));
-        c = _mm512_xor_si512(c, _mm512_loadu_si512(p.add(i + 128).cast()));
-        d = _mm512_xor_si512(d, _mm512_loadu_si512(p.add(i + 192).cast()));
-        i += 256;
-    }
-    let v = _mm512_xor_si512(_mm512_xor_si512(a, b), _mm512_xor_si512(c, d));
-    let mut lanes = [0u64; 8];
-    _mm512_storeu_si512(lanes.as_mut_ptr().cast(), v);
-    let tail = buf[i..].iter().fold(0u64, |a, &b| a ^ b as u64);
-    lanes.iter().fold(tail, |a, &b| a ^ b)
-}
-
 // ---------------------------------------------------------------------------------------
 // Honesty checks
 // ---------------------------------------------------------------------------------------
@@ -484,6 +445,18 @@ fn assert_same(name: &str, w: &Workload, got: &[Vec<u8>], want: &[Vec<u8>]) {
     for (i, (g, e)) in got.iter().zip(want).enumerate() {
         assert!(g == e, "{name} on {}: payload {i} differs", w.group);
     }
+}
+
+/// The wsspec paths alone, run once per kernel set.
+fn check_wsspec(w: &Workload) {
+    let mut got = Vec::new();
+    let mut buf = w.wire.clone();
+    wsspec_pass(&mut buf, collect(&mut got));
+    assert_same("wsspec FrameIter", w, &got, &w.frames);
+    got.clear();
+    let mut buf = w.wire.clone();
+    wsspec_messages_pass(&mut buf, collect(&mut got));
+    assert_same("wsspec MessageReader", w, &got, &w.messages);
 }
 
 fn check_all(w: &Workload, rt: &tokio::runtime::Runtime) {
@@ -574,6 +547,16 @@ fn sink_black_box(p: &[u8]) {
     black_box(p);
 }
 
+/// Runs `f` with every dispatching entry point forced to `isa`, then restores the choice
+/// that was in force (the per-CPU table's, for the plain `wsspec` functions).
+fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    let prev = best_isa();
+    force_isa(isa);
+    let r = f();
+    force_isa(prev);
+    r
+}
+
 /// Which wsspec path a group times, and which baselines it runs.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -585,19 +568,21 @@ enum Kind {
     Fragmented,
 }
 
-fn bench_workload(
-    c: &mut Criterion,
-    group: &str,
-    w: &Workload,
-    kind: Kind,
-    rt: &tokio::runtime::Runtime,
-) {
-    let mut g = c.benchmark_group(group);
-    g.throughput(Throughput::Bytes(w.wire.len() as u64));
-    let mut work = w.wire.clone();
+/// The in-place input all in-place functions of a group share, so that none is favoured
+/// by where its copy landed (page size, cache sets): separately allocated 10 MiB copies
+/// differed by up to 1.5x on the Intel Xeon of the README for the very same code.
+type Shared = Rc<RefCell<Vec<u8>>>;
 
-    g.bench_function("wsspec", |b| {
-        b.iter_custom(|iters| {
+/// The wsspec pass of a group, under whatever kernel set is in force.
+fn wsspec_timer<'a>(
+    w: &'a Workload,
+    kind: Kind,
+    isa: Option<Isa>,
+    work: Shared,
+) -> common::Timer<'a> {
+    Box::new(move |iters| {
+        let run = || {
+            let mut work = work.borrow_mut();
             if kind == Kind::Frames {
                 time_in_place(iters, &w.wire, &mut work, |buf| {
                     wsspec_pass(buf, sink_black_box)
@@ -607,81 +592,105 @@ fn bench_workload(
                     wsspec_messages_pass(buf, sink_black_box)
                 })
             }
-        })
-    });
-    if kind != Kind::Utf8Messages {
-        g.bench_function("wsspec_decoder", |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let t = Instant::now();
-                    wsspec_decoder_pass(black_box(&w.wire), sink_black_box);
-                    total += t.elapsed();
-                }
-                total
-            })
-        });
-        g.bench_function("tungstenite_frame", |b| {
-            b.iter_custom(|iters| {
-                time_in_place(iters, &w.wire, &mut work, |buf| {
-                    tungstenite_frame_pass(buf, sink_black_box)
-                })
-            })
-        });
+        };
+        match isa {
+            Some(isa) => with_isa(isa, run),
+            None => run(),
+        }
+    })
+}
+
+fn bench_workload(
+    c: &mut Criterion,
+    group: &str,
+    w: &Workload,
+    kind: Kind,
+    rt: &tokio::runtime::Runtime,
+) {
+    let work: Shared = Rc::new(RefCell::new(w.wire.clone()));
+    let mut impls = vec![common::Impl {
+        name: "wsspec".into(),
+        time: wsspec_timer(w, kind, None, work.clone()),
+    }];
+    // One function per kernel set where the kernel matters (not the 16-byte frames, which
+    // never leave the inline loop): the dispatch choice on another CPU kind is then
+    // evident from one run there.
+    if group != "tiny_16b" {
+        for isa in available_isas() {
+            impls.push(common::Impl {
+                name: format!("wsspec_{}", isa.name()),
+                time: wsspec_timer(w, kind, Some(isa), work.clone()),
+            });
+        }
     }
-    g.bench_function("tungstenite_read", |b| {
-        b.iter_custom(|iters| {
+    if kind != Kind::Utf8Messages {
+        impls.push(common::imp("wsspec_decoder", |iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut ws = tungstenite_ws(black_box(&w.wire));
                 let t = Instant::now();
-                tungstenite_read_pass(&mut ws, w.messages.len(), sink_black_box);
+                wsspec_decoder_pass(black_box(&w.wire), sink_black_box);
                 total += t.elapsed();
             }
             total
-        })
-    });
-    g.bench_function("fastwebsockets_read", |b| {
-        b.iter_custom(|iters| {
+        }));
+        let work = work.clone();
+        impls.push(common::imp("tungstenite_frame", move |iters| {
+            time_in_place(iters, &w.wire, &mut work.borrow_mut(), |buf| {
+                tungstenite_frame_pass(buf, sink_black_box)
+            })
+        }));
+    }
+    impls.push(common::imp("tungstenite_read", |iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let mut ws = tungstenite_ws(black_box(&w.wire));
+            let t = Instant::now();
+            tungstenite_read_pass(&mut ws, w.messages.len(), sink_black_box);
+            total += t.elapsed();
+        }
+        total
+    }));
+    impls.push(common::imp("fastwebsockets_read", |iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let mut ws = fastwebsockets_ws(black_box(&w.wire));
+            let t = Instant::now();
+            rt.block_on(fastwebsockets_read_pass(
+                &mut ws,
+                w.frame_count(),
+                sink_black_box,
+            ));
+            total += t.elapsed();
+        }
+        total
+    }));
+    if group == "large_1m" || group == "medium_1k" {
+        // The memory bound for this workload: one read-only pass over the wire bytes.
+        let work = work.clone();
+        impls.push(common::imp("read_only_pass", move |iters| {
+            let work = work.borrow();
+            common::time_loop(iters, || {
+                black_box(common::read_only_pass(black_box(&work[..])));
+            })
+        }));
+    }
+    if kind == Kind::Fragmented {
+        impls.push(common::imp("fastwebsockets_collector", |iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut ws = fastwebsockets_ws(black_box(&w.wire));
+                let mut fc = fastwebsockets_collector(black_box(&w.wire));
                 let t = Instant::now();
-                rt.block_on(fastwebsockets_read_pass(
-                    &mut ws,
-                    w.frame_count(),
+                rt.block_on(fastwebsockets_collector_pass(
+                    &mut fc,
+                    w.messages.len(),
                     sink_black_box,
                 ));
                 total += t.elapsed();
             }
             total
-        })
-    });
-    if group == "large_1m" || group == "medium_1k" {
-        // The memory bound for this workload: one read-only pass over the wire bytes.
-        g.bench_function("read_only_pass", |b| {
-            b.iter(|| read_only_pass(black_box(&work[..])))
-        });
+        }));
     }
-    if kind == Kind::Fragmented {
-        g.bench_function("fastwebsockets_collector", |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let mut fc = fastwebsockets_collector(black_box(&w.wire));
-                    let t = Instant::now();
-                    rt.block_on(fastwebsockets_collector_pass(
-                        &mut fc,
-                        w.messages.len(),
-                        sink_black_box,
-                    ));
-                    total += t.elapsed();
-                }
-                total
-            })
-        });
-    }
-    g.finish();
+    common::run_group(c, group, w.wire.len() as u64, "wsspec", &mut impls);
 }
 
 /// Raw unmask kernels over 1 MiB, and the read-only bound.
@@ -698,42 +707,82 @@ fn bench_unmask(c: &mut Criterion) {
         a == want,
         "wsspec apply_mask disagrees with the scalar definition"
     );
+    for isa in available_isas() {
+        let mut a = data.clone();
+        assert!(apply_mask_with(isa, &mut a, key, 0));
+        assert!(
+            a == want,
+            "{isa:?} kernel disagrees with the scalar definition"
+        );
+    }
     let mut b = data.clone();
     tungstenite_apply_mask(&mut b, key);
     assert!(
         b == want,
         "tungstenite kernel disagrees with the scalar definition"
     );
-    let reduced = read_only_pass(&data);
-    let reference = data.iter().fold(0u64, |a, &b| a ^ b as u64);
-    // Byte-lane XOR folds to the same parity per bit position only after folding lanes.
-    let fold = |x: u64| (0..8).fold(0u8, |a, i| a ^ (x >> (8 * i)) as u8);
-    assert_eq!(fold(reduced), fold(reference), "read_only_pass is wrong");
+    common::check_read_only_pass(&data);
 
-    let mut g = c.benchmark_group("unmask_1m");
-    g.throughput(Throughput::Bytes(LEN as u64));
-    // In place, repeatedly: masking is its own inverse and the cost does not depend on
-    // the content, so no restore is needed here.
-    let mut buf = data.clone();
-    g.bench_function("wsspec", |bch| {
-        bch.iter(|| apply_mask(black_box(&mut buf[..]), black_box(key), 0))
-    });
-    g.bench_function("tungstenite_kernel", |bch| {
-        bch.iter(|| tungstenite_apply_mask(black_box(&mut buf[..]), black_box(key)))
-    });
-    g.bench_function("read_only_pass", |bch| {
-        bch.iter(|| read_only_pass(black_box(&buf[..])))
-    });
-    g.finish();
+    // In place, repeatedly, all in one buffer: masking is its own inverse and the cost
+    // does not depend on the content, so no restore is needed here.
+    let buf: Shared = Rc::new(RefCell::new(data.clone()));
+    let mut impls = Vec::new();
+    let b = buf.clone();
+    impls.push(common::imp("wsspec", move |iters| {
+        let mut b = b.borrow_mut();
+        common::time_loop(iters, || {
+            apply_mask(black_box(&mut b[..]), black_box(key), 0)
+        })
+    }));
+    for isa in available_isas() {
+        let b = buf.clone();
+        impls.push(common::imp(
+            format!("wsspec_{}", isa.name()),
+            move |iters| {
+                let mut b = b.borrow_mut();
+                common::time_loop(iters, || {
+                    apply_mask_with(isa, black_box(&mut b[..]), black_box(key), 0);
+                })
+            },
+        ));
+    }
+    let b = buf.clone();
+    impls.push(common::imp("tungstenite_kernel", move |iters| {
+        let mut b = b.borrow_mut();
+        common::time_loop(iters, || {
+            tungstenite_apply_mask(black_box(&mut b[..]), black_box(key))
+        })
+    }));
+    let b = buf.clone();
+    impls.push(common::imp("read_only_pass", move |iters| {
+        let b = b.borrow();
+        common::time_loop(iters, || {
+            black_box(common::read_only_pass(black_box(&b[..])));
+        })
+    }));
+    common::run_group(c, "unmask_1m", LEN as u64, "wsspec", &mut impls);
 }
 
 fn frame_parse(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
+    println!(
+        "CPU: {}; wsspec kernel set in use: {} (available: {})",
+        common::cpu_model(),
+        best_isa().name(),
+        available_isas()
+            .iter()
+            .map(|i| i.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let all = workloads();
     for w in &all {
         check_all(w, &rt);
+        for isa in available_isas() {
+            with_isa(isa, || check_wsspec(w));
+        }
     }
     for w in &all {
         let kind = if w.group == "fragmented_64k" {
@@ -752,7 +801,7 @@ fn frame_parse(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     // 2 shared cores: twenty samples over two seconds per function (no plots) keeps the
-    // whole run under three minutes while each sample still spans several full passes.
+    // whole run to a few minutes while each sample still spans several full passes.
     config = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(500))

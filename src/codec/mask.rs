@@ -3,9 +3,10 @@
 /// XORs `buf` with `key`, where `buf[0]` is payload byte number `offset`.
 ///
 /// The offset lets a caller unmask a payload that arrives in pieces. Masking and unmasking
-/// are the same operation. The key is rotated to the offset once, then the widest kernel
-/// this CPU supports runs (AVX-512, AVX2, SSE2, NEON or 8 bytes at a time; see
-/// [`crate::codec::simd`]); short buffers stay on an inlined 8-byte loop.
+/// are the same operation. The key is rotated to the offset once, then the kernel set
+/// chosen for this kind of CPU runs (AVX-512, AVX-512VL, AVX2, SSE2, NEON or 8 bytes at a
+/// time; see [`crate::codec::simd::preferred_order`]); short buffers stay on an inlined
+/// 8-byte loop.
 #[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     crate::codec::simd::apply_mask(buf, key, offset)

@@ -1,4 +1,4 @@
-//! x86 / x86_64 masking kernels (SSE2, AVX2, AVX-512).
+//! x86 / x86_64 masking kernels (SSE2, AVX2, AVX-512 at 512 and at 256 bits).
 //!
 //! Each kernel XORs with an already rotated key (see `simd::rotate_key`), so the
 //! pattern is 4-periodic from `buf[0]`; every vector step is a multiple of 4 bytes and
@@ -122,6 +122,77 @@ pub(crate) unsafe fn xor_avx512<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -
     let a = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, p.cast()), kv);
     _mm512_mask_storeu_epi8(p.cast(), m, a);
     !ASCII || _mm512_movepi8_mask(_mm512_maskz_mov_epi8(m, a)) == 0
+}
+
+/// AVX-512VL kernel: 256-bit vectors with AVX-512 masking. From 32 bytes on, the first and
+/// last 32 bytes are XORed from the original input before anything is stored (as in
+/// [`xor_avx512_edges`], at half the width), the 32-byte-aligned middle runs 4 x 32 bytes
+/// per step; below 32 bytes, one masked load and store.
+///
+/// # Safety
+/// The CPU must support `avx512f`, `avx512bw`, `avx512vl` and `avx2` (checked by
+/// `Isa::is_available`).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2")]
+pub(crate) unsafe fn xor_avx512vl<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+    let len = buf.len();
+    let p = buf.as_mut_ptr();
+    if len < 32 {
+        // len < 32, so the shift cannot overflow; masked-off lanes are neither read nor
+        // written (fault suppression), and are zero in `a` before the XOR.
+        let m: __mmask32 = (1u32 << len) - 1;
+        let a = _mm256_xor_si256(
+            _mm256_maskz_loadu_epi8(m, p.cast()),
+            _mm256_set1_epi32(i32::from_ne_bytes(k)),
+        );
+        _mm256_mask_storeu_epi8(p.cast(), m, a);
+        return !ASCII || (_mm256_movemask_epi8(a) as u32) & m == 0;
+    }
+    let last = len - 32;
+    // SAFETY: len >= 32, so [0, 32) and [last, len) are inside `buf`.
+    let first_v = _mm256_xor_si256(
+        _mm256_loadu_si256(p.cast()),
+        _mm256_set1_epi32(i32::from_ne_bytes(k)),
+    );
+    let last_v = _mm256_xor_si256(
+        _mm256_loadu_si256(p.add(last).cast()),
+        _mm256_set1_epi32(i32::from_ne_bytes(rotate_key(k, last))),
+    );
+    // At most 31, so [0, i) lies inside the first edge.
+    let mut i = p.align_offset(32).min(32);
+    let kv = _mm256_set1_epi32(i32::from_ne_bytes(rotate_key(k, i)));
+    let mut acc = _mm256_or_si256(first_v, last_v);
+    // SAFETY: `i + 128 <= len` / `i + 32 <= len` keep every access inside `buf`.
+    while i + 128 <= len {
+        let q = p.add(i);
+        let a = _mm256_xor_si256(_mm256_load_si256(q.cast()), kv);
+        let b = _mm256_xor_si256(_mm256_load_si256(q.add(32).cast()), kv);
+        let c = _mm256_xor_si256(_mm256_load_si256(q.add(64).cast()), kv);
+        let d = _mm256_xor_si256(_mm256_load_si256(q.add(96).cast()), kv);
+        _mm256_store_si256(q.cast(), a);
+        _mm256_store_si256(q.add(32).cast(), b);
+        _mm256_store_si256(q.add(64).cast(), c);
+        _mm256_store_si256(q.add(96).cast(), d);
+        if ASCII {
+            acc = _mm256_or_si256(
+                acc,
+                _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d)),
+            );
+        }
+        i += 128;
+    }
+    while i + 32 <= len {
+        let q = p.add(i);
+        let a = _mm256_xor_si256(_mm256_load_si256(q.cast()), kv);
+        _mm256_store_si256(q.cast(), a);
+        if ASCII {
+            acc = _mm256_or_si256(acc, a);
+        }
+        i += 32;
+    }
+    // The bytes after `i` (< 32) are inside [last, len).
+    _mm256_storeu_si256(p.add(last).cast(), last_v);
+    _mm256_storeu_si256(p.cast(), first_v);
+    !ASCII || _mm256_movemask_epi8(acc) == 0
 }
 
 /// AVX2 kernel: 4 x 32 bytes per step, then 32, then the portable loop for < 32 bytes.
