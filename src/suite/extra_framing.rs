@@ -178,7 +178,7 @@ pub(crate) fn framing_defs() -> Vec<CaseDef> {
         },
     ));
     v.extend(more_defs());
-    v.sort_by(|a, b| a.info.sort_key().cmp(&b.info.sort_key()));
+    v.sort_by_key(|d| d.info.sort_key());
     v
 }
 

@@ -217,7 +217,6 @@ pub async fn run(
             finish(d, &mut results);
         }
     }
-    drop(finish);
     // Run-level checks, over every fuzzing case that ran (in selection order).
     wire.sort_by_key(|(i, _)| *i);
     let seen: Vec<(String, WireFacts)> = wire
