@@ -288,7 +288,7 @@ fn check_fused(text: &[u8], cuts: &[usize], gap: usize, keys: &[[u8; 4]]) {
     let mut buf = Vec::new();
     let mut srcs = Vec::new();
     for (n, w) in bounds.windows(2).enumerate() {
-        buf.extend(std::iter::repeat(0xeeu8).take(gap));
+        buf.extend(std::iter::repeat_n(0xeeu8, gap));
         srcs.push(buf.len());
         let mut frag = text[w[0]..w[1]].to_vec();
         apply_mask_scalar(&mut frag, keys[n % keys.len()], 0);
@@ -532,7 +532,7 @@ proptest! {
         let got: Vec<_> = it.by_ref().map(|r| r.map(|f| (f.header, f.payload.to_vec()))).collect();
         let consumed = it.consumed();
         prop_assert_eq!(&got, &want);
-        if want.last().map_or(true, |r| r.is_ok()) {
+        if want.last().is_none_or(|r| r.is_ok()) {
             prop_assert_eq!(consumed, pos);
         }
     }

@@ -75,7 +75,7 @@ pub fn run_group(
         g.throughput(Throughput::Bytes(bytes));
         for i in impls.iter_mut() {
             let time = &mut i.time;
-            g.bench_function(i.name.as_str(), |b| b.iter_custom(|n| time(n)));
+            g.bench_function(i.name.as_str(), |b| b.iter_custom(&mut *time));
         }
         g.finish();
     }
