@@ -879,6 +879,34 @@ async fn fault_pong_wrong_payload() {
 }
 
 #[tokio::test]
+async fn fault_half_close_after_upgrade() {
+    let (strict, faulty) =
+        contrast("half_close_after_upgrade", &cf(OpCode::Text, true, b"t")).await;
+    assert_eq!(strict, vec![Obs::Text(b"t".to_vec()), Obs::Quiet]);
+    // FIN right after the 101: the frame is never answered.
+    assert_eq!(faulty, vec![Obs::Eof]);
+}
+
+#[tokio::test]
+async fn fault_answer_pongs() {
+    let wire = [cf(OpCode::Pong, true, b"abc"), cf(OpCode::Text, true, b"t")].concat();
+    let (strict, faulty) = contrast("answer_pongs", &wire).await;
+    // RFC 6455 §5.5.3: an unsolicited pong needs no answer.
+    assert_eq!(strict, vec![Obs::Text(b"t".to_vec()), Obs::Quiet]);
+    assert_eq!(faulty[0], Obs::Pong(b"abc".to_vec()));
+    assert!(faulty.contains(&Obs::Text(b"t".to_vec())), "{faulty:?}");
+}
+
+#[tokio::test]
+async fn fault_ping_client() {
+    let (strict, faulty) = contrast("ping_client", &cf(OpCode::Text, true, b"t")).await;
+    assert_eq!(strict, vec![Obs::Text(b"t".to_vec()), Obs::Quiet]);
+    // Legal (§5.5.2): pings, and the echo still arrives.
+    assert!(matches!(faulty.first(), Some(Obs::Ping(_))), "{faulty:?}");
+    assert!(faulty.contains(&Obs::Text(b"t".to_vec())), "{faulty:?}");
+}
+
+#[tokio::test]
 async fn fault_close_reply_1001() {
     let (_, faulty) = contrast("close_reply_1001", &close_frame(1000, b"")).await;
     assert_eq!(faulty, vec![Obs::Close(Some(1001)), Obs::Eof]);
