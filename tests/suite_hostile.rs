@@ -38,7 +38,9 @@ async fn run(kind: Hostile) -> (RunReport, Duration) {
         &ConnectOptions::default(),
         &sel,
         RunConfig {
-            jobs: 2,
+            // The lane of the large 9.x cases takes one slot from the start; with two more,
+            // 1.1.1 starts at once even when h.1.1 waits out its 5 s against a silent server.
+            jobs: 3,
             deadline: Some(DEADLINE),
             ..Default::default()
         },
@@ -130,11 +132,15 @@ async fn hostile_servers_end_by_the_deadline_with_a_report() {
             problems.push(format!("{kind:?}: 1.1.1 has no transcript"));
         }
     }
-    // The largest buffers are the 16 MiB message of 9.1.6 and its encoded frame; a kit that
-    // buffered what the hostile servers send (up to 256 MiB per connection) would exceed this.
+    // The largest buffers are the 16 MiB message of 9.1.6 and its encoded frame (32 MiB per
+    // run); the limits lane starts 9.1.6 at the beginning of each run, so the twelve runs of
+    // this process hold them at the same time: 12 x 32 MiB plus the servers and the runtime.
+    // A kit that buffered what the hostile servers send (up to 256 MiB per connection, 3 GiB
+    // for twelve) would exceed this by far. One `wsspec run` per server is held to 100 MB
+    // below, in `cli_memory_and_reports_stay_bounded`.
     if let Some(peak) = peak_rss_kib() {
         eprintln!("peak RSS {peak} KiB");
-        if peak > 256 * 1024 {
+        if peak > 448 * 1024 {
             problems.push(format!("peak RSS {peak} KiB"));
         }
     }
