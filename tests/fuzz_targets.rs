@@ -21,9 +21,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::broker::broker_lock;
 use wsspec::target_fuzz::{fuzz, ExecConfig, FuzzOptions, FuzzRun, Levels, Oracle};
 
 const SEED: u64 = 1;
@@ -353,48 +356,6 @@ fn servers() -> bool {
         panic!("{e}");
     }
     true
-}
-
-/// The broker's port 16322 is fixed: serialise with every other test that runs it
-/// (the same lock file as tests/profile_real_servers.rs).
-struct BrokerLock {
-    _guard: std::sync::MutexGuard<'static, ()>,
-    _file: std::fs::File,
-}
-
-fn broker_lock() -> BrokerLock {
-    use std::os::fd::AsRawFd;
-    static IN_PROCESS: Mutex<()> = Mutex::new(());
-    let guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
-    let path = std::env::temp_dir().join("wsspec-mf-broker-16322.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let end = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB keeps the wait bounded.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(
-            Instant::now() < end,
-            "another process held {} for 10 minutes",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let end = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", 16322)).is_ok() {
-        assert!(
-            Instant::now() < end,
-            "something else listens on 127.0.0.1:16322"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    BrokerLock {
-        _guard: guard,
-        _file: file,
-    }
 }
 
 fn real(target: &str, name: &str, runs: u64) -> Option<FuzzRun> {

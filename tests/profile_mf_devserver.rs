@@ -13,11 +13,13 @@
 //! Port 16322 is fixed, so the run holds the same lock as the broker tests of
 //! `profile_real_servers.rs`. Without `node` the test prints NOT RUN, except under CI.
 
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod common;
+
+use common::broker::broker_lock;
 use wsspec::report::Verdict;
 use wsspec::scenario::{EngineOptions, Profile};
 
@@ -50,37 +52,6 @@ fn node_ready() -> bool {
         .expect("run ensure-installed.sh");
     assert!(status.success(), "{} failed: {status}", script.display());
     true
-}
-
-/// The lock `profile_real_servers.rs` takes for port 16322 (across processes), then a
-/// bounded wait until nothing listens there.
-fn broker_lock() -> std::fs::File {
-    let path = std::env::temp_dir().join("wsspec-mf-broker-16322.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let end = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB keeps the wait bounded.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(
-            Instant::now() < end,
-            "{} held for 10 minutes",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let end = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", 16322)).is_ok() {
-        assert!(
-            Instant::now() < end,
-            "something else listens on 127.0.0.1:16322; the test needs that port"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    file
 }
 
 #[test]

@@ -14,14 +14,16 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::broker::{broker_lock, BROKER_PORT};
 use wsspec::report::{RunReport, Verdict};
 use wsspec::scenario::{ConnectDefaults, EngineOptions, Profile};
 
 const MAGIC: &str = "1hpzW-zo2z-o8io-gfmV1-2cb1d82";
-const BROKER_PORT: u16 = 16322;
 /// Upper bound for one whole profile run; the engine bounds every scenario by its
 /// deadline, this only keeps a slip from hanging the test binary.
 const PROFILE_CAP: Duration = Duration::from_secs(420);
@@ -142,48 +144,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Serialises broker runs: in this process by a mutex, across processes by an
-/// advisory lock, then waits (bounded) until nothing listens on 16322.
-struct BrokerLock {
-    _guard: std::sync::MutexGuard<'static, ()>,
-    _file: std::fs::File,
-}
-
-fn broker_lock() -> BrokerLock {
-    use std::os::fd::AsRawFd;
-    static IN_PROCESS: Mutex<()> = Mutex::new(());
-    let guard = IN_PROCESS.lock().unwrap_or_else(|p| p.into_inner());
-    let path = std::env::temp_dir().join("wsspec-mf-broker-16322.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let end = Instant::now() + Duration::from_secs(600);
-    // SAFETY: flock on a descriptor this function owns; LOCK_NB so the wait stays bounded.
-    while unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        assert!(
-            Instant::now() < end,
-            "another process held {} for 10 minutes",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let end = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", BROKER_PORT)).is_ok() {
-        assert!(
-            Instant::now() < end,
-            "something else listens on 127.0.0.1:{BROKER_PORT} (a developer's broker?); the broker tests need that port"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    BrokerLock {
-        _guard: guard,
-        _file: file,
-    }
 }
 
 /// Runs every scenario of a profile directory (or one file) and indexes the cases.

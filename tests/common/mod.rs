@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod broker;
 pub mod reports;
 pub mod scenario;
 pub mod wire;
