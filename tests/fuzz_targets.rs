@@ -21,12 +21,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::broker::broker_lock;
+use common::node::node_ready;
 use wsspec::target_fuzz::{fuzz, ExecConfig, FuzzOptions, FuzzRun, Levels, Oracle};
 
 const SEED: u64 = 1;
@@ -323,41 +323,6 @@ fn cli_exit_codes_reports_and_corpus() {
 
 // ---------------------------------------------------------------- real servers
 
-/// Installs the real servers once; `false` when node is missing (NOT RUN outside CI).
-fn servers() -> bool {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is not on PATH, but CI is set"
-        );
-        eprintln!("NOT RUN: node is not on PATH; the real-server fuzz tests need Node.js >= 20.19");
-        return false;
-    }
-    let r = INSTALLED.get_or_init(|| {
-        let status = Command::new("bash")
-            .arg(repo().join("conformance/servers/ensure-installed.sh"))
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| e.to_string())?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("ensure-installed.sh failed: {status}"))
-        }
-    });
-    if let Err(e) = r {
-        panic!("{e}");
-    }
-    true
-}
-
 fn real(target: &str, name: &str, runs: u64) -> Option<FuzzRun> {
     let dir = tmp(name);
     let opts = FuzzOptions {
@@ -387,7 +352,7 @@ fn real(target: &str, name: &str, runs: u64) -> Option<FuzzRun> {
 
 #[test]
 fn finds_the_vite_malformed_custom_event_crash() {
-    if !servers() {
+    if !node_ready("the real-server fuzz tests") {
         return;
     }
     let run = real("conformance/profiles/vite/custom-events.toml", "vite", 150).unwrap();
@@ -412,7 +377,7 @@ fn finds_the_vite_malformed_custom_event_crash() {
 
 #[test]
 fn finds_the_broker_schema_crash() {
-    if !servers() {
+    if !node_ready("the real-server fuzz tests") {
         return;
     }
     let _lock = broker_lock();

@@ -11,41 +11,16 @@
 //! Without `node` the test prints NOT RUN, except under CI.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
+use common::node::node_ready;
 use wsspec::report::{CaseReport, Verdict};
 use wsspec::scenario::{EngineOptions, Profile};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn node_ready() -> bool {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is not on PATH, but CI is set"
-        );
-        eprintln!("NOT RUN: node is not on PATH; the devtools profile needs Node.js");
-        return false;
-    }
-    let script = repo().join("conformance/servers/ensure-installed.sh");
-    let status = Command::new("timeout")
-        .arg("900")
-        .arg("bash")
-        .arg(&script)
-        .stdout(Stdio::null())
-        .status()
-        .expect("run ensure-installed.sh");
-    assert!(status.success(), "{} failed: {status}", script.display());
-    true
 }
 
 /// Runs the profile's files named `names` (without `.toml`) one after the other with
@@ -89,7 +64,7 @@ const CDP_FILES: &[&str] = &[
 /// Runs the CDP checks against `cdp` and requires exactly the steps `failing` to FAIL
 /// (every other case OK).
 async fn cdp_checks(cdp: &str, failing: &[&str]) {
-    if !node_ready() {
+    if !node_ready("the devtools profile") {
         return;
     }
     let (cases, dump) = run_files(CDP_FILES, &[("cdp", cdp)]).await;
@@ -129,7 +104,7 @@ async fn cdp_checks_on_nodes_inspector_the_reference() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_main_process_never_comes_back_after_the_fork_dies() {
-    if !node_ready() {
+    if !node_ready("the devtools profile") {
         return;
     }
     let (cases, dump) = run_files(&["main-healthcheck", "main-reconnect", "two-mains"], &[]).await;

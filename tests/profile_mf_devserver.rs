@@ -14,12 +14,12 @@
 //! `profile_real_servers.rs`. Without `node` the test prints NOT RUN, except under CI.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
 
 use common::broker::broker_lock;
+use common::node::node_ready;
 use wsspec::report::Verdict;
 use wsspec::scenario::{EngineOptions, Profile};
 
@@ -27,36 +27,9 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn node_ready() -> bool {
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is not on PATH, but CI is set"
-        );
-        eprintln!("NOT RUN: node is not on PATH; the mf-devserver profile needs Node.js");
-        return false;
-    }
-    let script = repo().join("conformance/servers/ensure-installed.sh");
-    let status = Command::new("timeout")
-        .arg("900")
-        .arg("bash")
-        .arg(&script)
-        .stdout(Stdio::null())
-        .status()
-        .expect("run ensure-installed.sh");
-    assert!(status.success(), "{} failed: {status}", script.display());
-    true
-}
-
 #[test]
 fn the_real_devserver_loses_its_subscription_when_the_remote_broker_restarts() {
-    if !node_ready() {
+    if !node_ready("the mf-devserver profile") {
         return;
     }
     let _lock = broker_lock();

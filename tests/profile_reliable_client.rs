@@ -10,54 +10,16 @@
 //! and return, except under CI.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
+mod common;
+
+use common::node::node_ready;
 use wsspec::report::{RunReport, Verdict};
 use wsspec::scenario::{EngineOptions, Profile};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Installs `ws` once per test binary; false when node is missing outside CI.
-fn node_ready() -> bool {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is not on PATH, but CI is set"
-        );
-        eprintln!("NOT RUN: node is not on PATH; the reliable-client profile needs Node.js");
-        return false;
-    }
-    let r = INSTALLED.get_or_init(|| {
-        let script = repo().join("conformance/servers/ensure-installed.sh");
-        let status = Command::new("timeout")
-            .arg("900")
-            .arg("bash")
-            .arg(&script)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .status()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{} failed: {status}", script.display()))
-        }
-    });
-    if let Err(e) = r {
-        panic!("{e}");
-    }
-    true
 }
 
 /// Runs the whole profile with `faults` (comma-separated, empty for the correct client).
@@ -101,7 +63,7 @@ fn failed(r: &RunReport) -> Vec<String> {
 /// failure, each at the step whose id ends with one of its suffixes, and that nothing
 /// else failed or was left NOT RUN outside those scenarios.
 async fn check(faults: &str, want: &[(&str, &[&str])]) {
-    if !node_ready() {
+    if !node_ready("the reliable-client profile") {
         return;
     }
     let r = run(faults).await;

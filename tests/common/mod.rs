@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod node;
 pub mod reports;
 pub mod scenario;
 pub mod wire;
