@@ -360,44 +360,46 @@ pub(crate) async fn run_case(
             let wire = (!run.cut_by_deadline && run.obs.opened).then(|| run.wire.clone());
             (fuzz_report(info, &spec, run), server, wire)
         }
-        CaseKind::Deflate(check) => {
-            let r = super::pmd::run(target, opts, check, hard).await;
-            let report = CaseReport {
-                verdict: if r.cut_by_deadline {
-                    Verdict::NotRun
-                } else {
-                    r.verdict
-                },
-                duration_ms: r.duration_ms,
-                sent: r.sent,
-                expected: check.expected(),
-                observed: r.observed,
-                transcript: r.transcript,
-                ..blank(info)
-            };
-            (report, None, None)
-        }
-        CaseKind::Handshake(check) => {
-            let r = extra::run_handshake(target, opts, check, hard).await;
-            let report = CaseReport {
-                verdict: if r.cut_by_deadline {
-                    Verdict::NotRun
-                } else {
-                    r.verdict
-                },
-                duration_ms: r.duration_ms,
-                sent: r.sent,
-                expected: check.expected(),
-                observed: if r.cut_by_deadline {
-                    format!("not run: cut off by the run deadline; {}", r.observed)
-                } else {
-                    r.observed
-                },
-                transcript: r.transcript,
-                ..blank(info)
-            };
-            (report, None, None)
-        }
+        CaseKind::Deflate(check) => (
+            check_report(
+                info,
+                check.expected(),
+                super::pmd::run(target, opts, check, hard).await,
+            ),
+            None,
+            None,
+        ),
+        CaseKind::Handshake(check) => (
+            check_report(
+                info,
+                check.expected(),
+                extra::run_handshake(target, opts, check, hard).await,
+            ),
+            None,
+            None,
+        ),
+    }
+}
+
+/// The report of a check that runs its own exchange (handshake and permessage-deflate
+/// checks); a run cut by the deadline is NOT RUN and says so.
+fn check_report(info: &CaseInfo, expected: String, r: extra::HandshakeRun) -> CaseReport {
+    let (verdict, observed) = if r.cut_by_deadline {
+        (
+            Verdict::NotRun,
+            format!("not run: cut off by the run deadline; {}", r.observed),
+        )
+    } else {
+        (r.verdict, r.observed)
+    };
+    CaseReport {
+        verdict,
+        duration_ms: r.duration_ms,
+        sent: r.sent,
+        expected,
+        observed,
+        transcript: r.transcript,
+        ..blank(info)
     }
 }
 
