@@ -202,33 +202,7 @@ impl ActionSpec for AssertClient {
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
         let client = client_name(r, f);
-        let state = match r.req_string(f, "state", "\"alive\" or \"exited\"") {
-            None => None,
-            Some((s, span)) => match s.as_str() {
-                "alive" => Some(ServerState::Alive),
-                "exited" => Some(ServerState::Exited),
-                _ => {
-                    r.err(
-                        Semantic,
-                        &span,
-                        format!("field \"state\": unknown state {s:?}; expected \"alive\" or \"exited\""),
-                    );
-                    None
-                }
-            },
-        };
-        let exit_code = r.int(f, "exit_code", -255, 255).map(|c| c as i32);
-        if exit_code.is_some() && state == Some(ServerState::Alive) {
-            r.err(
-                Semantic,
-                &f.key_span("exit_code"),
-                "field \"exit_code\" only applies to state = \"exited\"",
-            );
-        }
-        let within = match state {
-            Some(ServerState::Exited) => r.within(f),
-            _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
-        };
+        let (state, exit_code, within) = super::server::read_process_state(r, f);
         Some(AssertClient {
             client: client?,
             state: state?,

@@ -278,29 +278,7 @@ impl ActionSpec for AssertServer {
     const CHECK: &'static str = "server lifecycle";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
-        let state = match r.req_string(f, "state", "\"alive\" or \"exited\"") {
-            None => None,
-            Some((s, span)) => match s.as_str() {
-                "alive" => Some(ServerState::Alive),
-                "exited" => Some(ServerState::Exited),
-                _ => {
-                    r.err(Semantic, &span, format!("field \"state\": unknown state {s:?}; expected \"alive\" or \"exited\""));
-                    None
-                }
-            },
-        };
-        let exit_code = r.int(f, "exit_code", -255, 255).map(|c| c as i32);
-        if exit_code.is_some() && state == Some(ServerState::Alive) {
-            r.err(
-                Semantic,
-                &f.key_span("exit_code"),
-                "field \"exit_code\" only applies to state = \"exited\"",
-            );
-        }
-        let within = match state {
-            Some(ServerState::Exited) => r.within(f),
-            _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
-        };
+        let (state, exit_code, within) = read_process_state(r, f);
         Some(AssertServer {
             state: state?,
             exit_code,
@@ -321,4 +299,39 @@ impl ActionSpec for AssertServer {
             ServerState::Exited => "the server has exited".into(),
         }
     }
+}
+
+/// The `state` / `exit_code` / `within` fields shared by `assert_server` and
+/// `assert_client`: `exit_code` only with `exited`; `within` is the wait for `exited`
+/// (required) or how long an `alive` process must stay up (default 0).
+pub(super) fn read_process_state(
+    r: &mut Reader<'_>,
+    f: &Fields<'_, '_>,
+) -> (Option<ServerState>, Option<i32>, Duration) {
+    let state = match r.req_string(f, "state", "\"alive\" or \"exited\"") {
+        None => None,
+        Some((s, span)) => {
+            match s.as_str() {
+                "alive" => Some(ServerState::Alive),
+                "exited" => Some(ServerState::Exited),
+                _ => {
+                    r.err(Semantic, &span, format!("field \"state\": unknown state {s:?}; expected \"alive\" or \"exited\""));
+                    None
+                }
+            }
+        }
+    };
+    let exit_code = r.int(f, "exit_code", -255, 255).map(|c| c as i32);
+    if exit_code.is_some() && state == Some(ServerState::Alive) {
+        r.err(
+            Semantic,
+            &f.key_span("exit_code"),
+            "field \"exit_code\" only applies to state = \"exited\"",
+        );
+    }
+    let within = match state {
+        Some(ServerState::Exited) => r.within(f),
+        _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
+    };
+    (state, exit_code, within)
 }
