@@ -7,8 +7,9 @@
 //!
 //! * reads and writes run in two background tasks, so a large echo can never deadlock
 //!   against a large send, and the caller only ever waits with a deadline ([`Peer::recv`]);
-//! * every buffer is bounded: HTTP heads by [`HeadLimits`](crate::codec::http::HeadLimits), messages by [`Limits`], the
-//!   transcript by [`transcript::MAX_BYTES`], the read queue by a small channel;
+//! * every buffer is bounded: HTTP heads by [`HeadLimits`](crate::codec::http::HeadLimits),
+//!   messages by [`Limits`], the transcript by [`transcript::MAX_BYTES`], the read queue by
+//!   a small channel;
 //! * server frames are read by the codec's one decoder in its recording configuration
 //!   ([`DecoderConfig::recording`]): every violation is reported ([`PeerEvent::Violation`])
 //!   and reading goes on as Autobahn's client does, so the frame that broke a rule and what
@@ -120,6 +121,8 @@ impl Drop for Peer {
 }
 
 impl Peer {
+    /// Wraps a connected stream (either role, any transport): starts the reader and writer
+    /// tasks; the decoder applies the masking rule of `role` and `limits`.
     fn from_stream(
         stream: Box<dyn Stream>,
         transcript: Transcript,

@@ -166,10 +166,10 @@ pub(super) fn spawn_reader(
 }
 
 /// Starts the writer task: performs the queued [`WriteOp`]s on `wr` in order, counting the
-/// bytes written into `w2`; a failed write is noted in `tr` and ends the task.
+/// bytes written into `written`; a failed write is noted in `tr` and ends the task.
 pub(super) fn spawn_writer(
     mut wr: WriteHalf<Box<dyn Stream>>,
-    w2: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
     tr: Transcript,
     transport: Transport,
 ) -> (mpsc::UnboundedSender<WriteOp>, JoinHandle<()>) {
@@ -197,7 +197,7 @@ pub(super) fn spawn_writer(
                 WriteOp::Bytes(b, Pacing::Plain) => {
                     idle = true;
                     let r = wr.write_all(&b).await;
-                    w2.fetch_add(b.len() as u64, Ordering::Relaxed);
+                    written.fetch_add(b.len() as u64, Ordering::Relaxed);
                     r
                 }
                 WriteOp::Bytes(b, pacing) => {
@@ -224,7 +224,7 @@ pub(super) fn spawn_writer(
                         if r.is_err() {
                             break;
                         }
-                        w2.fetch_add(piece.len() as u64, Ordering::Relaxed);
+                        written.fetch_add(piece.len() as u64, Ordering::Relaxed);
                         r = wr.flush().await;
                         if r.is_err() {
                             break;

@@ -147,6 +147,13 @@ pub struct Accept {
     pub refuse: Option<Refuse>,
 }
 
+/// The keys of a step with a [`Take`] ([`Take::read`] reads them), then its own.
+macro_rules! take_keys {
+    ($($key:literal),*) => {
+        ["listener", "conn", "within", "answer_pings", $($key),*]
+    };
+}
+
 /// The connection an `accept` or `expect_reconnect` step takes from a listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Take {
@@ -249,15 +256,7 @@ fn read_refuse(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Refuse> {
 
 impl ActionSpec for Accept {
     const NAME: &'static str = "accept";
-    const KEYS: &'static [&'static str] = &[
-        "listener",
-        "conn",
-        "within",
-        "expect",
-        "protocol",
-        "refuse",
-        "answer_pings",
-    ];
+    const KEYS: &'static [&'static str] = &take_keys!["expect", "protocol", "refuse"];
     const CHECK: &'static str = "server role";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
@@ -425,17 +424,8 @@ pub struct ExpectReconnect {
 
 impl ActionSpec for ExpectReconnect {
     const NAME: &'static str = "expect_reconnect";
-    const KEYS: &'static [&'static str] = &[
-        "listener",
-        "conn",
-        "after",
-        "within",
-        "refuse",
-        "backoff",
-        "min_delay",
-        "max_delay",
-        "answer_pings",
-    ];
+    const KEYS: &'static [&'static str] =
+        &take_keys!["after", "refuse", "backoff", "min_delay", "max_delay"];
     const CHECK: &'static str = "reconnect";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
