@@ -2,7 +2,17 @@
 //! for), then one row per scenario with its timeline, then the verdict matrix with one
 //! column per agent.
 
-use super::*;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::{
+    case_file, chip, close_class, compare_keys, counts_chips, encode_id, foot, head, verdict_class,
+    Key, Timeline, OBSERVED_SHORT,
+};
+use crate::report::ids::category;
+use crate::report::model::{CaseReport, CloseVerdict, RunReport, Verdict};
+use crate::report::policy::{Policy, CLOSE_VERDICTS};
+use crate::report::text::{self, cut_middle, human_ms};
 
 /// The failing cases of every report, first thing on the index: what a reader came for.
 /// NOT RUN cases follow in a closed list, since they are never passes either.

@@ -24,10 +24,10 @@ use sha1::{Digest, Sha1};
 use index::index_page;
 use pages::{case_page, timeline_page};
 
-use super::ids::{category, compare_ids, sorted_cases};
+use super::ids::{compare_ids, sorted_cases};
 use super::model::{CaseReport, CloseVerdict, RunReport, Verdict, REPORT_BUDGET};
-use super::policy::{Policy, CLOSE_VERDICTS};
-use super::text::{self, cut_middle, dir_label, entry_hex_dump, human_ms, ms};
+use super::policy::CLOSE_VERDICTS;
+use super::text;
 
 /// Bytes of hex dump shown per transcript entry.
 const HEX_CAP: usize = 4096;

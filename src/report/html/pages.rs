@@ -2,7 +2,15 @@
 //! the case's transcript with hex dumps) and one timeline per scenario and agent (every
 //! step's transcript, all connections side by side, in time order).
 
-use super::*;
+use std::fmt::Write as _;
+
+use super::{
+    case_file, chip, close_class, counts_chips, foot, head, step_anchor, verdict_class, Key,
+    Timeline, HEX_CAP, MAX_ENTRIES, MAX_TIMELINE_ENTRIES, OBSERVED_SHORT,
+};
+use crate::report::model::{CaseReport, RunReport};
+use crate::report::policy::Policy;
+use crate::report::text::{self, cut_middle, dir_label, entry_hex_dump, human_ms, ms};
 
 /// One case of one agent: its verdicts, expectation, observation and transcript.
 pub(super) fn case_page(
