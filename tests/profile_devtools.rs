@@ -59,6 +59,10 @@ const CDP_FILES: &[&str] = &[
     "cdp-host-policy",
     "cdp-ping",
     "cdp-shutdown-close",
+    "cdp-loopback",
+    "cdp-origin-policy",
+    "cdp-file-read",
+    "cdp-bad-frame",
 ];
 
 /// Runs the CDP checks against `cdp` and requires exactly the steps `failing` to FAIL
@@ -68,7 +72,11 @@ async fn cdp_checks(cdp: &str, failing: &[&str]) {
         return;
     }
     let (cases, dump) = run_files(CDP_FILES, &[("cdp", cdp)]).await;
-    assert_eq!(cases.len(), 5 + 5 + 5 + 4 + 4 + 5, "{dump}");
+    assert_eq!(
+        cases.len(),
+        5 + 5 + 5 + 4 + 4 + 5 + 3 + 4 + 8 + 11,
+        "{dump}"
+    );
     for c in &cases {
         let want = if failing.iter().any(|f| c.id.ends_with(f)) {
             Verdict::Failed

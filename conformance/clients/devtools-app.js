@@ -9,27 +9,49 @@
 // on the port first, so no fork is started. Once connected the main sends
 // {"type":"healthcheck","data":{}} at once and every 2 s.
 //
+// With `--tag NAME --fetch-every MS` the app also serves HTTP on 127.0.0.1 (a free
+// port) and fetches `/hello?main=NAME` from itself every MS ms, so a DevTools client of
+// the fork can tell which main process a request came from (the `two-mains-race`
+// check: a main that was skipped never shows up).
+//
 // Usage: node devtools-app.js --port CORE_PORT --server-port DEVTOOLS_PORT
+//                             [--tag NAME --fetch-every MS]
 // Output: "devtools-app started pid=N" after register() (wsspec's ready line).
 // SIGTERM: exits 0.
 'use strict';
 
 const path = require('path');
+const http = require('http');
 
-const args = { port: 0, serverPort: 0 };
+const args = { port: 0, serverPort: 0, tag: null, fetchEvery: 0 };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i];
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0 || v > 65535) {
-    console.error(`devtools-app: ${k} needs a port number`);
+  const raw = process.argv[i + 1];
+  if (k === '--tag') {
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(raw || '')) {
+      console.error('devtools-app: --tag needs a name of 1-32 letters, digits, _ or -');
+      process.exit(2);
+    }
+    args.tag = raw;
+    continue;
+  }
+  const v = Number(raw);
+  const max = k === '--fetch-every' ? 60000 : 65535;
+  if (!Number.isInteger(v) || v <= 0 || v > max) {
+    console.error(`devtools-app: ${k} needs a number from 1 to ${max}`);
     process.exit(2);
   }
   if (k === '--port') args.port = v;
   else if (k === '--server-port') args.serverPort = v;
+  else if (k === '--fetch-every') args.fetchEvery = v;
   else {
     console.error(`devtools-app: unknown option ${JSON.stringify(k)}`);
     process.exit(2);
   }
+}
+if ((args.tag === null) !== (args.fetchEvery === 0)) {
+  console.error('devtools-app: --tag and --fetch-every go together');
+  process.exit(2);
 }
 if (!args.port || !args.serverPort) {
   console.error('devtools-app: --port and --server-port are required');
@@ -45,4 +67,14 @@ try {
 }
 nnd.register({ port: args.port, serverPort: args.serverPort, autoOpenDevtool: false });
 process.on('SIGTERM', () => process.exit(0));
+if (args.tag !== null) {
+  const server = http.createServer((req, res) => res.end(`hello ${args.tag}\n`));
+  server.listen(0, '127.0.0.1', () => {
+    const url = `http://127.0.0.1:${server.address().port}/hello?main=${args.tag}`;
+    setInterval(() => {
+      fetch(url).then((r) => r.text()).catch((e) => console.error(`devtools-app: ${url}: ${e.message}`));
+    }, args.fetchEvery);
+    console.log(`devtools-app ${args.tag} fetches ${url} every ${args.fetchEvery} ms`);
+  });
+}
 console.log(`devtools-app started pid=${process.pid} port=${args.port}`);

@@ -7,6 +7,18 @@
 //                     loopback-only.cjs (it binds every interface by itself), cwd cdp-proj/
 //   --kind inspector  Node's own inspector, `node --inspect=127.0.0.1:0 cdp-proj/app.js`,
 //                     the reference CDP server
+//   --kind two-mains  no fork of its own: two app main processes
+//                     (clients/devtools-app.js, tags `b` then `a` 100 ms later) register
+//                     node-network-devtools at once with the same options while nothing
+//                     listens on the core port, so the package forks its server itself
+//                     (shared/protocols/devtools-cdp.md 2.7 `twomains`). Both mains and
+//                     the fork they start run with loopback-only.cjs preloaded (the fork
+//                     inherits the main's execArgv and env), cwd cdp-proj/. Each main
+//                     fetches from itself every 300 ms, tagged, so a DevTools client sees
+//                     which mains are served. Ready when the fork's DevTools port accepts.
+// nnd and two-mains set WSSPEC_LOOPBACK_LOG=1, so the preload prints the bind each
+// listen asked for (`listen requested host=:: port=N -> 127.0.0.1`), which wsspec's
+// `assert_listening` step reads.
 // Ready line (stdout): `CDP READY port=<port> path=<WebSocket path>`. The child runs in
 // this process's group, so stopping the group stops both; SIGTERM is passed on.
 'use strict';
@@ -47,20 +59,24 @@ function waitListening(port, deadlineMs) {
 }
 
 let child = null;
+const mains = [];
 process.on('SIGTERM', () => {
-  if (child) child.kill('SIGTERM');
+  for (const c of [child, ...mains]) if (c) c.kill('SIGTERM');
   setTimeout(() => process.exit(0), 200);
 });
+
+const PRELOAD = path.join(here, 'loopback-only.cjs');
+const LOGGED_ENV = { ...process.env, WSSPEC_LOOPBACK_LOG: '1' };
 
 async function main() {
   if (kind === 'nnd') {
     const core = await freePort();
     const devtools = await freePort();
     const fork = path.join(here, 'node_modules', 'node-network-devtools', 'dist', 'fork.js');
-    child = spawn(process.execPath, ['-r', path.join(here, 'loopback-only.cjs'), fork], {
+    child = spawn(process.execPath, ['-r', PRELOAD, fork], {
       cwd: proj,
       env: {
-        ...process.env,
+        ...LOGGED_ENV,
         NETWORK_OPTIONS: JSON.stringify({ port: core, serverPort: devtools, autoOpenDevtool: false }),
       },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -91,13 +107,34 @@ async function main() {
       process.stdout.write(`cdp-server: the inspector target exited (${sig || code})\n`);
       process.exit(code == null ? 1 : code);
     });
+  } else if (kind === 'two-mains') {
+    const core = await freePort();
+    const devtools = await freePort();
+    const app = path.join(here, '..', 'clients', 'devtools-app.js');
+    const startMain = (tag) => {
+      const c = spawn(
+        process.execPath,
+        ['-r', PRELOAD, app, '--port', `${core}`, '--server-port', `${devtools}`, '--tag', tag, '--fetch-every', '300'],
+        { cwd: proj, env: LOGGED_ENV, stdio: ['ignore', 'inherit', 'inherit'] },
+      );
+      c.on('exit', (code, sig) => process.stdout.write(`cdp-server: main ${tag} exited (${sig || code})\n`));
+      mains.push(c);
+    };
+    // "At once": the second main starts while the first one's fork is still starting
+    // (module loading ~290 ms, then the lock file, the refused connect and the fork,
+    // which listens ~200 ms later).
+    startMain('b');
+    await new Promise((r) => setTimeout(r, 100));
+    startMain('a');
+    await waitListening(devtools, 15000);
+    process.stdout.write(`CDP READY port=${devtools} path=/\n`);
   } else {
-    console.error('usage: node cdp-server.js --kind nnd|inspector');
+    console.error('usage: node cdp-server.js --kind nnd|inspector|two-mains');
     process.exit(2);
   }
 }
 main().catch((e) => {
   console.error(`cdp-server: ${e.message}`);
-  if (child) child.kill('SIGKILL');
+  for (const c of [child, ...mains]) if (c) c.kill('SIGKILL');
   process.exit(1);
 });

@@ -1,5 +1,6 @@
 //! Server actions: `start_server`, `stop_server`, `restart_server` (also in process,
-//! through a [`Trigger`]) and `assert_server`; they all need `[server]`.
+//! through a [`Trigger`]), `assert_server` and `assert_listening`; they all need
+//! `[server]`.
 
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ macro_rules! server_actions {
             RestartServer(RestartServer),
             /// Check the server process state.
             AssertServer(AssertServer),
+            /// Check where the server's processes listen.
+            AssertListening(AssertListening),
         ] $($rest)* }
     };
 }
@@ -334,4 +337,53 @@ pub(super) fn read_process_state(
         _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
     };
     (state, exit_code, within)
+}
+
+/// `assert_listening on = ...`: the addresses the server may listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenScope {
+    /// `"loopback"`: 127.0.0.0/8 and `::1` only.
+    Loopback,
+}
+
+/// `assert_listening`: every TCP socket the server's processes listen on, and every
+/// bind they asked for (as the `loopback-only.cjs` preload reports it), is within
+/// `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssertListening {
+    /// `on`.
+    pub on: ListenScope,
+}
+
+impl ActionSpec for AssertListening {
+    const NAME: &'static str = "assert_listening";
+    const KEYS: &'static [&'static str] = &["on"];
+    const CHECK: &'static str = "server binding";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        let (on, span) = r.req_string(f, "on", "\"loopback\"")?;
+        match on.as_str() {
+            "loopback" => Some(AssertListening {
+                on: ListenScope::Loopback,
+            }),
+            _ => {
+                r.err(
+                    Semantic,
+                    &span,
+                    format!("field \"on\": unknown scope {on:?}; expected \"loopback\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        server_use(ServerUse::ExpectAlive)
+    }
+
+    fn title(&self) -> String {
+        match self.on {
+            ListenScope::Loopback => "the server listens on loopback only".into(),
+        }
+    }
 }
