@@ -1,10 +1,11 @@
 //! Server actions: `start_server`, `stop_server`, `restart_server` (also in process,
-//! through a [`Trigger`]), `assert_server` and `assert_listening`; they all need
-//! `[server]`.
+//! through a [`Trigger`]), `assert_server`, `assert_listening` and `expect_output`;
+//! they all need `[server]`.
 
 use std::time::Duration;
 
 use super::{ActionSpec, ServerUse, Uses};
+use crate::scenario::matcher::compile_regex;
 use crate::scenario::model::{Address, Signal};
 use crate::scenario::read::{Fields, Reader, Semantic};
 use crate::scenario::resolve::{sub, ResolveError};
@@ -24,6 +25,8 @@ macro_rules! server_actions {
             AssertServer(AssertServer),
             /// Check where the server's processes listen.
             AssertListening(AssertListening),
+            /// Wait for (or rule out) a line of the server's output.
+            ExpectOutput(ExpectOutput),
         ] $($rest)* }
     };
 }
@@ -384,6 +387,58 @@ impl ActionSpec for AssertListening {
     fn title(&self) -> String {
         match self.on {
             ListenScope::Loopback => "the server listens on loopback only".into(),
+        }
+    }
+}
+
+/// `expect_output`: a line of the server's output (stdout or stderr, since the current
+/// server process started) that must appear, or with `absent` must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectOutput {
+    /// `regex` (template): searched in each line.
+    pub regex: String,
+    /// `absent`: no line may match (by the end of `within`).
+    pub absent: bool,
+    /// `within` (default 0: the lines printed so far): how long to wait for the line,
+    /// or with `absent` how long to keep watching.
+    pub within: Duration,
+}
+
+impl ActionSpec for ExpectOutput {
+    const NAME: &'static str = "expect_output";
+    const KEYS: &'static [&'static str] = &["regex", "absent", "within"];
+    const CHECK: &'static str = "server output";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        if !f.has("regex") {
+            r.missing(f, "regex", "a regex matched against each output line");
+        }
+        let regex = r.regex_field(f, "regex").map(|s| s.0);
+        let absent = r.boolean(f, "absent").unwrap_or(false);
+        let within = r.duration(f, "within").unwrap_or(Duration::ZERO);
+        Some(ExpectOutput {
+            regex: regex?,
+            absent,
+            within,
+        })
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        server_use(ServerUse::ExpectAlive)
+    }
+
+    fn resolve(&mut self, vars: &Vars) -> Result<(), ResolveError> {
+        sub(&mut self.regex, vars)?;
+        compile_regex(&self.regex)
+            .map_err(|e| ResolveError::Invalid(format!("field \"regex\": {e}")))?;
+        Ok(())
+    }
+
+    fn title(&self) -> String {
+        if self.absent {
+            format!("the server prints no line matching /{}/", self.regex)
+        } else {
+            format!("the server prints a line matching /{}/", self.regex)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The scenario's server: start and readiness, stop, restart, exit bookkeeping
 //! ([`ServerCtl`]), and how the server actions run (`start_server`, `stop_server`,
-//! `restart_server`, `assert_server`, `assert_listening`).
+//! `restart_server`, `assert_server`, `assert_listening`, `expect_output`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,8 +12,8 @@ use crate::peer::http::{fetch, HttpClientError, HttpRequest};
 use crate::peer::transcript::Transcript;
 use crate::report::{Direction, TranscriptEntry};
 use crate::scenario::actions::{
-    AssertListening, AssertServer, ListenScope, RestartServer, ServerState, StartServer,
-    StopServer, Trigger, TriggerField,
+    AssertListening, AssertServer, ExpectOutput, ListenScope, RestartServer, ServerState,
+    StartServer, StopServer, Trigger, TriggerField,
 };
 use crate::scenario::describe::ms;
 use crate::scenario::matcher::compile_regex;
@@ -844,6 +844,80 @@ impl RunStep for AssertListening {
                 asked.len()
             ),
         )
+    }
+}
+
+impl RunStep for ExpectOutput {
+    async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
+        let re = match compile_regex(&self.regex) {
+            Ok(re) => re,
+            Err(e) => return Outcome::failed("", "", e),
+        };
+        let wait = if self.within.is_zero() {
+            String::new()
+        } else {
+            format!(" within {}", format_duration(self.within))
+        };
+        let expected = if self.absent {
+            format!("no output line matches /{}/{wait}", self.regex)
+        } else {
+            format!("an output line matches /{}/{wait}", self.regex)
+        };
+        if let Some(o) = r.external_not_run(&expected) {
+            return o;
+        }
+        let Window { until, cut } = r.window(cx.t0, self.within);
+        let Some(s) = &r.server else {
+            return Outcome::failed("", expected, "the scenario has no [server] section");
+        };
+        let Some(p) = s.process() else {
+            return Outcome::failed("", expected, "the server was never started");
+        };
+        let hit = loop {
+            let hit = p
+                .last_lines(super::process::RING_LINES)
+                .into_iter()
+                .find(|l| re.is_match(&l.text));
+            if hit.is_some() || Instant::now() >= until {
+                break hit;
+            }
+            let next = (Instant::now() + Duration::from_millis(50)).min(until);
+            tokio::time::sleep_until(next.into()).await;
+        };
+        let total = p.total_lines();
+        let Some(line) = hit else {
+            let searched = if total > super::process::RING_LINES as u64 {
+                format!(
+                    "; only the last {} of its {total} lines are kept",
+                    super::process::RING_LINES
+                )
+            } else {
+                format!(" ({total} lines)")
+            };
+            let seen = format!("no line matched{cut}{searched}");
+            return match (self.absent, total > super::process::RING_LINES as u64) {
+                (true, false) if cut.is_empty() => Outcome::ok("", expected, seen),
+                (true, true) => Outcome::not_run(expected, seen),
+                _ => Outcome::failed("", expected, seen),
+            };
+        };
+        let quote = format!(
+            "{} line {} after the server started: {:?}",
+            line.stream.name(),
+            ms(line.at.saturating_duration_since(p.spawned_at)),
+            line.text
+        );
+        s.events.push(
+            Direction::Event,
+            "output",
+            format!("server output matching /{}/: {quote}", self.regex),
+            None,
+        );
+        if self.absent {
+            Outcome::failed("", expected, quote)
+        } else {
+            Outcome::ok("", expected, quote)
+        }
     }
 }
 
