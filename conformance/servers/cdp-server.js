@@ -8,10 +8,12 @@
 //   --kind inspector  Node's own inspector, `node --inspect=127.0.0.1:0 cdp-proj/app.js`,
 //                     the reference CDP server
 //   --kind two-mains  no fork of its own: two app main processes
-//                     (clients/devtools-app.js, tags `b` then `a` 100 ms later) register
+//                     (clients/devtools-app.js, tags `b` and `a`) register
 //                     node-network-devtools at once with the same options while nothing
 //                     listens on the core port, so the package forks its server itself
-//                     (shared/protocols/devtools-cdp.md 2.7 `twomains`). Both mains and
+//                     (shared/protocols/devtools-cdp.md 2.7 `twomains`). Both load the
+//                     package first; then b registers, and a as soon as b's register()
+//                     returned (a few ms later; b's fork needs ~200 ms to listen). Both mains and
 //                     the fork they start run with loopback-only.cjs preloaded (the fork
 //                     inherits the main's execArgv and env), cwd cdp-proj/. Each main
 //                     fetches from itself every 300 ms, tagged, so a DevTools client sees
@@ -111,21 +113,43 @@ async function main() {
     const core = await freePort();
     const devtools = await freePort();
     const app = path.join(here, '..', 'clients', 'devtools-app.js');
+    // Each main's stdout is passed on, and watched for its lines.
     const startMain = (tag) => {
       const c = spawn(
         process.execPath,
-        ['-r', PRELOAD, app, '--port', `${core}`, '--server-port', `${devtools}`, '--tag', tag, '--fetch-every', '300'],
-        { cwd: proj, env: LOGGED_ENV, stdio: ['ignore', 'inherit', 'inherit'] },
+        ['-r', PRELOAD, app, '--port', `${core}`, '--server-port', `${devtools}`, '--tag', tag,
+          '--fetch-every', '300', '--register-on-stdin'],
+        { cwd: proj, env: LOGGED_ENV, stdio: ['pipe', 'pipe', 'inherit'] },
       );
       c.on('exit', (code, sig) => process.stdout.write(`cdp-server: main ${tag} exited (${sig || code})\n`));
+      c.waiters = [];
+      let buf = '';
+      c.stdout.on('data', (d) => {
+        process.stdout.write(d);
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const hit = c.waiters.filter((w) => w.re.test(line));
+          c.waiters = c.waiters.filter((w) => !hit.includes(w));
+          for (const w of hit) w.resolve();
+        }
+      });
       mains.push(c);
+      return c;
     };
-    // "At once": the second main starts while the first one's fork is still starting
-    // (module loading ~290 ms, then the lock file, the refused connect and the fork,
-    // which listens ~200 ms later).
-    startMain('b');
-    await new Promise((r) => setTimeout(r, 100));
-    startMain('a');
+    const lineOf = (c, re, what) => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no "${what}" line within 15 s`)), 15000);
+      c.waiters.push({ re, resolve: () => { clearTimeout(t); resolve(); } });
+    });
+    const b = startMain('b');
+    const a = startMain('a');
+    await Promise.all([lineOf(b, /^devtools-app loaded/, 'loaded'), lineOf(a, /^devtools-app loaded/, 'loaded')]);
+    const bStarted = lineOf(b, /^devtools-app started/, 'started');
+    b.stdin.end('register\n');
+    await bStarted;
+    a.stdin.end('register\n');
     await waitListening(devtools, 15000);
     process.stdout.write(`CDP READY port=${devtools} path=/\n`);
   } else {
