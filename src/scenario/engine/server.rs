@@ -1126,6 +1126,7 @@ mod listening_tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn this_process_is_found_listening_on_loopback() {
         let l = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let port = l.local_addr().unwrap().port();
