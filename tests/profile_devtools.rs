@@ -145,7 +145,7 @@ async fn a_second_main_started_at_once_is_never_served() {
         return;
     }
     let (cases, dump) = run_files(&["two-mains-race"], &[]).await;
-    assert_eq!(cases.len(), 6, "{dump}");
+    assert_eq!(cases.len(), 7, "{dump}");
     for c in &cases {
         let want = if c.id.ends_with("#2-main-a-served") || c.id.ends_with("#4-no-main-skipped") {
             Verdict::Failed
