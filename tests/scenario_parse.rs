@@ -146,7 +146,7 @@ fn action_errors() {
             .contains("expected one of connect, close, drop_tcp,"),
         "{d}"
     );
-    assert!(d.message.ends_with("assert_server, sleep, listen, accept, restart_listener, expect_reconnect, start_client, stop_client, assert_client, expect_series"), "{d}");
+    assert!(d.message.ends_with("assert_server, assert_listening, expect_output, sleep, listen, accept, restart_listener, expect_reconnect, start_client, stop_client, assert_client, expect_series"), "{d}");
     assert_diag(
         &format!("{HEAD}[[step]]\naction = 3\n"),
         4,
@@ -565,6 +565,84 @@ fn server_lifecycle_rules() {
         &["[server]", "missing field \"ready\""],
     );
     assert_diag(&format!("{HEAD}[server]\ncommand = [\"x\"]\nready = {{ tcp_port = 70000 }}\n[[step]]\naction = \"sleep\"\nfor = \"1s\"\n"), 5, 22, &["70000 is out of range; expected an integer from 1 to 65535"]);
+}
+
+#[test]
+fn assert_listening_fields() {
+    let server = "[server]\ncommand = [\"x\"]\nready = { tcp_port = 1 }\n";
+    let ok = format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n");
+    let s = Scenario::from_str(&ok, "t.toml").unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        StepAction::AssertListening(AssertListening {
+            on: ListenScope::Loopback
+        })
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\non = \"public\"\n"),
+        8,
+        6,
+        &["field \"on\": unknown scope \"public\"; expected \"loopback\""],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\n"),
+        6,
+        1,
+        &["missing field \"on\"", "\"loopback\""],
+    );
+    assert_diag(
+        &format!("{HEAD}[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n"),
+        3,
+        1,
+        &["this action needs a [server] table"],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"stop_server\"\n[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n"),
+        8,
+        1,
+        &["the server cannot be alive here: step 1 stopped it"],
+    );
+}
+
+#[test]
+fn expect_output_fields() {
+    let server = "[server]\ncommand = [\"x\"]\nready = { tcp_port = 1 }\n";
+    let ok = format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nregex = \"skip it\"\nabsent = true\n[[step]]\naction = \"expect_output\"\nregex = \"ready\"\nwithin = \"2s\"\n");
+    let s = Scenario::from_str(&ok, "t.toml").unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        StepAction::ExpectOutput(ExpectOutput {
+            regex: "skip it".into(),
+            absent: true,
+            within: std::time::Duration::ZERO,
+        })
+    );
+    assert_eq!(
+        s.steps[1].action,
+        StepAction::ExpectOutput(ExpectOutput {
+            regex: "ready".into(),
+            absent: false,
+            within: std::time::Duration::from_secs(2),
+        })
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nregex = \"(unclosed\"\n"),
+        8,
+        9,
+        &["field \"regex\""],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nabsent = true\n"),
+        6,
+        1,
+        &["missing field \"regex\""],
+    );
+    assert_diag(
+        &format!("{HEAD}[[step]]\naction = \"expect_output\"\nregex = \"x\"\n"),
+        3,
+        1,
+        &["this action needs a [server] table"],
+    );
 }
 
 #[test]
