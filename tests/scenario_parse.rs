@@ -693,6 +693,24 @@ fn connect_and_http_fields() {
         26,
         &["field \"protocol\" only applies to status 101"],
     );
+    // A refusal may name a status class (RFC 6455 §4.2.2 leaves the exact status open).
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"4xx\" }}\n");
+    let sc = Scenario::from_str(&src, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let StepAction::Connect(c) = &sc.steps[0].action else {
+        panic!("connect")
+    };
+    match &c.expect {
+        ConnectExpect::Status { status, .. } => {
+            assert_eq!(*status, StatusExpect::Class(4));
+            assert!(status.matches(403) && status.matches(400) && !status.matches(101));
+            assert_eq!(status.to_string(), "4xx");
+        }
+        other => panic!("{other:?}"),
+    }
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"4x\" }}\n");
+    assert_diag(&src, 7, 21, &["\"4x\" is not a status class; expected an integer from 100 to 599 or one of \"1xx\" .. \"5xx\""]);
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"1xx\" }}\n");
+    assert_diag(&src, 7, 12, &["\"1xx\" is not a refusal"]);
     let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"ws\"\n");
     assert_diag(&src, 6, 8, &["field \"path\": \"ws\" must start with '/'"]);
     let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a b\"\npath = \"/\"\n");
