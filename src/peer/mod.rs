@@ -510,6 +510,25 @@ impl Peer {
         ))
     }
 
+    /// A client peer over a byte stream the caller has already opened (an in-process duplex
+    /// in tests): no address check and no TLS; the opening handshake is [`Peer::handshake`]'s.
+    pub fn over_stream<S>(stream: S, opts: &ConnectOptions, conn: &str) -> Peer
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let started = Instant::now();
+        let transcript = Transcript::new(conn, started);
+        let (limits, role) = (opts.limits, Role::Client);
+        Self::from_stream(
+            Box::new(stream),
+            transcript,
+            limits,
+            started,
+            Transport::Tcp,
+            role,
+        )
+    }
+
     fn from_stream(
         stream: Box<dyn Stream>,
         transcript: Transcript,
