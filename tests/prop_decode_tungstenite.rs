@@ -38,15 +38,12 @@ fn case() -> impl Strategy<Value = Case> {
         payload_len(),
         any::<u64>(),
     )
-        .prop_map(|(opcode, fin, rsv, mask, len, seed)| {
-            let payload = filled(len, seed);
-            Case {
-                opcode,
-                fin,
-                rsv,
-                mask,
-                payload,
-            }
+        .prop_map(|(opcode, fin, rsv, mask, len, seed)| Case {
+            opcode,
+            fin,
+            rsv,
+            mask,
+            payload: filled(len, seed),
         })
 }
 

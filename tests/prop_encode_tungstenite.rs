@@ -59,16 +59,13 @@ fn case() -> impl Strategy<Value = Case> {
         any::<u8>(),
         any::<u64>(),
     )
-        .prop_map(|(opcode, fin, rsv, mask, len, enc_pick, seed)| {
-            let payload = filled(len, seed);
-            Case {
-                opcode,
-                fin,
-                rsv,
-                mask,
-                payload,
-                enc_pick,
-            }
+        .prop_map(|(opcode, fin, rsv, mask, len, enc_pick, seed)| Case {
+            opcode,
+            enc_pick,
+            fin,
+            rsv,
+            mask,
+            payload: filled(len, seed),
         })
 }
 

@@ -426,6 +426,29 @@ async fn subprotocol_is_first_offered_supported_and_no_extension() {
 // Framing and closing, raw
 // ---------------------------------------------------------------------------------------
 
+/// The wsspec peer on the in-memory pair: two minutes of silence cost no real time.
+#[tokio::test(start_paused = true)]
+async fn idle_connection_is_closed_with_1001_after_the_idle_timeout() {
+    use wsspec::codec::message::Event;
+    use wsspec::peer::{ConnectOptions, PeerEvent};
+
+    let mut p = common::pair::connect(ServerConfig::default(), &ConnectOptions::default()).await;
+    assert!(p.outcome.is_upgraded(), "{}", p.outcome.describe());
+    let t0 = Instant::now();
+    let deadline = common::pair::within(Duration::from_secs(600));
+    match p.peer.recv(deadline).await {
+        PeerEvent::Frame { frame, .. } => assert_eq!(
+            frame.event,
+            Some(Event::Close(Some((1001, "idle timeout".into()))))
+        ),
+        other => panic!("expected the idle close, got {other:?}"),
+    }
+    let idle = ServerConfig::default().idle_timeout;
+    assert!(t0.elapsed() >= idle && t0.elapsed() < idle + Duration::from_secs(1));
+    assert!(matches!(p.peer.recv(deadline).await, PeerEvent::Eof { .. }));
+    p.server.await.unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn unmasked_frame_gets_1002_then_eof() {
     let mut unmasked = Vec::new();

@@ -58,15 +58,15 @@ pub fn show(c: &CaseReport) -> String {
 
 /// A row of expectations: a case, the behaviour verdict it must get, its close verdict
 /// (`None`: not checked) and a phrase its observation must contain (`""`: not checked).
-pub type Want = (&'static str, Verdict, Option<CloseVerdict>, &'static str);
+pub type Want<'a> = (&'a str, Verdict, Option<CloseVerdict>, &'a str);
 
 /// The case ids of `want`, to select exactly the cases a table speaks of.
-pub fn ids(want: &[Want]) -> Vec<&'static str> {
+pub fn ids<'a>(want: &[Want<'a>]) -> Vec<&'a str> {
     want.iter().map(|w| w.0).collect()
 }
 
 /// Asserts every row of `want` against `r`, listing all the rows that do not hold at once.
-pub fn expect(r: &RunReport, want: &[Want]) {
+pub fn expect(r: &RunReport, want: &[Want<'_>]) {
     let wrong: Vec<String> = want
         .iter()
         .filter_map(|&(id, verdict, close, says)| {
