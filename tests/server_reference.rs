@@ -770,10 +770,13 @@ async fn fault_accept_any_version() {
     );
 }
 
+/// A row of [`one_write_faults`].
+type FaultRow = (&'static str, Vec<u8>, Option<Vec<Obs>>, Vec<Obs>);
+
 /// The faults whose whole effect is a different answer to one write after the handshake:
 /// (fault, the bytes sent, the strict server's answer where it is worth pinning, the faulty
 /// server's answer). Each row must also differ from the strict server's answer.
-fn one_write_faults() -> Vec<(&'static str, Vec<u8>, Option<Vec<Obs>>, Vec<Obs>)> {
+fn one_write_faults() -> Vec<FaultRow> {
     let unmasked = {
         let mut v = Vec::new();
         encode_frame(
