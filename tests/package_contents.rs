@@ -87,7 +87,10 @@ fn package_holds_what_install_needs_and_nothing_large() {
             let path = root.join(&rel);
             assert!(path.exists(), "{p} names {rel}, which does not exist");
             if path.is_file() {
-                assert!(files.contains(&rel), "{p} names {rel}, which is not packaged");
+                assert!(
+                    files.contains(&rel),
+                    "{p} names {rel}, which is not packaged"
+                );
             } else {
                 let dir = format!("{rel}/");
                 assert!(
