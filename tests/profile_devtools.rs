@@ -187,17 +187,7 @@ async fn the_main_process_never_comes_back_after_the_fork_dies() {
     );
     let failed = "devtools/main-reconnect#7-main-back";
     let after_it = "devtools/main-reconnect#8";
-    for c in &report.cases {
-        let want = if c.id == failed {
-            Verdict::Failed
-        } else if c.id == after_it {
-            Verdict::NotRun
-        } else {
-            Verdict::Ok
-        };
-        assert_eq!(c.verdict, want, "{}\n{dump}", c.id);
-    }
-    let f = report.cases.iter().find(|c| c.id == failed).expect(failed);
+    let f = common::scenario::only_failure(&report, failed, after_it, &dump);
     assert!(
         f.observed.contains("the client never came back within 8s"),
         "{dump}"
