@@ -140,8 +140,15 @@ pub fn cut_note(entries: u64, bytes: u64) -> String {
 
 /// Lowercase hex of at most [`MAX_HEX`] bytes.
 pub fn hex_capped(b: &[u8]) -> String {
+    // Every frame of every case passes here (up to 16385 writes in 9.5.1): one allocation,
+    // not one per byte.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let n = b.len().min(MAX_HEX);
-    let mut s: String = b[..n].iter().map(|x| format!("{x:02x}")).collect();
+    let mut s = String::with_capacity(2 * n + 24);
+    for &x in &b[..n] {
+        s.push(char::from(DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(DIGITS[usize::from(x & 15)]));
+    }
     if b.len() > n {
         s += &format!("…(+{} bytes)", b.len() - n);
     }
