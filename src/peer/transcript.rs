@@ -167,10 +167,8 @@ pub fn payload_preview(p: &[u8], total: u64) -> String {
                 std::str::from_utf8(&cut[..e.valid_up_to()]).unwrap_or_default()
             )
         }
-        Err(_) => format!(
-            "0x{}",
-            cut.iter().map(|x| format!("{x:02x}")).collect::<String>()
-        ),
+        // `cut` is shorter than MAX_HEX, so nothing is capped.
+        Err(_) => format!("0x{}", hex_capped(cut)),
     };
     if total as usize > cut.len() {
         format!("{body}…")
