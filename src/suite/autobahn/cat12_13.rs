@@ -3,10 +3,8 @@
 //!
 //! Each case offers the extension; a server that does not accept it is UNIMPLEMENTED (the
 //! kit closes at once with 1000), never OK. Otherwise the kit sends 1000 compressed messages
-//! of a data set in order, a few awaiting their echo at once (Autobahn waits for each echo
-//! before the next message; see `fuzzer::deflate_window`); every echo must have the type and
-//! content of the message it answers (an uncompressed echo is fine), and the case is OK after
-//! the last.
+//! of a data set one after the other, each after the previous echo; every echo must have the
+//! same type and content (an uncompressed echo is fine), and the case is OK after the last.
 //! The close timer is Autobahn's WAITSECS. The offers' answers are judged as Autobahn's
 //! fuzzer does ([`AnswerCheck::Autobahn`]): any well-formed single answer is accepted; the
 //! strict RFC 7692 checks of the answer are wsspec's own `pmd.*` cases.
