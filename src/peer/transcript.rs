@@ -231,4 +231,20 @@ mod tests {
         }
         assert_eq!(t.entries().len(), 10);
     }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte_and_capped() {
+        assert_eq!(hex_capped(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex_capped(&[]), "");
+        let long = vec![0xabu8; MAX_HEX + 3];
+        let h = hex_capped(&long);
+        assert!(h.starts_with("abab"));
+        assert!(h.ends_with("ab…(+3 bytes)"), "{}", &h[h.len() - 20..]);
+        assert_eq!(h.len(), 2 * MAX_HEX + "…(+3 bytes)".len());
+        assert_eq!(payload_preview(&[0xff, 0x01], 2), "0xff01");
+        assert_eq!(
+            payload_preview(&[0xff; 61], 61),
+            format!("0x{}…", "ff".repeat(60))
+        );
+    }
 }
