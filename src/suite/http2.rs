@@ -221,6 +221,20 @@ async fn ws(
     }
 }
 
+/// One upgraded stream ("main"), or the FAILED result that says why there is none.
+async fn upgraded(target: &Target, o: &ConnectOptions, sent: &str) -> Result<Peer, Out> {
+    let (p, outcome) = ws(target, o, "main", sent).await?;
+    if !outcome.is_upgraded() {
+        return Err(out(
+            Verdict::Failed,
+            sent,
+            outcome.describe(),
+            p.transcript_entries(),
+        ));
+    }
+    Ok(p)
+}
+
 /// Reads until a data message, close or end; `None` on the deadline.
 async fn next_message(p: &mut Peer, deadline: Instant) -> Result<Message, String> {
     loop {
@@ -292,18 +306,10 @@ async fn run_check(check: H2Check, target: &Target, opts: &ConnectOptions) -> Ou
         H2Check::ResetOneStream | H2Check::Interleaved => two_streams(check, target, opts).await,
         H2Check::LargeMessage => {
             let sent = "one 262144-byte binary message";
-            let (mut p, outcome) = match ws(target, opts, "main", sent).await {
-                Ok(x) => x,
+            let mut p = match upgraded(target, opts, sent).await {
+                Ok(p) => p,
                 Err(o) => return o,
             };
-            if !outcome.is_upgraded() {
-                return out(
-                    Verdict::Failed,
-                    sent,
-                    outcome.describe(),
-                    p.transcript_entries(),
-                );
-            }
             let payload: Vec<u8> = (0..262_144u32).map(|i| (i % 251) as u8).collect();
             p.send_frame(
                 &FrameSpec::new(OpCode::Binary, true, payload.clone()),
@@ -480,18 +486,10 @@ async fn handshake_check(check: H2Check, target: &Target, o: &ConnectOptions, se
 async fn close_check(target: &Target, opts: &ConnectOptions) -> Out {
     let sent =
         "close 1000; END_STREAM once the server's close frame (and END_STREAM, if any) arrived";
-    let (mut p, outcome) = match ws(target, opts, "main", sent).await {
-        Ok(x) => x,
+    let mut p = match upgraded(target, opts, sent).await {
+        Ok(p) => p,
         Err(o) => return o,
     };
-    if !outcome.is_upgraded() {
-        return out(
-            Verdict::Failed,
-            sent,
-            outcome.describe(),
-            p.transcript_entries(),
-        );
-    }
     p.send_close(Some(1000), b"");
     let mut close = None;
     let mut end: Option<Option<String>> = None;

@@ -149,6 +149,10 @@ pub async fn run(
             rest_q.push_back(index);
         }
     }
+    // (timed, lane): which queue a case came from, so its slot is given back to the right one.
+    let spawn = |set: &mut JoinSet<Done>, i: usize, kind: (bool, bool)| {
+        spawn_case(set, i, &selection.cases[i], &target, &opts, hard, kind)
+    };
     let mut timed_in_flight = 0usize;
     let mut lane_busy = false;
     loop {
@@ -156,44 +160,20 @@ pub async fn run(
             break;
         }
         while let Some(i) = timed_q.pop_front() {
-            spawn_case(
-                &mut set,
-                i,
-                &selection.cases[i],
-                &target,
-                &opts,
-                hard,
-                (true, false),
-            );
+            spawn(&mut set, i, (true, false));
             timed_in_flight += 1;
         }
         let slots_free = set.len() - timed_in_flight < jobs;
         if slots_free && !lane_busy {
             if let Some(i) = lane_q.pop_front() {
-                spawn_case(
-                    &mut set,
-                    i,
-                    &selection.cases[i],
-                    &target,
-                    &opts,
-                    hard,
-                    (false, true),
-                );
+                spawn(&mut set, i, (false, true));
                 lane_busy = true;
                 continue;
             }
         }
         if slots_free {
             if let Some(i) = rest_q.pop_front() {
-                spawn_case(
-                    &mut set,
-                    i,
-                    &selection.cases[i],
-                    &target,
-                    &opts,
-                    hard,
-                    (false, false),
-                );
+                spawn(&mut set, i, (false, false));
                 continue;
             }
         }

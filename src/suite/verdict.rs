@@ -404,15 +404,7 @@ mod tests {
     #[test]
     fn staged_utf8_markers() {
         // 6.4.x: OK = [timeout A], NON-STRICT = [A, B], fatal wrong endpoint.
-        let e = Expectation::ok_or_non_strict(
-            vec![Obs::Timeout("A".into())],
-            vec![Obs::Timeout("A".into()), Obs::Timeout("B".into())],
-            ExpectedClose::peer(&[1007]),
-        )
-        .with_rules(Rules {
-            wrong_endpoint_fatal: true,
-            ..Default::default()
-        });
+        let e = crate::suite::autobahn::cat6::staged_utf8_expectation();
         let mut o = fail_fast_ok();
         o.remote_close_code = Some(1007);
         o.received = vec![Obs::Timeout("A".into())];

@@ -2,7 +2,7 @@
 
 use super::super::case::{CaseDef, CaseInfo};
 use super::super::spec::{op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Pacing};
-use super::{echo, kill};
+use super::{bad_after_valid, kill};
 
 const RFC: &str = "RFC 6455 §5.2";
 const HELLO: &[u8] = b"Hello, world!";
@@ -21,20 +21,7 @@ fn single(id: &str, title: &str, frame: FrameSpec) -> CaseDef {
 fn after_valid(id: &str, rsv: u8, mode: Pacing, how: &str) -> CaseDef {
     let title = format!("Text message with RSV={rsv} after a valid one fails the connection{how}");
     CaseDef::fuzz(CaseInfo::new(id, title, RFC), move || {
-        FuzzSpec::simple(
-            vec![
-                Action::Frame(FrameSpec::new(op::TEXT, true, HELLO), mode),
-                Action::Frame(FrameSpec::new(op::TEXT, true, HELLO).rsv(rsv), mode),
-                Action::Frame(FrameSpec::new(op::PING, true, vec![]), mode),
-            ],
-            kill(1.0),
-            Expectation::ok_or_non_strict(
-                vec![echo(op::TEXT, HELLO)],
-                vec![],
-                ExpectedClose::peer(&[1002]),
-            ),
-        )
-        .note("NON-STRICT when the valid message is not echoed before the server fails")
+        bad_after_valid(FrameSpec::new(op::TEXT, true, HELLO).rsv(rsv), mode)
     })
 }
 

@@ -1,8 +1,8 @@
 //! Category 4: reserved opcodes.
 
 use super::super::case::{CaseDef, CaseInfo};
-use super::super::spec::{op, Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Pacing};
-use super::{echo, kill};
+use super::super::spec::{Action, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Pacing};
+use super::{bad_after_valid, kill};
 
 const RFC: &str = "RFC 6455 §5.2";
 const HELLO: &[u8] = b"Hello, world!";
@@ -43,22 +43,7 @@ fn after_valid(id: String, opcode: u8, payload: &'static [u8], mode: Pacing) -> 
             ),
             RFC,
         ),
-        move || {
-            FuzzSpec::simple(
-                vec![
-                    Action::Frame(FrameSpec::new(op::TEXT, true, HELLO), mode),
-                    Action::Frame(FrameSpec::new(opcode, true, payload), mode),
-                    Action::Frame(FrameSpec::new(op::PING, true, vec![]), mode),
-                ],
-                kill(1.0),
-                Expectation::ok_or_non_strict(
-                    vec![echo(op::TEXT, HELLO)],
-                    vec![],
-                    ExpectedClose::peer(&[1002]),
-                ),
-            )
-            .note("NON-STRICT when the valid message is not echoed before the server fails")
-        },
+        move || bad_after_valid(FrameSpec::new(opcode, true, payload), mode),
     )
 }
 

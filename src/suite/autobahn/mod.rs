@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use super::case::CaseDef;
-use super::spec::{op, CaseTimer, Obs};
+use super::spec::{
+    op, Action, CaseTimer, Expectation, ExpectedClose, FrameSpec, FuzzSpec, Obs, Pacing,
+};
 
 pub mod cat1;
 pub mod cat10;
@@ -43,6 +45,28 @@ pub(crate) fn kill(secs: f64) -> CaseTimer {
 
 pub(crate) fn close_after(secs: f64) -> CaseTimer {
     CaseTimer::Close(Duration::from_secs_f64(secs))
+}
+
+/// Categories 3 and 4: a valid text message, then `bad` (a frame the server must fail the
+/// connection on), then an empty ping whose pong must not come, each written with `mode`.
+/// OK when the text was echoed before the server failed; NON-STRICT when it was not (RFC
+/// 6455 does not say how soon a server must echo before it reads the next frame).
+pub(crate) fn bad_after_valid(bad: FrameSpec, mode: Pacing) -> FuzzSpec {
+    const HELLO: &[u8] = b"Hello, world!";
+    FuzzSpec::simple(
+        vec![
+            Action::Frame(FrameSpec::new(op::TEXT, true, HELLO), mode),
+            Action::Frame(bad, mode),
+            Action::Frame(FrameSpec::new(op::PING, true, vec![]), mode),
+        ],
+        kill(1.0),
+        Expectation::ok_or_non_strict(
+            vec![echo(op::TEXT, HELLO)],
+            vec![],
+            ExpectedClose::peer(&[1002]),
+        ),
+    )
+    .note("NON-STRICT when the valid message is not echoed before the server fails")
 }
 
 /// `pattern` repeated and truncated to exactly `len` bytes.
