@@ -917,7 +917,7 @@ impl Machine<'_> {
                     // The client answered the kit's close: Autobahn's server aborts TCP.
                     self.close_hs_at = None;
                     self.drop_tcp(
-                        "closing handshake complete (the server closes TCP, as Autobahn's does)",
+                        "closing handshake complete (the kit closes TCP, as Autobahn's fuzzingserver does)",
                     );
                 }
             }
