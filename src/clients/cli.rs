@@ -30,8 +30,9 @@ pub struct ClientsArgs {
     pub exec: Option<String>,
     /// Start this Autobahn driver command `--jobs` times at once, with `{url}` replaced by
     /// the base URL of a shard (`ws://127.0.0.1:PORT/shard/K`); the shards share the cases
-    /// (each driver's `/getCaseCount` is its share), so an unchanged driver runs them in
-    /// parallel with one process start per driver. The drivers name the agent (`agent=`).
+    /// (each `runCase` gets the next case not yet run, then empty closes once none is
+    /// left), so unchanged drivers run them in parallel with one process start per driver.
+    /// The drivers name the agent (`agent=`).
     #[arg(long, value_name = "CMD")]
     pub exec_driver: Option<String>,
     /// Name of the client in reports (with --exec; drivers name themselves with `agent=`).
@@ -49,10 +50,12 @@ pub struct ClientsArgs {
     /// List the selected cases with their driver numbers and exit.
     #[arg(long)]
     pub list: bool,
-    /// Cases in flight at once with --exec, drivers with --exec-driver (the timed cases,
-    /// 6.4.x, 5.19, 5.20, start first beside them; the 4-16 MiB 9.x cases one at a time).
-    #[arg(long, default_value_t = default_jobs())]
-    pub jobs: usize,
+    /// Cases in flight at once with --exec (default: twice the CPUs, at least 4), drivers
+    /// with --exec-driver (default: as many, and two more than the timed cases selected,
+    /// so that the drivers sleeping in them leave others free). The timed cases (6.4.x,
+    /// 5.19, 5.20) start first; the 4-16 MiB 9.x cases run one at a time.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Global deadline; cases not finished by then are NOT RUN.
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub deadline: Duration,
@@ -154,6 +157,16 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
         Baseline::load(b).map_err(|e| CliError::Io(e.to_string()))?;
     }
     let exec_mode = a.exec.is_some() || a.exec_driver.is_some();
+    let timed = selection
+        .cases
+        .iter()
+        .filter(|d| d.lane() == crate::suite::case::Lane::Timed)
+        .count();
+    let jobs = a.jobs.unwrap_or(if a.exec_driver.is_some() {
+        default_jobs().max(timed + 2)
+    } else {
+        default_jobs()
+    });
     let port = a.port.unwrap_or(if exec_mode { 0 } else { 9001 });
     let addr = SocketAddr::new(a.bind, port);
     let total = selection.len();
@@ -170,7 +183,7 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
         on_result: Some(Arc::new(move |_agent, c| p2.finish_case(&c.id, c.verdict))),
         on_update_reports: Some(Arc::new(move |reports| write_reports(reports, &out))),
         shards: if a.exec_driver.is_some() {
-            a.jobs.max(1)
+            jobs.max(1)
         } else {
             0
         },
@@ -187,7 +200,7 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
         let ec = ExecConfig {
             command: cmd.clone(),
             agent: String::new(),
-            jobs: a.jobs,
+            jobs,
             cwd: cwd()?,
         };
         let failed = tokio::select! {
@@ -211,7 +224,7 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
             let ec = ExecConfig {
                 command: cmd.clone(),
                 agent: agent.clone(),
-                jobs: a.jobs,
+                jobs,
                 cwd: cwd()?,
             };
             tokio::select! {

@@ -17,8 +17,8 @@
 //!   case's URL and stops it by its process id when the case ends;
 //! * `--exec-driver 'CMD {url}'` ([`exec::run_drivers`]): the kit starts `jobs` copies of
 //!   an unchanged Autobahn driver, each with the base URL of a shard (`/shard/K`), and the
-//!   shards share the cases: a driver's `/shard/K/getCaseCount` is its share, and its
-//!   `/shard/K/runCase?case=n` gets the next case not yet given out (the timed ones first).
+//!   shards share the cases: a driver's `/shard/K/runCase?case=n` gets the next case not
+//!   yet given out (the timed ones first), and once none is left an empty close.
 //!   One process start per driver instead of one per case, and the cases run in parallel.
 //!
 //! Robust where Autobahn is not: a `/runCase` without an agent, with an unknown or
@@ -150,7 +150,9 @@ struct Hub {
 /// How parallel drivers share the cases ([`ServeConfig::shards`]).
 #[derive(Debug, Default)]
 struct Shards {
-    /// Cases per shard (what its `/getCaseCount` answers); they add up to the selection.
+    /// Case numbers per shard (what its `/getCaseCount` answers): half as many again as
+    /// its fair share, so that the shards that drew the long cases leave their share to
+    /// the others; numbers past the end of the queue get an empty close ([`Shards::assign`]).
     counts: Vec<usize>,
     /// Case indices not given out yet: the timed cases first, then selection order.
     queue: VecDeque<usize>,
@@ -166,9 +168,8 @@ impl Shards {
             return Shards::default();
         }
         let total = selection.len();
-        let counts = (0..n)
-            .map(|k| total / n + usize::from(k < total % n))
-            .collect();
+        let fair = total.div_ceil(n);
+        let counts = vec![(fair + fair.div_ceil(2)).min(total); n];
         let (timed, rest): (Vec<usize>, Vec<usize>) =
             (0..total).partition(|&i| selection.cases[i].lane() == Lane::Timed);
         Shards {
@@ -179,8 +180,15 @@ impl Shards {
     }
 
     /// The case of shard `shard`'s number `n` (1-based): the one it got before, or the
-    /// next in the queue, passing over a big case while another big one runs.
-    fn assign(&mut self, selection: &Selection, shard: usize, n: usize) -> Result<usize, String> {
+    /// next in the queue, passing over a big case while another big one runs; `None` once
+    /// every case was given out (the number is then answered with an empty close and
+    /// records nothing, as Autobahn does for an excluded case).
+    fn assign(
+        &mut self,
+        selection: &Selection,
+        shard: usize,
+        n: usize,
+    ) -> Result<Option<usize>, String> {
         let count = *self.counts.get(shard).ok_or_else(|| {
             format!(
                 "no shard {shard} (shards 0 to {})",
@@ -193,7 +201,7 @@ impl Shards {
             ));
         }
         if let Some(&i) = self.given.get(&(shard, n)) {
-            return Ok(i);
+            return Ok(Some(i));
         }
         let alone = |i: usize| selection.cases[i].lane() == Lane::Alone;
         let busy = !self.alone_running.is_empty();
@@ -202,15 +210,14 @@ impl Shards {
             .iter()
             .position(|&i| !(busy && alone(i)))
             .unwrap_or(0);
-        let i = self
-            .queue
-            .remove(pos)
-            .ok_or("every case was given out already")?;
+        let Some(i) = self.queue.remove(pos) else {
+            return Ok(None);
+        };
         if alone(i) {
             self.alone_running.insert(i);
         }
         self.given.insert((shard, n), i);
-        Ok(i)
+        Ok(Some(i))
     }
 }
 
@@ -454,7 +461,7 @@ fn not_run(d: &CaseDef, why: &str) -> CaseReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
     CaseCount,
-    /// `/shard/K/getCaseCount`: the share of shard K.
+    /// `/shard/K/getCaseCount`: how many case numbers shard K may ask for.
     ShardCaseCount {
         shard: usize,
     },
@@ -464,6 +471,8 @@ enum Endpoint {
         n: usize,
         agent: String,
     },
+    /// A shard's case number past the end of the queue: an empty close.
+    Drained,
     RunCase {
         index: usize,
         agent: String,
@@ -589,7 +598,10 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
         parse_endpoint(&request.target, &hub.cfg.selection, hub.cfg.shards).and_then(|e| match e {
             Endpoint::ShardCase { shard, n, agent } => lock(&hub.shards)
                 .assign(&hub.cfg.selection, shard, n)
-                .map(|index| Endpoint::RunCase { index, agent }),
+                .map(|index| match index {
+                    Some(index) => Endpoint::RunCase { index, agent },
+                    None => Endpoint::Drained,
+                }),
             e => Ok(e),
         });
     let endpoint = match parsed {
@@ -681,7 +693,8 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
             peer.send_text(n.to_string().as_bytes());
             control_close(&mut peer).await;
         }
-        // Resolved to `RunCase` above.
+        Endpoint::Drained => control_close(&mut peer).await,
+        // Resolved to `RunCase` or `Drained` above.
         Endpoint::ShardCase { .. } => peer.drop_tcp(),
         Endpoint::CaseInfo { index } => {
             let info = &hub.cfg.selection.cases[index].info;
@@ -861,25 +874,30 @@ mod tests {
         assert!(parse_endpoint("/shard/0/getCaseCount", &sel, 0).is_err());
     }
 
-    /// Shards split the cases evenly, hand out the timed ones first, never the same case
-    /// twice, and give a shard's repeated number the same case.
+    /// Shards hand out every case once, the timed ones first, give a shard's repeated
+    /// number the same case, and answer the numbers past the queue's end with nothing.
     #[test]
     fn shards_share_the_cases() {
         let cat = catalog();
         let sel = crate::suite::select(&cat, &["5.*".into(), "6.4.*".into()], &[], false).unwrap();
         let mut s = Shards::new(&sel, 3);
-        assert_eq!(s.counts.iter().sum::<usize>(), sel.len());
-        assert!(s.counts.iter().max().unwrap() - s.counts.iter().min().unwrap() <= 1);
-        let first = s.assign(&sel, 0, 1).unwrap();
+        let fair = sel.len().div_ceil(3);
+        assert!(s.counts.iter().all(|&c| c > fair && c <= sel.len()));
+        let first = s.assign(&sel, 0, 1).unwrap().unwrap();
         assert_eq!(sel.cases[first].lane(), Lane::Timed);
-        assert_eq!(s.assign(&sel, 0, 1), Ok(first));
+        assert_eq!(s.assign(&sel, 0, 1), Ok(Some(first)));
         let mut seen = HashSet::new();
+        let mut drained = 0;
         for (k, &c) in s.counts.clone().iter().enumerate() {
             for n in 1..=c {
-                seen.insert(s.assign(&sel, k, n).unwrap());
+                match s.assign(&sel, k, n).unwrap() {
+                    Some(i) => assert!(seen.insert(i), "case {i} given twice"),
+                    None => drained += 1,
+                }
             }
             assert!(s.assign(&sel, k, c + 1).is_err());
         }
         assert_eq!(seen.len(), sel.len());
+        assert_eq!(drained, s.counts.iter().sum::<usize>() - sel.len());
     }
 }
