@@ -3,6 +3,7 @@
 #
 #   FUZZ_SECONDS=25 bash .ci/fuzz.sh          # default 25 s per target
 #   FUZZ_TARGETS="frame_parse differential" bash .ci/fuzz.sh
+#   FUZZ_JOBS=1 bash .ci/fuzz.sh              # one target at a time (default: one per CPU)
 #
 # The committed seeds (fuzz/corpus/<target>/) and crash regressions
 # (fuzz/regressions/<target>/) are copied to a temporary directory first, so a run never
@@ -32,8 +33,13 @@ cargo "+$TOOLCHAIN" fuzz build --debug-assertions
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-failed=()
-for t in $targets; do
+# One target per CPU at a time: libFuzzer runs one process per target, so on CI's idle
+# machine two targets side by side get the same fuzzing time in half the wall time.
+jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+
+# Runs target $1; leaves its verdict in $work/$1.rc and its summary in $work/$1.summary.
+fuzz_one() {
+    local t="$1" rc execs cov
     mkdir -p "$work/corpus/$t" "$work/artifacts/$t"
     for seeds in "corpus/$t" "regressions/$t"; do
         if [ -d "$seeds" ]; then cp -R "$seeds/." "$work/corpus/$t/"; fi
@@ -47,10 +53,29 @@ for t in $targets; do
     set -e
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/$t.log" | grep -o '[0-9]*$' || true)
     cov=$(grep -o 'cov: [0-9]*' "$work/$t.log" | tail -1 || true)
+    echo "$rc" >"$work/$t.rc"
+    echo "fuzz.sh: $t exit $rc, ${execs:-?} execs, ${cov:-cov: ?}" >"$work/$t.summary"
+}
+
+running=0
+for t in $targets; do
+    fuzz_one "$t" &
+    running=$((running + 1))
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+done
+wait
+
+failed=()
+for t in $targets; do
+    rc="$(cat "$work/$t.rc" 2>/dev/null || echo 99)"
+    cat "$work/$t.summary" 2>/dev/null || echo "fuzz.sh: $t did not report"
     if [ "$rc" -ne 0 ]; then
         failed+=("$t")
         echo "fuzz.sh: $t FAILED (exit $rc); last lines of its log:"
-        tail -n 40 "$work/$t.log"
+        tail -n 40 "$work/$t.log" 2>/dev/null || true
         mkdir -p "$root/fuzz/artifacts/$t"
         for f in "$work/artifacts/$t"/*; do
             [ -f "$f" ] || continue
@@ -58,8 +83,6 @@ for t in $targets; do
             echo "fuzz.sh: crash input fuzz/artifacts/$t/$(basename "$f") ($(wc -c <"$f") bytes):"
             od -A x -t x1z -v "$f" | head -n 40
         done
-    else
-        echo "fuzz.sh: $t ok, ${execs:-?} execs, ${cov:-cov: ?}"
     fi
 done
 

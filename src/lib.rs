@@ -5,7 +5,8 @@
 //! * [`cli`]: the `wsspec` command line: arguments to options, one error type to exit codes.
 //! * [`suite`]: the RFC 6455 server suite (Autobahn's cases and ids, plus wsspec's own checks).
 //! * [`scenario`]: the scenario language of the scripted peer and its engine.
-//! * [`server`]: the built-in reference echo server, its fault switches and hostile servers.
+//! * [`server`]: the built-in reference echo server, its fault switches, hostile servers and
+//!   the json-pubsub application `wsspec fuzz` proves itself on.
 //! * [`peer`]: the tokio wire peer that sends exactly what a test asks for and records what
 //!   comes back, and its small HTTP/1.1 client.
 //! * [`codec`]: sans-IO opening handshake and frame codec (no IO, no clock).

@@ -31,6 +31,24 @@ fn run(
     }
 }
 
+/// Feeds `wire` in pieces of `chunk` bytes, as a socket might deliver it, decoding all
+/// that each piece completes; the events.
+fn in_pieces(d: &mut StreamDecoder, wire: &[u8], chunk: usize) -> Vec<Event> {
+    let (mut buf, mut events) = (Vec::new(), Vec::new());
+    for piece in wire.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            let (n, f) = d.decode(&buf).unwrap();
+            buf.drain(..n);
+            match f {
+                Some(f) => events.extend(f.event),
+                None => break,
+            }
+        }
+    }
+    events
+}
+
 fn client(lenient: Leniency) -> StreamDecoder {
     StreamDecoder::with_config(DecoderConfig {
         lenient,
@@ -116,19 +134,7 @@ fn stream_decoder_any_split() {
     ));
     for chunk in 1..wire.len() {
         let mut d = StreamDecoder::new(HeaderRules::server(), Limits::default());
-        let mut buf = Vec::new();
-        let mut events = Vec::new();
-        for piece in wire.chunks(chunk) {
-            buf.extend_from_slice(piece);
-            loop {
-                let (n, f) = d.decode(&buf).unwrap();
-                buf.drain(..n);
-                match f {
-                    Some(f) => events.extend(f.event),
-                    None => break,
-                }
-            }
-        }
+        let events = in_pieces(&mut d, &wire, chunk);
         assert_eq!(
             events,
             vec![
@@ -301,19 +307,7 @@ fn deflate_message_in_fragments_with_a_ping_between() {
     wire.extend(rsv1(OpCode::Text, true, &c.compress(b"Hello, deflate")));
     for chunk in [1, 3, wire.len()] {
         let mut d = deflating(Leniency::STRICT, 1 << 20);
-        let mut events = Vec::new();
-        let mut buf = Vec::new();
-        for piece in wire.chunks(chunk) {
-            buf.extend_from_slice(piece);
-            loop {
-                let (n, f) = d.decode(&buf).unwrap();
-                buf.drain(..n);
-                match f {
-                    Some(f) => events.extend(f.event),
-                    None => break,
-                }
-            }
-        }
+        let events = in_pieces(&mut d, &wire, chunk);
         assert_eq!(
             events,
             vec![

@@ -34,12 +34,14 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use super::{Chunk, Peer, Stream, Transcript};
-use crate::codec::frame::{FrameSpec, OpCode, Role, Status};
+use super::head::HeadRead;
+use super::tasks::Stream;
+use super::{Peer, Transcript};
+use crate::codec::frame::{FrameSpec, OpCode, Role};
 use crate::codec::handshake::{
     accept_response, reject_response, validate_request, HandshakeError, ValidRequest,
 };
-use crate::codec::http::{parse_request, HeadLimits, Headers, HttpError, RequestHead};
+use crate::codec::http::{HeadLimits, Headers, HttpError, RequestHead};
 use crate::codec::message::Limits;
 use crate::report::Direction;
 
@@ -253,48 +255,11 @@ impl Peer {
         limits: HeadLimits,
         deadline: Instant,
     ) -> RequestOutcome {
-        loop {
-            match parse_request(&self.rbuf, limits) {
-                Err(e) => {
-                    self.transcript.push(
-                        Direction::Recv,
-                        "http",
-                        format!("unparseable request: {e}"),
-                        Some(&self.rbuf),
-                    );
-                    return RequestOutcome::Malformed(e);
-                }
-                Ok(Status::Complete(head, n)) => {
-                    let raw: Vec<u8> = self.rbuf.drain(..n).collect();
-                    self.transcript.push(
-                        Direction::Recv,
-                        "http",
-                        format!(
-                            "{} {} HTTP/{}.{}",
-                            head.method, head.target, head.version.0, head.version.1
-                        ),
-                        Some(&raw),
-                    );
-                    return RequestOutcome::Request(head);
-                }
-                Ok(Status::Partial(_)) => {}
-            }
-            if let Some((_, err)) = &self.ended {
-                let received = std::mem::take(&mut self.rbuf);
-                self.note_eof_once(err.clone());
-                return RequestOutcome::ClosedBeforeRequest { received };
-            }
-            match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
-                Err(_) => {
-                    self.transcript.note("request head timed out");
-                    return RequestOutcome::Timeout {
-                        received: self.rbuf.clone(),
-                    };
-                }
-                Ok(Some(Chunk::Data(d, _))) => self.rbuf.extend_from_slice(&d),
-                Ok(Some(Chunk::End(t, e))) => self.ended = Some((t, e)),
-                Ok(None) => self.ended = Some((Instant::now(), None)),
-            }
+        match self.read_head::<RequestHead>(limits, deadline).await {
+            HeadRead::Head(head) => RequestOutcome::Request(head),
+            HeadRead::Closed(received) => RequestOutcome::ClosedBeforeRequest { received },
+            HeadRead::Timeout(received) => RequestOutcome::Timeout { received },
+            HeadRead::Malformed(e) => RequestOutcome::Malformed(e),
         }
     }
 

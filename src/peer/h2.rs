@@ -30,7 +30,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::{PeerError, Target, Transcript};
+use super::{ConnectOptions, PeerError, Target, Transcript};
 use crate::codec::http::{Headers, ResponseHead};
 use crate::report::Direction;
 
@@ -168,6 +168,33 @@ pub struct StreamInfo {
     pub connection: usize,
 }
 
+/// The HTTP/2 connection preface on `io` (TCP, or TLS after ALPN h2), then a task that
+/// drives the connection and writes into `end` how it ended.
+async fn handshake<T>(
+    builder: ::h2::client::Builder,
+    io: T,
+    timeout: Duration,
+    end: &Arc<Mutex<Option<String>>>,
+) -> Result<(SendRequest<Bytes>, Option<::h2::PingPong>, JoinHandle<()>), PeerError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (send, mut conn) = tokio::time::timeout(timeout, builder.handshake(io))
+        .await
+        .map_err(|_| PeerError::ConnectTimeout(timeout))?
+        .map_err(|e| PeerError::Http2(describe_error(&e)))?;
+    let pp = conn.ping_pong();
+    let e2 = end.clone();
+    let task = tokio::spawn(async move {
+        let r = conn.await;
+        *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(match r {
+            Ok(()) => "the HTTP/2 connection closed".into(),
+            Err(e) => describe_error(&e),
+        });
+    });
+    Ok((send, pp, task))
+}
+
 async fn dial(
     target: &Target,
     insecure: bool,
@@ -206,35 +233,9 @@ async fn dial(
                 "the server did not select ALPN h2 (RFC 9113 §3.2)".into(),
             ));
         }
-        let (send, mut conn) = tokio::time::timeout(timeout, builder.handshake(tls))
-            .await
-            .map_err(|_| PeerError::ConnectTimeout(timeout))?
-            .map_err(|e| PeerError::Http2(describe_error(&e)))?;
-        let pp = conn.ping_pong();
-        let e2 = end.clone();
-        let task = tokio::spawn(async move {
-            let r = conn.await;
-            *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(match r {
-                Ok(()) => "the HTTP/2 connection closed".into(),
-                Err(e) => describe_error(&e),
-            });
-        });
-        (send, pp, task)
+        handshake(builder, tls, timeout, &end).await?
     } else {
-        let (send, mut conn) = tokio::time::timeout(timeout, builder.handshake(tcp))
-            .await
-            .map_err(|_| PeerError::ConnectTimeout(timeout))?
-            .map_err(|e| PeerError::Http2(describe_error(&e)))?;
-        let pp = conn.ping_pong();
-        let e2 = end.clone();
-        let task = tokio::spawn(async move {
-            let r = conn.await;
-            *e2.lock().unwrap_or_else(|p| p.into_inner()) = Some(match r {
-                Ok(()) => "the HTTP/2 connection closed".into(),
-                Err(e) => describe_error(&e),
-            });
-        });
-        (send, pp, task)
+        handshake(builder, tcp, timeout, &end).await?
     };
     // The server's SETTINGS must be its first frame (RFC 9113 §3.4), so once a PING is
     // answered they have been applied: only then is the setting known to be absent.
@@ -277,23 +278,21 @@ async fn dial(
     })
 }
 
-/// Opens one stream on the pool's connection (opening the connection first if needed),
-/// sends `req` for `target` and waits for the response HEADERS until `deadline`.
+/// Opens one stream on the connection of `opts.http2` (opening the connection first if
+/// needed, with the connect limits, TLS setting and head limit of `opts`), sends `req` for
+/// `target` and waits for the response HEADERS within the connect and handshake limits.
 ///
 /// Refuses, without sending anything, a `:protocol` request to a server that did not
 /// advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §4), unless
 /// `req.ignore_setting` says to send it anyway.
-#[allow(clippy::too_many_arguments)]
 pub async fn open_stream(
-    pool: &H2Pool,
+    opts: &ConnectOptions,
     target: &Target,
-    insecure: bool,
-    max_head: usize,
-    connect_timeout: Duration,
     req: &StreamRequest,
     transcript: &Transcript,
-    deadline: Instant,
 ) -> Result<(StreamInfo, StreamAnswer), PeerError> {
+    let deadline = Instant::now() + opts.connect_timeout + opts.handshake_timeout;
+    let pool = &opts.http2;
     let live = {
         let mut g = pool.live.lock().await;
         let reuse = match g.as_ref() {
@@ -312,7 +311,15 @@ pub async fn open_stream(
         if !reuse {
             let n = pool.opened.fetch_add(1, Ordering::Relaxed) + 1;
             *g = Some(Arc::new(
-                dial(target, insecure, max_head, connect_timeout, transcript, n).await?,
+                dial(
+                    target,
+                    opts.insecure,
+                    opts.head_limits.max_head,
+                    opts.connect_timeout,
+                    transcript,
+                    n,
+                )
+                .await?,
             ));
         }
         g.as_ref().cloned().expect("set above")

@@ -7,391 +7,57 @@
 //!
 //! * reads and writes run in two background tasks, so a large echo can never deadlock
 //!   against a large send, and the caller only ever waits with a deadline ([`Peer::recv`]);
-//! * every buffer is bounded: HTTP heads by [`HeadLimits`], messages by [`Limits`], the
-//!   transcript by [`transcript::MAX_BYTES`], the read queue by a small channel;
+//! * every buffer is bounded: HTTP heads by [`HeadLimits`](crate::codec::http::HeadLimits),
+//!   messages by [`Limits`], the transcript by [`transcript::MAX_BYTES`], the read queue by
+//!   a small channel;
 //! * server frames are read by the codec's one decoder in its recording configuration
 //!   ([`DecoderConfig::recording`]): every violation is reported ([`PeerEvent::Violation`])
 //!   and reading goes on as Autobahn's client does, so the frame that broke a rule and what
 //!   follows it (a pong, a close frame) are still delivered; only a capacity limit loses
 //!   the framing, after which the peer just waits for TCP end;
 //! * writes are paced as asked ([`Pacing`]), with Autobahn's reactor turn between pieces.
+//!
+//! The files: this one holds the [`Peer`] and what it does once connected (sending,
+//! [`Peer::recv`] and the decoding behind it); `connect` dials and performs the client's
+//! opening handshake, `accept` the server's; `head` reads the HTTP head both wait for;
+//! `tasks` runs the reader and writer tasks and the pacing; `outcome` holds what the peer
+//! reports ([`PeerError`], [`HandshakeOutcome`], [`PeerEvent`]).
 
 mod accept;
+mod connect;
 pub mod h2;
+mod head;
 pub mod http;
+mod outcome;
 pub mod target;
+mod tasks;
 pub mod tls;
 pub mod transcript;
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::codec::deflate::{sent_rsv, AnswerCheck, Compressor, DeflateConfig, DeflateParams};
+use crate::codec::deflate::{sent_rsv, Compressor, DeflateConfig};
 use crate::codec::error::FrameError;
 use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, Masking, OpCode, Status};
-use crate::codec::handshake::{Accepted, ClientRequest, HandshakeError};
-use crate::codec::http::{parse_response, HeadLimits, HttpError, ResponseHead};
 use crate::codec::mask::apply_mask;
 use crate::codec::message::{DecodedFrame, DecoderConfig, Event, Limits, StreamDecoder};
 use crate::report::{Direction, TranscriptEntry};
+use tasks::{Chunk, Stream, WriteOp};
 
 pub use crate::codec::frame::Role;
 pub use accept::{AcceptOptions, AcceptOutcome, RequestOutcome};
+pub use connect::ConnectOptions;
+pub use outcome::{HandshakeOutcome, PeerError, PeerEvent};
 pub use target::{Target, TargetError};
+pub use tasks::{Pacing, PIECE_GAP};
 pub use transcript::Transcript;
-
-/// How to open a connection.
-#[derive(Debug, Clone)]
-pub struct ConnectOptions {
-    /// Subprotocols to offer (`Sec-WebSocket-Protocol`).
-    pub protocols: Vec<String>,
-    /// Extensions to offer (`Sec-WebSocket-Extensions`).
-    pub extensions: Vec<String>,
-    /// Extra request headers.
-    pub headers: Vec<(String, String)>,
-    /// `Origin` header, if any.
-    pub origin: Option<String>,
-    /// Extra query parameters appended to the target's resource (e.g. a token).
-    pub query: Vec<(String, String)>,
-    /// Skip TLS certificate verification (self-signed dev certificates).
-    pub insecure: bool,
-    /// Limit for the TCP (and TLS) connect.
-    pub connect_timeout: Duration,
-    /// Limit for the server's answer to the upgrade request.
-    pub handshake_timeout: Duration,
-    /// Message and frame size limits for what the server sends.
-    pub limits: Limits,
-    /// HTTP head limits for the server's answer.
-    pub head_limits: HeadLimits,
-    /// permessage-deflate offers (RFC 7692 §5), in preference order, and how the answer is
-    /// judged. When the server accepts, server messages with RSV1 are inflated and
-    /// [`Peer::send_message`] compresses.
-    pub deflate: Option<(Vec<DeflateParams>, AnswerCheck)>,
-    /// The HTTP/2 connection shared by every clone of these options (`h2c://`, `h2://`
-    /// targets); unused over HTTP/1.1.
-    pub http2: h2::H2Pool,
-}
-
-impl Default for ConnectOptions {
-    fn default() -> Self {
-        ConnectOptions {
-            protocols: Vec::new(),
-            extensions: Vec::new(),
-            headers: Vec::new(),
-            origin: None,
-            query: Vec::new(),
-            insecure: false,
-            connect_timeout: Duration::from_secs(5),
-            handshake_timeout: Duration::from_secs(5),
-            limits: Limits {
-                max_message_size: 32 << 20,
-                max_frame_size: 32 << 20,
-            },
-            head_limits: HeadLimits::default(),
-            deflate: None,
-            http2: h2::H2Pool::default(),
-        }
-    }
-}
-
-impl ConnectOptions {
-    /// The conforming upgrade request these options describe for `target`.
-    pub fn request(&self, target: &Target) -> ClientRequest {
-        let mut r = ClientRequest::new(target.host_header(), target.resource.clone());
-        for p in &self.protocols {
-            r = r.protocol(p.clone());
-        }
-        for e in &self.extensions {
-            r = r.extension(e.clone());
-        }
-        for (k, v) in &self.query {
-            r = r.query(k, v);
-        }
-        if let Some(o) = &self.origin {
-            r = r.origin(o.clone());
-        }
-        for (n, v) in &self.headers {
-            r = r.header(n.clone(), v.clone());
-        }
-        if let Some((offers, check)) = &self.deflate {
-            r = r.deflate(offers.clone(), *check);
-        }
-        r
-    }
-}
-
-/// Why no connection could be made (the server under test was not reachable at all).
-#[derive(Debug)]
-pub enum PeerError {
-    /// The URL is unusable.
-    Target(TargetError),
-    /// TCP connect failed.
-    Connect(io::Error),
-    /// TCP (or TLS) connect took longer than allowed.
-    ConnectTimeout(Duration),
-    /// TLS handshake failed.
-    Tls(String),
-    /// The HTTP/2 connection could not carry a WebSocket (no ALPN h2, no
-    /// SETTINGS_ENABLE_CONNECT_PROTOCOL, a raw HTTP/1.1 request over HTTP/2, ...).
-    Http2(String),
-    /// The HTTP/2 server did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, so no
-    /// `:protocol` may be sent (RFC 8441 §4).
-    NoExtendedConnect,
-}
-
-impl fmt::Display for PeerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PeerError::Target(t) => t.fmt(f),
-            PeerError::Connect(e) => write!(f, "cannot connect: {e}"),
-            PeerError::ConnectTimeout(d) => write!(f, "connect timed out after {d:?}"),
-            PeerError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
-            PeerError::Http2(e) => write!(f, "HTTP/2: {e}"),
-            PeerError::NoExtendedConnect => write!(
-                f,
-                "the HTTP/2 server did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL = 1, so no WebSocket can be opened (RFC 8441 §4)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PeerError {}
-
-/// The server's answer to the upgrade request.
-#[derive(Debug, Clone)]
-pub enum HandshakeOutcome {
-    /// 101 that passes §4.1.
-    Upgraded {
-        /// The response head.
-        response: ResponseHead,
-        /// What was negotiated.
-        accepted: Accepted,
-    },
-    /// A status other than 101.
-    Rejected {
-        /// The response head.
-        response: ResponseHead,
-    },
-    /// A 101 that violates §4.1 (bad accept key, unoffered protocol or extension, ...).
-    Invalid {
-        /// The response head.
-        response: ResponseHead,
-        /// The rule it broke.
-        error: HandshakeError,
-    },
-    /// TCP closed before a complete head arrived; carries what did arrive.
-    ClosedBeforeResponse {
-        /// Bytes received before the close.
-        received: Vec<u8>,
-    },
-    /// No complete answer within the handshake timeout.
-    Timeout {
-        /// Bytes received so far.
-        received: Vec<u8>,
-    },
-    /// The answer is not HTTP, or exceeds the head limits.
-    Malformed(HttpError),
-}
-
-impl HandshakeOutcome {
-    /// True for a valid upgrade.
-    pub fn is_upgraded(&self) -> bool {
-        matches!(self, HandshakeOutcome::Upgraded { .. })
-    }
-
-    /// Status code, when a head was parsed.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            HandshakeOutcome::Upgraded { response, .. }
-            | HandshakeOutcome::Rejected { response }
-            | HandshakeOutcome::Invalid { response, .. } => Some(response.status),
-            _ => None,
-        }
-    }
-
-    /// One line for reports.
-    pub fn describe(&self) -> String {
-        match self {
-            HandshakeOutcome::Upgraded { accepted, response } => match &accepted.protocol {
-                Some(p) => format!("{}, protocol {p}", response.status),
-                None => response.status.to_string(),
-            },
-            HandshakeOutcome::Rejected { response } => {
-                format!("HTTP {} {}", response.status, response.reason)
-            }
-            HandshakeOutcome::Invalid { response, error } => {
-                format!(
-                    "HTTP {} violating RFC 6455 §{}: {error}",
-                    response.status,
-                    error.rfc_section()
-                )
-            }
-            HandshakeOutcome::ClosedBeforeResponse { received } if received.is_empty() => {
-                "TCP closed without any answer".into()
-            }
-            HandshakeOutcome::ClosedBeforeResponse { received } => {
-                format!(
-                    "TCP closed after {} bytes without a complete HTTP head",
-                    received.len()
-                )
-            }
-            HandshakeOutcome::Timeout { received } => {
-                format!(
-                    "no complete answer in time ({} bytes received)",
-                    received.len()
-                )
-            }
-            HandshakeOutcome::Malformed(e) => format!("not an HTTP answer: {e}"),
-        }
-    }
-}
-
-/// Something the peer observed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PeerEvent {
-    /// A complete frame (and the message-level event it completed, if any).
-    Frame {
-        /// Arrival time, ms since the peer was opened.
-        t_ms: f64,
-        /// The frame.
-        frame: DecodedFrame,
-    },
-    /// The server broke a rule (reported before the frame it belongs to, which is still
-    /// delivered), or a capacity limit was exceeded (then nothing more is decoded). Every
-    /// violation is reported, in the order found.
-    Violation {
-        /// Detection time.
-        t_ms: f64,
-        /// The rule.
-        error: FrameError,
-    },
-    /// The server closed TCP (or it was reset).
-    Eof {
-        /// Time the end was seen.
-        t_ms: f64,
-        /// An IO error, when the end was not a clean FIN.
-        error: Option<String>,
-    },
-    /// The deadline passed first.
-    Timeout,
-}
-
-enum Chunk {
-    Data(Vec<u8>, Instant),
-    End(Instant, Option<String>),
-}
-
-/// How the bytes of one send reach the socket: Autobahn's write primitives, implemented once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Pacing {
-    /// One write, right after whatever was queued before it.
-    Plain,
-    /// One write followed by a reactor turn ([`PIECE_GAP`]) before the next write, so each
-    /// frame leaves on its own (Autobahn's `sync`, "frame-wise chops").
-    Sync,
-    /// Writes of `size` bytes, each followed by `delay`, or by a reactor turn when `delay`
-    /// is zero (Autobahn's `chopsize`; 1 = "octet-wise").
-    ///
-    /// With reactor turns, the first two pieces of a burst (paced writes queued while the
-    /// writer had nothing paced in flight) leave in one write, as in Autobahn, whose first
-    /// reactor turn comes only after the second piece was buffered.
-    Chop {
-        /// Bytes per write.
-        size: std::num::NonZeroUsize,
-        /// Pause after each write; zero = a reactor turn.
-        delay: Duration,
-    },
-}
-
-impl Pacing {
-    /// Chops of `size` bytes (at least 1) with a reactor turn between them.
-    pub const fn chop(size: usize) -> Pacing {
-        let size = match std::num::NonZeroUsize::new(size) {
-            Some(n) => n,
-            None => std::num::NonZeroUsize::MIN,
-        };
-        Pacing::Chop {
-            size,
-            delay: Duration::ZERO,
-        }
-    }
-
-    /// Whether each write is followed by a reactor turn (or a delay).
-    pub const fn is_paced(self) -> bool {
-        !matches!(self, Pacing::Plain)
-    }
-
-    /// The pause after each write; zero for a reactor turn (and for [`Pacing::Plain`]).
-    pub const fn delay(self) -> Duration {
-        match self {
-            Pacing::Chop { delay, .. } => delay,
-            _ => Duration::ZERO,
-        }
-    }
-}
-
-/// The pause between two paced writes. Autobahn writes a queued piece, then re-enters its
-/// reactor through a 10 µs timer; with the reactor's own pass its pieces reach a reader
-/// 70-150 µs apart (measured here with a blocking reader), so a server reading as data
-/// arrives sees them one by one.
-pub const PIECE_GAP: Duration = Duration::from_micros(10);
-
-enum WriteOp {
-    Bytes(Vec<u8>, Pacing),
-    Sleep(Duration),
-    Shutdown,
-}
-
-/// Waits `gap` (a reactor turn). tokio's timer counts whole milliseconds; spinning would
-/// starve the very server we pace for on a small machine, and handing the sleep to another
-/// thread costs more than the gap itself. So the writer task sleeps on its thread: a
-/// deliberate, bounded pause (the kernel adds its timer slack, ~50 µs), after which the
-/// runtime runs what it postponed.
-fn reactor_turn(gap: Duration) {
-    std::thread::sleep(gap);
-}
-
-/// The first piece of the next queued op when it is paced with reactor turns too (the rest
-/// of it goes back to the front of `backlog`); nothing otherwise. Autobahn queues a stage's
-/// frames together, so a one-piece `sync` frame leaves with the next frame's first piece.
-fn burst_head(
-    wrx: &mut mpsc::UnboundedReceiver<WriteOp>,
-    backlog: &mut VecDeque<WriteOp>,
-) -> Vec<u8> {
-    let next = match backlog.pop_front() {
-        Some(op) => op,
-        None => match wrx.try_recv() {
-            Ok(op) => op,
-            Err(_) => return Vec::new(),
-        },
-    };
-    match next {
-        WriteOp::Bytes(mut b, pacing) if pacing.is_paced() && pacing.delay().is_zero() => {
-            let n = match pacing {
-                Pacing::Chop { size, .. } => size.get().min(b.len()),
-                _ => b.len(),
-            };
-            let rest = b.split_off(n);
-            if !rest.is_empty() {
-                backlog.push_front(WriteOp::Bytes(rest, pacing));
-            }
-            b
-        }
-        other => {
-            backlog.push_front(other);
-            Vec::new()
-        }
-    }
-}
 
 /// What carries the peer's bytes; only the labels of its ends differ (see [`h2`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,9 +70,6 @@ enum Transport {
         stream: u32,
     },
 }
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// A connection to the server under test.
 pub struct Peer {
@@ -458,58 +121,8 @@ impl Drop for Peer {
 }
 
 impl Peer {
-    /// Opens TCP (and TLS for `wss://`) to `target`, refusing any non-loopback address.
-    /// Times in the transcript count from `started`.
-    pub async fn open(
-        target: &Target,
-        opts: &ConnectOptions,
-        conn: &str,
-        started: Instant,
-    ) -> Result<Peer, PeerError> {
-        if target.http2 {
-            return Err(PeerError::Http2(
-                "this check writes raw HTTP/1.1 bytes, which an HTTP/2 stream cannot carry".into(),
-            ));
-        }
-        let addrs = target.resolve().map_err(PeerError::Target)?;
-        let tcp = tokio::time::timeout(opts.connect_timeout, TcpStream::connect(&addrs[..]))
-            .await
-            .map_err(|_| PeerError::ConnectTimeout(opts.connect_timeout))?
-            .map_err(PeerError::Connect)?;
-        let _ = tcp.set_nodelay(true);
-        let addr = tcp.peer_addr().unwrap_or(addrs[0]);
-        let transcript = Transcript::new(conn, started);
-        transcript.push(
-            Direction::Event,
-            "tcp-open",
-            format!("connected to {addr}"),
-            None,
-        );
-        let stream: Box<dyn Stream> = if target.tls {
-            let cfg = tls::client_config(opts.insecure);
-            let name = rustls::pki_types::ServerName::try_from(target.host.clone())
-                .map_err(|e| PeerError::Tls(e.to_string()))?;
-            let tls = tokio::time::timeout(
-                opts.connect_timeout,
-                tokio_rustls::TlsConnector::from(cfg).connect(name, tcp),
-            )
-            .await
-            .map_err(|_| PeerError::ConnectTimeout(opts.connect_timeout))?
-            .map_err(|e| PeerError::Tls(e.to_string()))?;
-            Box::new(tls)
-        } else {
-            Box::new(tcp)
-        };
-        Ok(Self::from_stream(
-            stream,
-            transcript,
-            opts.limits,
-            started,
-            Transport::Tcp,
-            Role::Client,
-        ))
-    }
-
+    /// Wraps a connected stream (either role, any transport): starts the reader and writer
+    /// tasks; the decoder applies the masking rule of `role` and `limits`.
     fn from_stream(
         stream: Box<dyn Stream>,
         transcript: Transcript,
@@ -518,130 +131,10 @@ impl Peer {
         transport: Transport,
         role: Role,
     ) -> Peer {
-        let (mut rd, mut wr) = tokio::io::split(stream);
-        let (tx, rx) = mpsc::channel::<Chunk>(8);
-        let (pause, mut paused) = watch::channel(false);
-        let reader = tokio::spawn(async move {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                while *paused.borrow() {
-                    if paused.changed().await.is_err() {
-                        return;
-                    }
-                }
-                tokio::select! {
-                    r = rd.read(&mut buf) => {
-                        let chunk = match r {
-                            Ok(0) => Chunk::End(Instant::now(), None),
-                            Ok(n) => Chunk::Data(buf[..n].to_vec(), Instant::now()),
-                            Err(e) => Chunk::End(Instant::now(), Some(e.to_string())),
-                        };
-                        let end = matches!(chunk, Chunk::End(..));
-                        if tx.send(chunk).await.is_err() || end {
-                            return;
-                        }
-                    }
-                    _ = paused.changed() => {}
-                }
-            }
-        });
-        let (wtx, mut wrx) = mpsc::unbounded_channel::<WriteOp>();
+        let (rd, wr) = tokio::io::split(stream);
+        let (rx, pause, reader) = tasks::spawn_reader(rd);
         let written = Arc::new(AtomicU64::new(0));
-        let w2 = written.clone();
-        let tr = transcript.clone();
-        let writer = tokio::spawn(async move {
-            // Ops taken out of the channel ahead of their turn (see `burst_head`).
-            let mut backlog: VecDeque<WriteOp> = VecDeque::new();
-            // Whether the writer had nothing paced in flight before the op at hand.
-            let mut idle = true;
-            loop {
-                let op = match backlog.pop_front() {
-                    Some(op) => op,
-                    None => match wrx.try_recv() {
-                        Ok(op) => op,
-                        Err(_) => {
-                            idle = true;
-                            match wrx.recv().await {
-                                Some(op) => op,
-                                None => return,
-                            }
-                        }
-                    },
-                };
-                let res = match op {
-                    WriteOp::Bytes(b, Pacing::Plain) => {
-                        idle = true;
-                        let r = wr.write_all(&b).await;
-                        w2.fetch_add(b.len() as u64, Ordering::Relaxed);
-                        r
-                    }
-                    WriteOp::Bytes(b, pacing) => {
-                        let (size, delay) = match pacing {
-                            Pacing::Chop { size, delay } => (size.get(), delay),
-                            _ => (b.len().max(1), Duration::ZERO),
-                        };
-                        let mut pieces: VecDeque<&[u8]> = b.chunks(size).collect();
-                        let mut head = Vec::new();
-                        if idle && delay.is_zero() {
-                            // Autobahn's first reactor turn of a burst comes only after the
-                            // second piece is buffered: the first two leave in one write.
-                            head.extend_from_slice(pieces.pop_front().unwrap_or_default());
-                            match pieces.pop_front() {
-                                Some(second) => head.extend_from_slice(second),
-                                None => head.extend(burst_head(&mut wrx, &mut backlog)),
-                            }
-                        }
-                        idle = !delay.is_zero();
-                        let mut r = Ok(());
-                        let first = (!head.is_empty()).then_some(&head[..]);
-                        for piece in first.into_iter().chain(pieces) {
-                            r = wr.write_all(piece).await;
-                            if r.is_err() {
-                                break;
-                            }
-                            w2.fetch_add(piece.len() as u64, Ordering::Relaxed);
-                            r = wr.flush().await;
-                            if r.is_err() {
-                                break;
-                            }
-                            if delay.is_zero() {
-                                reactor_turn(PIECE_GAP);
-                            } else {
-                                tokio::time::sleep(delay).await;
-                            }
-                        }
-                        r
-                    }
-                    WriteOp::Sleep(d) => {
-                        idle = true;
-                        tokio::time::sleep(d).await;
-                        Ok(())
-                    }
-                    WriteOp::Shutdown => {
-                        let r = wr.shutdown().await;
-                        // An h2 stream records its END_STREAM itself.
-                        if transport == Transport::Tcp {
-                            tr.push(
-                                Direction::Sent,
-                                "tcp-fin",
-                                "half-closed TCP (FIN)".into(),
-                                None,
-                            );
-                        }
-                        r
-                    }
-                };
-                if let Err(e) = res.and(wr.flush().await) {
-                    tr.push(
-                        Direction::Event,
-                        "tcp-error",
-                        format!("write failed: {e}"),
-                        None,
-                    );
-                    return;
-                }
-            }
-        });
+        let (wtx, writer) = tasks::spawn_writer(wr, written.clone(), transcript.clone(), transport);
         Peer {
             started,
             transcript,
@@ -672,148 +165,6 @@ impl Peer {
             role,
             compressor: None,
             deflate: None,
-        }
-    }
-
-    /// Opens the connection and performs the opening handshake with `opts`.
-    pub async fn connect(
-        target: &Target,
-        opts: &ConnectOptions,
-        conn: &str,
-    ) -> Result<(Peer, HandshakeOutcome), PeerError> {
-        let started = Instant::now();
-        if target.http2 {
-            return Self::connect_h2(target, opts, conn, started).await;
-        }
-        let mut peer = Peer::open(target, opts, conn, started).await?;
-        let req = opts.request(target);
-        let outcome = peer
-            .handshake(
-                &req,
-                opts.head_limits,
-                Instant::now() + opts.handshake_timeout,
-            )
-            .await;
-        Ok((peer, outcome))
-    }
-
-    /// RFC 8441: an extended CONNECT on the run's HTTP/2 connection with the offers of
-    /// `opts`; a `200` whose subprotocol and extensions come from the offer is the upgrade.
-    async fn connect_h2(
-        target: &Target,
-        opts: &ConnectOptions,
-        conn: &str,
-        started: Instant,
-    ) -> Result<(Peer, HandshakeOutcome), PeerError> {
-        let transcript = Transcript::new(conn, started);
-        let creq = opts.request(target);
-        let mut req = h2::StreamRequest::websocket(creq.target.clone());
-        if !creq.protocols.is_empty() {
-            req.headers
-                .push(("sec-websocket-protocol".into(), creq.protocols.join(", ")));
-        }
-        if !creq.extensions.is_empty() {
-            req.headers.push((
-                "sec-websocket-extensions".into(),
-                creq.extensions.join(", "),
-            ));
-        }
-        for (k, v) in &creq.headers {
-            let k = k.to_ascii_lowercase();
-            // A version given in the options replaces the default 13 (h2.1.3 sends 99).
-            if k == "sec-websocket-version" {
-                req.headers.retain(|(n, _)| *n != k);
-            }
-            req.headers.push((k, v.clone()));
-        }
-        let deadline = Instant::now() + opts.connect_timeout + opts.handshake_timeout;
-        let (_, answer) = h2::open_stream(
-            &opts.http2,
-            target,
-            opts.insecure,
-            opts.head_limits.max_head,
-            opts.connect_timeout,
-            &req,
-            &transcript,
-            deadline,
-        )
-        .await?;
-        let (head, io) = match answer {
-            h2::StreamAnswer::Response(head, io) => (head, io),
-            h2::StreamAnswer::Refused(reason) => {
-                return Err(PeerError::Http2(format!(
-                    "the server refused the extended CONNECT: {reason}"
-                )))
-            }
-            h2::StreamAnswer::Timeout => {
-                return Err(PeerError::Http2(
-                    "no response HEADERS to the extended CONNECT in time".into(),
-                ))
-            }
-        };
-        let stream = io.stream_id();
-        let outcome = if head.status == 200 {
-            match creq.validate_negotiation(&head.headers) {
-                Ok(accepted) => HandshakeOutcome::Upgraded {
-                    response: head,
-                    accepted,
-                },
-                Err(error) => {
-                    transcript.note(format!(
-                        "invalid 200 (RFC 6455 §{}): {error}",
-                        error.rfc_section()
-                    ));
-                    HandshakeOutcome::Invalid {
-                        response: head,
-                        error,
-                    }
-                }
-            }
-        } else {
-            HandshakeOutcome::Rejected { response: head }
-        };
-        let peer = Self::from_stream(
-            Box::new(io),
-            transcript,
-            opts.limits,
-            started,
-            Transport::H2 { stream },
-            Role::Client,
-        );
-        Ok((peer, outcome))
-    }
-
-    /// Sends `req` and reads the answer head, bounded by `limits` and `deadline`.
-    /// Bytes after the head stay buffered for [`Peer::recv`].
-    pub async fn handshake(
-        &mut self,
-        req: &ClientRequest,
-        limits: HeadLimits,
-        deadline: Instant,
-    ) -> HandshakeOutcome {
-        self.send_request_bytes(req.to_bytes());
-        match self.read_response_head(limits, deadline).await {
-            HandshakeOutcome::Rejected { response } if response.status == 101 => {
-                match req.validate_response(&response) {
-                    Ok(accepted) => {
-                        if let Some(cfg) = accepted.deflate {
-                            self.enable_deflate(cfg);
-                            if matches!(req.deflate, Some((_, AnswerCheck::Autobahn))) {
-                                self.zlib_inflate_window();
-                            }
-                        }
-                        HandshakeOutcome::Upgraded { response, accepted }
-                    }
-                    Err(error) => {
-                        self.transcript.note(format!(
-                            "invalid 101 (RFC 6455 §{}): {error}",
-                            error.rfc_section()
-                        ));
-                        HandshakeOutcome::Invalid { response, error }
-                    }
-                }
-            }
-            other => other,
         }
     }
 
@@ -954,58 +305,6 @@ impl Peer {
             Some(&bytes),
         );
         let _ = self.wtx.send(WriteOp::Bytes(bytes, Pacing::Plain));
-    }
-
-    /// Reads an HTTP response head without judging it: every complete head, 101 included,
-    /// comes back as `Rejected`; [`Peer::handshake`] applies the §4.1 validation.
-    pub async fn read_response_head(
-        &mut self,
-        limits: HeadLimits,
-        deadline: Instant,
-    ) -> HandshakeOutcome {
-        loop {
-            match parse_response(&self.rbuf, limits) {
-                Err(e) => {
-                    self.transcript.push(
-                        Direction::Recv,
-                        "http",
-                        format!("unparseable answer: {e}"),
-                        Some(&self.rbuf),
-                    );
-                    return HandshakeOutcome::Malformed(e);
-                }
-                Ok(Status::Complete(head, n)) => {
-                    let raw: Vec<u8> = self.rbuf.drain(..n).collect();
-                    self.transcript.push(
-                        Direction::Recv,
-                        "http",
-                        format!(
-                            "HTTP/{}.{} {} {}",
-                            head.version.0, head.version.1, head.status, head.reason
-                        ),
-                        Some(&raw),
-                    );
-                    return HandshakeOutcome::Rejected { response: head };
-                }
-                Ok(Status::Partial(_)) => {}
-            }
-            if let Some((_, err)) = &self.ended {
-                let received = std::mem::take(&mut self.rbuf);
-                self.note_eof_once(err.clone());
-                return HandshakeOutcome::ClosedBeforeResponse { received };
-            }
-            match tokio::time::timeout_at(deadline.into(), self.rx.recv()).await {
-                Err(_) => {
-                    self.transcript.note("handshake answer timed out");
-                    return HandshakeOutcome::Timeout {
-                        received: self.rbuf.clone(),
-                    };
-                }
-                Ok(Some(Chunk::Data(d, _))) => self.rbuf.extend_from_slice(&d),
-                Ok(Some(Chunk::End(t, e))) => self.ended = Some((t, e)),
-                Ok(None) => self.ended = Some((Instant::now(), None)),
-            }
-        }
     }
 
     fn note_eof_once(&mut self, err: Option<String>) {

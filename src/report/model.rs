@@ -39,6 +39,17 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every behaviour verdict, in the order report tables show them (columns of the
+    /// terminal summary and of the HTML matrix, the legend).
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Ok,
+        Verdict::NonStrict,
+        Verdict::Informational,
+        Verdict::Unimplemented,
+        Verdict::Failed,
+        Verdict::NotRun,
+    ];
+
     /// The label used in every report format.
     pub fn label(self) -> &'static str {
         match self {

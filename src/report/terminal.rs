@@ -63,16 +63,6 @@ fn stdout_columns() -> Option<usize> {
     None
 }
 
-/// Column order of the summary table.
-const COLUMNS: [Verdict; 6] = [
-    Verdict::Ok,
-    Verdict::NonStrict,
-    Verdict::Informational,
-    Verdict::Unimplemented,
-    Verdict::Failed,
-    Verdict::NotRun,
-];
-
 /// Per-category counts per verdict, a total row, and a `failing` column, with the default
 /// [`Policy`] for `strict`.
 pub fn summary_table(report: &RunReport, strict: bool) -> String {
@@ -86,13 +76,13 @@ pub fn summary_table(report: &RunReport, strict: bool) -> String {
 /// shown as `-` so the eye finds the non-zero cells.
 pub fn summary_table_with(report: &RunReport, policy: &Policy) -> String {
     let mut header: Vec<String> = vec!["category".into()];
-    header.extend(COLUMNS.iter().map(|v| v.label().to_string()));
+    header.extend(Verdict::ALL.iter().map(|v| v.label().to_string()));
     header.push("total".into());
     header.push("failing".into());
 
     let row_for = |name: String, cases: &[&CaseReport]| -> Vec<String> {
         let mut row = vec![name];
-        for v in COLUMNS {
+        for v in Verdict::ALL {
             row.push(count(cases.iter().filter(|c| c.verdict == v).count()));
         }
         row.push(cases.len().to_string());

@@ -41,14 +41,14 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio::time::{timeout, Instant};
 
+use super::serving::{read_head, HeadError, Serving};
 use crate::codec::close::close_payload;
 use crate::codec::error::Leniency;
-use crate::codec::frame::{encode_frame, FrameHeader, HeaderRules, OpCode, Role, Status};
+use crate::codec::frame::{encode_frame, FrameHeader, HeaderRules, OpCode, Role};
 use crate::codec::handshake::{accept_response, reject_response, validate_request};
-use crate::codec::http::{parse_request, HeadLimits, Headers};
+use crate::codec::http::{HeadLimits, Headers};
 use crate::codec::message::{DecoderConfig, Event, Limits, Message, StreamDecoder, Utf8Check};
 
 /// Nesting depth beyond which the `hang` plant blocks the server.
@@ -165,54 +165,43 @@ impl Shared {
 pub struct RunningApp {
     /// Where it listens.
     pub local_addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-    accepted: Arc<AtomicU64>,
+    serving: Serving,
 }
 
 impl RunningApp {
     /// Connections accepted so far.
     pub fn connections_accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
+        self.serving.accepted()
     }
 
     /// Stops accepting and ends every connection task.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
+        self.serving.stop(true).await;
     }
 }
 
 impl Drop for RunningApp {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
+        // Unlike the reference server, nothing here closes its connections gracefully.
+        self.serving.abort();
     }
 }
 
 /// Binds `addr` and serves the json-pubsub application with `plants`.
 pub async fn bind_pubsub(addr: SocketAddr, plants: Plants) -> io::Result<RunningApp> {
-    let listener = TcpListener::bind(addr).await?;
-    let local_addr = listener.local_addr()?;
-    let (stop, stop_rx) = watch::channel(false);
-    let accepted = Arc::new(AtomicU64::new(0));
     let shared = Arc::new(Shared {
         plants,
         hub: Mutex::new(Hub::default()),
         hung_until: Mutex::new(None),
         hung: AtomicBool::new(false),
     });
-    let task = tokio::spawn(accept_loop(listener, shared, stop_rx, accepted.clone()));
+    let serving = Serving::bind(addr, |l, stop, accepted| {
+        accept_loop(l, shared, stop, accepted)
+    })
+    .await?;
     Ok(RunningApp {
-        local_addr,
-        stop,
-        task: Some(task),
-        accepted,
+        local_addr: serving.local_addr,
+        serving,
     })
 }
 
@@ -257,29 +246,12 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::with_capacity(4096);
     let limits = HeadLimits::default();
-    let head = timeout(HANDSHAKE_TIMEOUT, async {
-        loop {
-            match parse_request(&buf, limits) {
-                Ok(Status::Complete(h, n)) => return Some(Ok((h, n))),
-                Ok(Status::Partial(_)) => {}
-                Err(e) => return Some(Err(e)),
-            }
-            let mut tmp = [0u8; 4096];
-            let room = (limits.max_head + 1)
-                .saturating_sub(buf.len())
-                .clamp(1, 4096);
-            match stream.read(&mut tmp[..room]).await {
-                Ok(0) | Err(_) => return None,
-                Ok(n) => buf.extend_from_slice(&tmp[..n]),
-            }
-        }
-    })
-    .await;
+    let head = timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream, &mut buf, limits)).await;
     // A hung server reads the request but never answers it.
     shared.wait_if_hung().await;
     let (head, used) = match head {
-        Ok(Some(Ok(h))) => h,
-        Ok(Some(Err(e))) => {
+        Ok(Ok(h)) => h,
+        Ok(Err(HeadError::Http(e))) => {
             let body = format!("{e}\n");
             let resp = format!(
                 "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",

@@ -10,6 +10,7 @@ pub mod app_pubsub;
 pub mod faults;
 pub mod hostile;
 pub mod reference;
+mod serving;
 mod session;
 
 pub use faults::{Faults, UnknownFault};

@@ -34,18 +34,18 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio::time::{timeout, Instant};
 
 use crate::codec::deflate::{DeflateConfig, ServerPolicy};
-use crate::codec::frame::Status;
 use crate::codec::handshake::{
     accept_response, reject_response, validate_request, HandshakeError, ValidRequest,
 };
-use crate::codec::http::{parse_request, HeadLimits, Headers, HttpError, RequestHead};
+use crate::codec::http::{HeadLimits, Headers, HttpError, RequestHead};
 use crate::codec::message::Limits;
 
 use super::faults::Faults;
+use super::serving::{read_head, HeadError, Serving};
 use super::session::{Flow, Session};
 
 /// Configuration of the reference server.
@@ -119,9 +119,7 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct RunningServer {
     /// The address it listens on (with the real port when bound to port 0).
     pub local_addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
-    accepted: Arc<AtomicU64>,
+    serving: Serving,
 }
 
 impl RunningServer {
@@ -132,23 +130,13 @@ impl RunningServer {
 
     /// Number of TCP connections accepted so far.
     pub fn connections_accepted(&self) -> u64 {
-        self.accepted.load(Ordering::Relaxed)
+        self.serving.accepted()
     }
 
     /// Stops accepting, sends close 1001 on every open connection, closes them, and returns
     /// once all connection tasks ended (or were aborted after a short grace period).
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        // Dropping the sender (after this) also stops the tasks; say it explicitly anyway.
-        let _ = self.stop.send(true);
+        self.serving.stop(false).await;
     }
 }
 
@@ -157,21 +145,14 @@ impl Drop for RunningServer {
 /// Must be called inside a tokio runtime. The server runs until [`RunningServer::shutdown`]
 /// or until the [`RunningServer`] is dropped.
 pub async fn bind(addr: SocketAddr, cfg: ServerConfig) -> io::Result<RunningServer> {
-    let listener = TcpListener::bind(addr).await?;
-    let local_addr = listener.local_addr()?;
-    let (stop, stop_rx) = watch::channel(false);
-    let accepted = Arc::new(AtomicU64::new(0));
-    let task = tokio::spawn(accept_loop(
-        listener,
-        Arc::new(cfg),
-        stop_rx,
-        accepted.clone(),
-    ));
+    let cfg = Arc::new(cfg);
+    let serving = Serving::bind(addr, |l, stop, accepted| {
+        accept_loop(l, cfg, stop, accepted)
+    })
+    .await?;
     Ok(RunningServer {
-        local_addr,
-        stop,
-        task: Some(task),
-        accepted,
+        local_addr: serving.local_addr,
+        serving,
     })
 }
 
@@ -212,38 +193,6 @@ async fn refuse(mut stream: TcpStream, cfg: Arc<ServerConfig>) {
     let msg = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
     let _ = timeout(cfg.write_timeout, stream.write_all(msg)).await;
     close_tcp(stream, &cfg).await;
-}
-
-/// Why the request head could not be read.
-enum HeadError {
-    Http(HttpError),
-    Eof,
-    Io,
-}
-
-async fn read_head(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    limits: HeadLimits,
-) -> Result<(RequestHead, usize), HeadError> {
-    loop {
-        match parse_request(buf, limits) {
-            Ok(Status::Complete(head, n)) => return Ok((head, n)),
-            Ok(Status::Partial(_)) => {}
-            Err(e) => return Err(HeadError::Http(e)),
-        }
-        // Never read further than one byte past the limit: that is enough to reject.
-        let room = (limits.max_head + 1).saturating_sub(buf.len()).max(1);
-        let mut tmp = [0u8; 4096];
-        let n = stream
-            .read(&mut tmp[..room.min(4096)])
-            .await
-            .map_err(|_| HeadError::Io)?;
-        if n == 0 {
-            return Err(HeadError::Eof);
-        }
-        buf.extend_from_slice(&tmp[..n]);
-    }
 }
 
 /// The first offered subprotocol (client order) that we support.

@@ -343,18 +343,7 @@ async fn raw_request(check: H2Check, target: &Target, opts: &ConnectOptions) -> 
         }
         _ => "conforming extended CONNECT",
     };
-    let deadline = Instant::now() + opts.connect_timeout + opts.handshake_timeout;
-    let r = h2p::open_stream(
-        &opts.http2,
-        target,
-        opts.insecure,
-        opts.head_limits.max_head,
-        opts.connect_timeout,
-        &req,
-        &tr,
-        deadline,
-    )
-    .await;
+    let r = h2p::open_stream(opts, target, &req, &tr).await;
     let (info, answer) = match r {
         Err(e) => {
             return out(

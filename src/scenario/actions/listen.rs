@@ -12,7 +12,6 @@ use toml::de::DeValue;
 
 use super::{ActionSpec, ConnUse, Uses};
 use crate::scenario::duration::format_duration;
-use crate::scenario::model::DEFAULT_WITHIN;
 use crate::scenario::read::{is_conn_name, Fields, Reader, Semantic};
 use crate::scenario::resolve::{sub_opt, sub_pattern, ResolveError};
 use crate::scenario::vars::Vars;
@@ -138,20 +137,61 @@ pub struct Refuse {
 /// `accept`: the client's next connection on `listener`, named `conn`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accept {
-    /// `listener`.
-    pub listener: String,
-    /// `conn`: the name later steps use.
-    pub conn: String,
-    /// `within`: for the connection (and its handshake) to arrive.
-    pub within: Duration,
+    /// `listener`, `conn`, `within`, `answer_pings`.
+    pub take: Take,
     /// `expect`: assertions on the opening handshake.
     pub expect: RequestExpect,
     /// `protocol` (template): the subprotocol to select; it must be among the offers.
     pub protocol: Option<String>,
     /// `refuse`: attempts answered with an HTTP error first.
     pub refuse: Option<Refuse>,
-    /// `answer_pings` (default true).
+}
+
+/// The keys of a step with a [`Take`] ([`Take::read`] reads them), then its own.
+macro_rules! take_keys {
+    ($($key:literal),*) => {
+        ["listener", "conn", "within", "answer_pings", $($key),*]
+    };
+}
+
+/// The connection an `accept` or `expect_reconnect` step takes from a listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Take {
+    /// `listener`.
+    pub listener: String,
+    /// `conn`: the name later steps use.
+    pub conn: String,
+    /// `within`: for the connection (and its handshake; for `expect_reconnect` all the
+    /// attempts) to arrive.
+    pub within: Duration,
+    /// `answer_pings` (default true) on the accepted connection.
     pub answer_pings: bool,
+}
+
+impl Take {
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Take> {
+        let listener = listener_name(r, f);
+        let conn = r.conn(f);
+        let within = r.within(f);
+        let answer_pings = r.boolean(f, "answer_pings").unwrap_or(true);
+        Some(Take {
+            listener: listener?,
+            conn: conn?,
+            within,
+            answer_pings,
+        })
+    }
+
+    /// The step opens `conn`, which stays open for the steps after.
+    fn uses(&self) -> Uses<'_> {
+        Uses {
+            conn: ConnUse::Opens {
+                conn: &self.conn,
+                stays_open: true,
+            },
+            ..Uses::default()
+        }
+    }
 }
 
 fn read_request_expect(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> RequestExpect {
@@ -216,44 +256,24 @@ fn read_refuse(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Refuse> {
 
 impl ActionSpec for Accept {
     const NAME: &'static str = "accept";
-    const KEYS: &'static [&'static str] = &[
-        "listener",
-        "conn",
-        "within",
-        "expect",
-        "protocol",
-        "refuse",
-        "answer_pings",
-    ];
+    const KEYS: &'static [&'static str] = &take_keys!["expect", "protocol", "refuse"];
     const CHECK: &'static str = "server role";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
-        let listener = listener_name(r, f);
-        let conn = r.conn(f);
-        let within = r.within(f);
+        let take = Take::read(r, f);
         let expect = read_request_expect(r, f);
         let protocol = r.template(f, "protocol").map(|s| s.0);
         let refuse = read_refuse(r, f);
-        let answer_pings = r.boolean(f, "answer_pings").unwrap_or(true);
         Some(Accept {
-            listener: listener?,
-            conn: conn?,
-            within,
+            take: take?,
             expect,
             protocol,
             refuse,
-            answer_pings,
         })
     }
 
     fn uses(&self) -> Uses<'_> {
-        Uses {
-            conn: ConnUse::Opens {
-                conn: &self.conn,
-                stays_open: true,
-            },
-            ..Uses::default()
-        }
+        self.take.uses()
     }
 
     fn resolve(&mut self, vars: &Vars) -> Result<(), ResolveError> {
@@ -278,7 +298,10 @@ impl ActionSpec for Accept {
             }
             _ => String::new(),
         };
-        format!("accept {} on listener {}{refuse}", self.conn, self.listener)
+        format!(
+            "accept {} on listener {}{refuse}",
+            self.take.conn, self.take.listener
+        )
     }
 }
 
@@ -384,15 +407,11 @@ impl Backoff {
 /// first `refuse` attempts are refused (HTTP 503), the next is accepted as `conn`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectReconnect {
-    /// `listener`.
-    pub listener: String,
-    /// `conn`: the name of the accepted connection.
-    pub conn: String,
+    /// `listener`, `conn`, `within` (for all the attempts), `answer_pings`.
+    pub take: Take,
     /// `after`: the connection whose end starts the first delay (default: the step's
     /// start).
     pub after: Option<String>,
-    /// `within`: for all the attempts.
-    pub within: Duration,
     /// `refuse`: attempts refused with HTTP 503 before one is accepted (default 0).
     pub refuse: u32,
     /// `backoff` (default `"any"`).
@@ -401,34 +420,17 @@ pub struct ExpectReconnect {
     pub min_delay: Option<Duration>,
     /// `max_delay`: no delay may be longer.
     pub max_delay: Option<Duration>,
-    /// `answer_pings` (default true) on the accepted connection.
-    pub answer_pings: bool,
 }
 
 impl ActionSpec for ExpectReconnect {
     const NAME: &'static str = "expect_reconnect";
-    const KEYS: &'static [&'static str] = &[
-        "listener",
-        "conn",
-        "after",
-        "within",
-        "refuse",
-        "backoff",
-        "min_delay",
-        "max_delay",
-        "answer_pings",
-    ];
+    const KEYS: &'static [&'static str] =
+        &take_keys!["after", "refuse", "backoff", "min_delay", "max_delay"];
     const CHECK: &'static str = "reconnect";
 
     fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
-        let listener = listener_name(r, f);
-        let conn = r.conn(f);
+        let take = Take::read(r, f);
         let after = r.string(f, "after").map(|s| s.0);
-        let within = if f.has("within") {
-            r.within(f)
-        } else {
-            DEFAULT_WITHIN.min(r.deadline)
-        };
         let refuse = r.int(f, "refuse", 0, 1000).unwrap_or(0) as u32;
         let backoff = match r.string(f, "backoff") {
             None => Backoff::Any,
@@ -463,28 +465,18 @@ impl ActionSpec for ExpectReconnect {
                 "the cap of the delays (with backoff = \"capped\")",
             );
         }
-        let answer_pings = r.boolean(f, "answer_pings").unwrap_or(true);
         Some(ExpectReconnect {
-            listener: listener?,
-            conn: conn?,
+            take: take?,
             after,
-            within,
             refuse,
             backoff,
             min_delay,
             max_delay,
-            answer_pings,
         })
     }
 
     fn uses(&self) -> Uses<'_> {
-        Uses {
-            conn: ConnUse::Opens {
-                conn: &self.conn,
-                stays_open: true,
-            },
-            ..Uses::default()
-        }
+        self.take.uses()
     }
 
     fn title(&self) -> String {
@@ -494,8 +486,8 @@ impl ActionSpec for ExpectReconnect {
         };
         format!(
             "expect the client back on {} within {}{shape}",
-            self.listener,
-            format_duration(self.within)
+            self.take.listener,
+            format_duration(self.take.within)
         )
     }
 }

@@ -236,15 +236,7 @@ impl RunStep for AssertClient {
                 }
             }
             ServerState::Exited => match p.wait_exit(until).await {
-                None => Outcome::failed(
-                    "",
-                    expected,
-                    format!(
-                        "still running (pid {}) after {}{cut}",
-                        p.pid(),
-                        format_duration(self.within)
-                    ),
-                ),
+                None => Outcome::still_running(expected, p.pid(), self.within, cut),
                 Some(e) => match self.exit_code {
                     Some(code) if code != e.shell_code() => Outcome::failed(
                         "",

@@ -9,185 +9,21 @@
 //! Every byte of the handshake is in the connection's transcript; attempts that are
 //! refused have a transcript of their own (`<conn>~N`).
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::conn::Conn;
 use super::http::check_string;
+use super::listener::Listener;
 use super::runner::{Outcome, RunStep, Runner, StepCx, Window};
 use crate::codec::handshake::{reject_response, validate_request, ValidRequest};
 use crate::codec::http::{HeadLimits, Headers, RequestHead};
-use crate::peer::transcript::Transcript;
 use crate::peer::{AcceptOptions, Peer, RequestOutcome};
-use crate::report::Direction;
 use crate::scenario::actions::*;
 use crate::scenario::describe::{ms, short};
 use crate::scenario::format_duration;
 use crate::scenario::matcher::JsonPattern;
-
-/// Connections taken by a listener but not yet handled by a step; more wait in the
-/// kernel's backlog, so a client that floods connections cannot grow memory.
-const INCOMING_QUEUE: usize = 64;
-
-/// Refused attempts kept open per listener.
-const MAX_PARKED: usize = 16;
-
-/// One TCP connection a listener took.
-#[derive(Debug)]
-pub(super) struct Incoming {
-    stream: TcpStream,
-    at: Instant,
-}
-
-/// A named listener on 127.0.0.1.
-#[derive(Debug)]
-pub(super) struct Listener {
-    /// Its loopback address.
-    pub host: std::net::Ipv4Addr,
-    /// Its port (fixed once bound, so a restart listens on the same one).
-    pub port: u16,
-    incoming: mpsc::Receiver<Incoming>,
-    task: Option<JoinHandle<()>>,
-    /// Listener events: bound, closed, every TCP connection taken.
-    pub tr: Transcript,
-    /// `Sec-WebSocket-Key`s seen so far (key freshness, RFC 6455 4.1).
-    keys: HashSet<String>,
-    /// Names of the connections accepted on it (closed by `restart_listener`).
-    pub conns: Vec<String>,
-    /// Handshake attempts so far (numbering the refused ones' transcripts).
-    attempts: u64,
-    /// When the kit last ended its connections (`restart_listener`): the start of the
-    /// next reconnect delay.
-    pub last_end: Option<Instant>,
-    /// Refused attempts, kept open until the client closes them (the latest few).
-    parked: Vec<Peer>,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-    }
-}
-
-impl Listener {
-    /// Binds `host`:`port` (0: a free port) and starts taking connections.
-    pub async fn bind(
-        name: &str,
-        host: std::net::Ipv4Addr,
-        port: u16,
-        started: Instant,
-    ) -> std::io::Result<Listener> {
-        let tr = Transcript::new(&format!("listener {name}"), started);
-        let (task, incoming, port) = Self::start(host, port, &tr).await?;
-        Ok(Listener {
-            host,
-            port,
-            incoming,
-            task: Some(task),
-            tr,
-            keys: HashSet::new(),
-            conns: Vec::new(),
-            attempts: 0,
-            last_end: None,
-            parked: Vec::new(),
-        })
-    }
-
-    async fn start(
-        host: std::net::Ipv4Addr,
-        port: u16,
-        tr: &Transcript,
-    ) -> std::io::Result<(JoinHandle<()>, mpsc::Receiver<Incoming>, u16)> {
-        // Only loopback: the reader refuses any other host.
-        debug_assert!(host.is_loopback());
-        let l = TcpListener::bind((host, port)).await?;
-        let port = l.local_addr()?.port();
-        tr.push(
-            Direction::Event,
-            "listen",
-            format!("listening on {host}:{port}"),
-            None,
-        );
-        let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
-        let tr2 = tr.clone();
-        let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, addr)) = l.accept().await else {
-                    // EMFILE and the like: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                };
-                let _ = stream.set_nodelay(true);
-                tr2.push(
-                    Direction::Event,
-                    "tcp-open",
-                    format!("TCP connection from {addr}"),
-                    None,
-                );
-                let inc = Incoming {
-                    stream,
-                    at: Instant::now(),
-                };
-                if tx.send(inc).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok((task, rx, port))
-    }
-
-    /// Stops listening: the port refuses connections until [`Listener::relisten`];
-    /// connections taken but not handled are closed.
-    pub async fn close(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-            // The socket is closed when the task is dropped: wait for that, so the
-            // port is free for the next bind (bounded: an aborted task ends at once).
-            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
-        }
-        self.incoming.close();
-        while self.incoming.try_recv().is_ok() {}
-        self.parked.clear();
-        self.tr.push(
-            Direction::Event,
-            "listen",
-            format!("stopped listening on {}:{}", self.host, self.port),
-            None,
-        );
-    }
-
-    /// Listens again on the same port.
-    pub async fn relisten(&mut self) -> std::io::Result<()> {
-        let (task, incoming, _) = Self::start(self.host, self.port, &self.tr).await?;
-        self.task = Some(task);
-        self.incoming = incoming;
-        Ok(())
-    }
-
-    /// Keeps a refused attempt's peer (its writer) alive while the client reads the
-    /// refusal; the oldest goes once there are [`MAX_PARKED`].
-    fn park(&mut self, peer: Peer) {
-        if self.parked.len() >= MAX_PARKED {
-            self.parked.remove(0);
-        }
-        self.parked.push(peer);
-    }
-
-    /// The next connection, or `None` at `until`.
-    async fn next(&mut self, until: Instant) -> Option<Incoming> {
-        tokio::time::timeout_at(until.into(), self.incoming.recv())
-            .await
-            .ok()
-            .flatten()
-    }
-}
 
 /// The reason phrase of a refusal status.
 fn reason_of(status: u16) -> &'static str {
@@ -482,15 +318,15 @@ impl RunStep for Listen {
 
 impl RunStep for Accept {
     async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
-        let Window { until, cut } = r.window(cx.t0, self.within);
+        let Window { until, cut } = r.window(cx.t0, self.take.within);
         let refuse = self.refuse.unwrap_or(Refuse {
             count: 0,
             status: 503,
         });
         let mut expected = format!(
             "a client connects to listener {} within {}",
-            self.listener,
-            format_duration(self.within)
+            self.take.listener,
+            format_duration(self.take.within)
         );
         if refuse.count > 0 {
             expected += &format!(
@@ -501,14 +337,14 @@ impl RunStep for Accept {
         let answer = Answer {
             expect: Some(&self.expect),
             protocol: self.protocol.as_deref(),
-            answer_pings: self.answer_pings,
+            answer_pings: self.take.answer_pings,
         };
         let mut log: Vec<String> = Vec::new();
         let mut refused = 0u32;
         loop {
             let status = (refused < refuse.count).then_some(refuse.status);
             let att = match r
-                .next_attempt(&self.listener, &self.conn, until, status, &answer)
+                .next_attempt(&self.take.listener, &self.take.conn, until, status, &answer)
                 .await
             {
                 Err(e) => return Outcome::failed("", expected, e),
@@ -523,7 +359,7 @@ impl RunStep for Accept {
                         expected,
                         format!(
                             "{so_far}; nothing more within {}{cut}",
-                            format_duration(self.within)
+                            format_duration(self.take.within)
                         ),
                     );
                 }
@@ -547,21 +383,12 @@ impl RunStep for Accept {
                     line,
                     problems,
                 } => {
-                    r.bind_conn(&self.listener, &self.conn, *conn);
+                    r.bind_conn(&self.take.listener, &self.take.conn, *conn);
                     log.push(format!(
                         "{line} → 101 after {}",
                         ms(at.saturating_duration_since(cx.t0))
                     ));
-                    let observed = log.join("; ");
-                    return if problems.is_empty() {
-                        Outcome::ok("", expected, observed)
-                    } else {
-                        Outcome::failed(
-                            "",
-                            expected,
-                            format!("{observed}; {}", problems.join("; ")),
-                        )
-                    };
+                    return Outcome::judged(expected, &log.join("; "), &problems);
                 }
             }
         }
@@ -693,11 +520,11 @@ pub(super) fn judge_backoff(
 
 impl RunStep for ExpectReconnect {
     async fn run(&self, r: &mut Runner<'_>, cx: &StepCx<'_>) -> Outcome {
-        let Window { until, cut } = r.window(cx.t0, self.within);
+        let Window { until, cut } = r.window(cx.t0, self.take.within);
         let mut expected = format!(
             "the client connects again to listener {} within {}",
-            self.listener,
-            format_duration(self.within)
+            self.take.listener,
+            format_duration(self.take.within)
         );
         if self.refuse > 0 {
             expected += &format!(", {} more time(s) after HTTP 503 refusals", self.refuse);
@@ -711,11 +538,11 @@ impl RunStep for ExpectReconnect {
         let mut origin_what = "the step's start".to_string();
         if let Some(t) = r
             .listeners
-            .get_mut(&self.listener)
+            .get_mut(&self.take.listener)
             .and_then(|l| l.last_end.take())
         {
             origin = t;
-            origin_what = format!("the restart of listener {}", self.listener);
+            origin_what = format!("the restart of listener {}", self.take.listener);
         }
         if let Some(a) = &self.after {
             match r.conns.get(a).and_then(|c| c.lock().ended()) {
@@ -735,7 +562,7 @@ impl RunStep for ExpectReconnect {
         let answer = Answer {
             expect: None,
             protocol: None,
-            answer_pings: self.answer_pings,
+            answer_pings: self.take.answer_pings,
         };
         let mut times: Vec<Instant> = Vec::new();
         let mut log: Vec<String> = Vec::new();
@@ -759,7 +586,7 @@ impl RunStep for ExpectReconnect {
         loop {
             let status = (refused < self.refuse).then_some(503);
             let att = match r
-                .next_attempt(&self.listener, &self.conn, until, status, &answer)
+                .next_attempt(&self.take.listener, &self.take.conn, until, status, &answer)
                 .await
             {
                 Err(e) => return Outcome::failed("", expected, e),
@@ -773,7 +600,10 @@ impl RunStep for ExpectReconnect {
                     return Outcome::failed(
                         "",
                         expected,
-                        format!("{what} within {}{cut}; {d}", format_duration(self.within)),
+                        format!(
+                            "{what} within {}{cut}; {d}",
+                            format_duration(self.take.within)
+                        ),
                     );
                 }
                 Ok(Some(a)) => a,
@@ -789,7 +619,7 @@ impl RunStep for ExpectReconnect {
                 }
                 Attempt::Upgraded { at, conn, line, .. } => {
                     times.push(at);
-                    r.bind_conn(&self.listener, &self.conn, *conn);
+                    r.bind_conn(&self.take.listener, &self.take.conn, *conn);
                     log.push(format!("{line} → 101"));
                     let (ds, d) = delays_text(&times);
                     let mut observed = format!("{} attempt(s); {d}", times.len());
@@ -822,15 +652,7 @@ impl RunStep for ExpectReconnect {
                         }
                     }
                     observed += &format!("; {}", short(&log.join("; "), 400));
-                    return if problems.is_empty() {
-                        Outcome::ok("", expected, observed)
-                    } else {
-                        Outcome::failed(
-                            "",
-                            expected,
-                            format!("{}: {observed}", problems.join("; ")),
-                        )
-                    };
+                    return Outcome::judged(expected, &observed, &problems);
                 }
             }
         }

@@ -3,18 +3,18 @@
 //! run it within its window, turn its [`Outcome`] into a case with the transcript since
 //! the previous case), then teardown (connections, server, files) into `#cleanup`.
 //!
-//! What each action does is in its family's file ([`RunStep`] impls); this file only
-//! knows the order, the time limits and the bookkeeping every step shares.
+//! What each action does is in its family's file ([`RunStep`] impls), setup and teardown
+//! in `lifecycle.rs`; this file only knows the order, the time limits and the bookkeeping
+//! every step shares.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::client::ClientProc;
 use super::conn::Conn;
 use super::files::FileGuard;
-use super::listen::Listener;
-use super::server::{self, ServerCtl};
+use super::listener::Listener;
+use super::server::ServerCtl;
 use super::{EngineOptions, MAX_CASE_ENTRIES};
 use crate::peer::http::HttpResponse;
 use crate::peer::transcript::Transcript;
@@ -22,8 +22,7 @@ use crate::report::{CaseReport, Direction, TranscriptEntry, Verdict};
 use crate::scenario::actions::*;
 use crate::scenario::model::Address;
 use crate::scenario::{
-    format_duration, is_var_name, render_value, substitute, substitute_known, Scenario, Step,
-    StepError, Vars,
+    format_duration, render_value, substitute_known, Scenario, Step, StepError, Vars,
 };
 
 /// How one action runs and how its outcome is judged; one impl per action, in the
@@ -102,6 +101,26 @@ impl Outcome {
             verdict: Verdict::Failed,
             ..Outcome::ok(sent, expected, observed)
         }
+    }
+
+    /// OK when the checks found no problem; otherwise FAILED, the problems first.
+    pub(super) fn judged(expected: impl Into<String>, observed: &str, problems: &[String]) -> Self {
+        if problems.is_empty() {
+            Outcome::ok("", expected, observed)
+        } else {
+            Outcome::failed("", expected, format!("{}: {observed}", problems.join("; ")))
+        }
+    }
+
+    /// FAILED: a process asserted to exit (`assert_server`, `assert_client`) is still
+    /// running when the window closes.
+    pub(super) fn still_running(expected: String, pid: i32, within: Duration, cut: &str) -> Self {
+        let within = crate::scenario::format_duration(within);
+        Outcome::failed(
+            "",
+            expected,
+            format!("still running (pid {pid}) after {within}{cut}"),
+        )
     }
 
     pub(super) fn not_run(expected: impl Into<String>, observed: impl Into<String>) -> Self {
@@ -420,7 +439,7 @@ impl<'a> Runner<'a> {
         self.cases.push(case);
     }
 
-    fn make_case(
+    pub(super) fn make_case(
         &mut self,
         id: String,
         title: String,
@@ -477,217 +496,10 @@ impl<'a> Runner<'a> {
         self.cursor_ms = hi;
         v
     }
-
-    /// Variables, project directory, server; `Ok(Some(..))` when there is a setup case
-    /// to report.
-    async fn setup(&mut self) -> Result<Option<Outcome>, String> {
-        let scn = self.scn;
-        let opts = self.opts;
-        let mut builtins = Vars::new();
-        let mut host = "127.0.0.1".to_string();
-        let mut port: Option<String> = None;
-        if let Some(u) = &opts.base_url {
-            let url = url::Url::parse(u)
-                .map_err(|e| format!("--url {u:?}: {e} (expected e.g. ws://127.0.0.1:5173/)"))?;
-            self.tls = match url.scheme() {
-                "ws" | "http" => false,
-                "wss" | "https" => true,
-                s => {
-                    return Err(format!(
-                        "--url {u:?}: scheme {s:?}; expected ws, wss, http or https"
-                    ))
-                }
-            };
-            host = match url.host() {
-                Some(url::Host::Ipv6(a)) => a.to_string(),
-                Some(h) => h.to_string(),
-                None => return Err(format!("--url {u:?}: no host")),
-            };
-            port = url.port_or_known_default().map(|p| p.to_string());
-            self.external = scn.server.is_some();
-        }
-        for (k, v) in &opts.vars {
-            if !is_var_name(k) {
-                return Err(format!(
-                    "--var {k:?}: not a variable name; expected letters, digits and '_', not starting with a digit"
-                ));
-            }
-            if k == "port" {
-                port = Some(v.clone());
-            }
-            if k == "host" {
-                host = v.clone();
-            }
-        }
-        let port_in_vars = scn.vars.iter().any(|d| d.name == "port");
-        let mut free_port = None;
-        if port.is_none() && !port_in_vars && scn.server.is_some() && !self.external {
-            let p = server::free_port().map_err(|e| format!("cannot pick a free port: {e}"))?;
-            free_port = Some(p);
-            port = Some(p.to_string());
-        }
-        builtins.set("host", host);
-        if let Some(p) = &port {
-            builtins.set("port", p.clone());
-        }
-        let scenario_dir = scenario_dir(&scn.file);
-        builtins.set("scenario_dir", scenario_dir.display().to_string());
-        for (k, v) in &opts.vars {
-            builtins.set(k.clone(), v.clone());
-        }
-        let mut project_dir = None;
-        if let Some(spec) = &scn.server {
-            let resolve_cwd = |vars: &Vars| -> Result<PathBuf, String> {
-                let s = match &spec.cwd {
-                    Some(t) => substitute(t, vars).map_err(|e| e.to_string())?,
-                    None => String::new(),
-                };
-                Ok(if s.is_empty() {
-                    scenario_dir.clone()
-                } else if Path::new(&s).is_absolute() {
-                    PathBuf::from(s)
-                } else {
-                    scenario_dir.join(s)
-                })
-            };
-            let dir = match &opts.project_dir {
-                Some(d) => d.clone(),
-                None => match resolve_cwd(&builtins) {
-                    Ok(d) => d,
-                    // `cwd` may use `[vars]` entries: expand those first.
-                    Err(first) => {
-                        let v = scn
-                            .initial_vars(builtins.clone())
-                            .map_err(|e| e.to_string())?;
-                        resolve_cwd(&v)
-                            .map_err(|_| format!("{}: [server] cwd: {first}", spec.location))?
-                    }
-                },
-            };
-            let dir = std::fs::canonicalize(&dir).map_err(|e| {
-                format!("the project directory {} is not usable: {e}", dir.display())
-            })?;
-            if !dir.is_dir() {
-                return Err(format!(
-                    "the project directory {} is not a directory",
-                    dir.display()
-                ));
-            }
-            builtins.set("project_dir", dir.display().to_string());
-            project_dir = Some(dir);
-        }
-        self.vars = scn.initial_vars(builtins).map_err(|e| e.to_string())?;
-        let Some(spec) = &scn.server else {
-            return Ok(None);
-        };
-        let dir = project_dir.unwrap_or(scenario_dir);
-        self.files = Some(FileGuard::new(dir.clone()));
-        let resolved = spec.resolve(&self.vars).map_err(|e| e.to_string())?;
-        let stdin = scn.steps.iter().any(|s| s.action.uses().stdin);
-        let mut ctl = ServerCtl::new(resolved, dir, self.events.clone(), stdin);
-        if self.external {
-            self.server = Some(ctl);
-            return Ok(None);
-        }
-        if let Some(p) = free_port {
-            self.events
-                .note(format!("picked free port {p} on 127.0.0.1 for ${{port}}"));
-        }
-        if !spec.autostart {
-            self.server = Some(ctl);
-            return Ok(None);
-        }
-        let started = ctl.start(&mut self.vars, self.deadline).await;
-        let sent = ctl.command_line();
-        self.server = Some(ctl);
-        match started {
-            Ok(obs) => Ok(Some(Outcome::ok(sent, "the server becomes ready", obs))),
-            Err(why) => Err(why),
-        }
-    }
-
-    /// Closes connections, stops the server, restores files; reports a cleanup case
-    /// when there was a server or an edited file.
-    pub(super) async fn teardown(&mut self) {
-        let t0 = Instant::now();
-        self.conns.clear();
-        for l in self.listeners.values_mut() {
-            l.close().await;
-        }
-        self.listeners.clear();
-        let mut problems: Vec<String> = Vec::new();
-        let had_clients = !self.clients.is_empty();
-        let mut notes: Vec<String> = self.stop_clients().await;
-        if had_clients && notes.is_empty() {
-            notes.push("every client had exited".into());
-        }
-        let had_server = self.server.is_some() && !self.external;
-        if let Some(s) = &mut self.server {
-            if !self.external {
-                match s.teardown().await {
-                    Ok(n) => notes.push(n),
-                    Err(p) => problems.push(p),
-                }
-            }
-        }
-        let mut touched = 0;
-        if let Some(g) = &mut self.files {
-            touched = g.touched();
-            if touched > 0 {
-                match g.restore() {
-                    Ok(n) => notes.push(format!("{n} edited file(s) restored")),
-                    Err(ps) => problems.extend(ps),
-                }
-            }
-        }
-        if !had_server && touched == 0 && !had_clients {
-            return;
-        }
-        let out = if problems.is_empty() {
-            Outcome::ok(
-                "stop the server, restore files",
-                "the server stops on its stop signal; every file is restored",
-                notes.join("; "),
-            )
-        } else {
-            let mut all = problems;
-            all.extend(notes);
-            Outcome::failed(
-                "stop the server, restore files",
-                "the server stops on its stop signal and never exits on its own; every file is restored",
-                all.join("; "),
-            )
-        };
-        let rfc = match &self.scn.server {
-            Some(s) => format!("scenario cleanup ({})", s.location),
-            None => format!("scenario cleanup ({})", self.scn.file),
-        };
-        let case = self.make_case(
-            format!("{}#cleanup", self.prefix),
-            "cleanup: stop the server and restore edited files".into(),
-            rfc,
-            out,
-            t0,
-        );
-        self.cases.push(case);
-    }
 }
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
-}
-
-/// The absolute directory of a scenario file (the current directory for a bare name or
-/// an in-memory label).
-fn scenario_dir(file: &str) -> PathBuf {
-    let parent = Path::new(file)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::canonicalize(&parent)
-        .or_else(|_| std::env::current_dir())
-        .unwrap_or(parent)
 }
 
 impl Runner<'_> {

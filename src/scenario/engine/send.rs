@@ -31,58 +31,29 @@ impl RunStep for SendMessage {
         // Taken before the bytes are queued: a reply can arrive within microseconds, and an
         // ACK stamped before its request would be ignored by `expect_ack`.
         let at = Instant::now();
-        let deflated = |op: OpCode, b: &[u8]| {
-            conn.send_message(op, b.to_vec(), s.fragment_size.map(NonZeroUsize::get));
-            format!("queued {} bytes, compressed (permessage-deflate)", b.len())
+        // Data messages: compressed as a whole under permessage-deflate, framed (and
+        // fragmented) here otherwise.
+        let queue = |op: OpCode, b: &[u8]| {
+            if conn.deflate() {
+                conn.send_message(op, b.to_vec(), s.fragment_size.map(NonZeroUsize::get));
+                format!("queued {} bytes, compressed (permessage-deflate)", b.len())
+            } else {
+                let (bytes, n) = message_frames(conn.is_server(), op, b, s.fragment_size);
+                conn.send_raw(bytes);
+                format!("queued {} bytes in {n} frame(s)", b.len())
+            }
         };
         let (text, observed) = match &s.payload {
-            SendPayload::Text(t) if conn.deflate() => {
-                (t.clone(), deflated(OpCode::Text, t.as_bytes()))
-            }
-            SendPayload::Json(j) if conn.deflate() => {
-                let t = j.to_string();
-                let o = deflated(OpCode::Text, t.as_bytes());
-                (t, o)
-            }
-            SendPayload::Binary(bin) if conn.deflate() => (
-                String::from_utf8_lossy(bin).into_owned(),
-                deflated(OpCode::Binary, bin),
-            ),
-            SendPayload::Text(t) => {
-                let (b, n) = message_frames(
-                    conn.is_server(),
-                    OpCode::Text,
-                    t.as_bytes(),
-                    s.fragment_size,
-                );
-                conn.send_raw(b);
-                (
-                    t.clone(),
-                    format!("queued {} bytes in {n} frame(s)", t.len()),
-                )
-            }
+            SendPayload::Text(t) => (t.clone(), queue(OpCode::Text, t.as_bytes())),
             SendPayload::Json(j) => {
                 let t = j.to_string();
-                let (b, n) = message_frames(
-                    conn.is_server(),
-                    OpCode::Text,
-                    t.as_bytes(),
-                    s.fragment_size,
-                );
-                conn.send_raw(b);
-                (
-                    t.clone(),
-                    format!("queued {} bytes in {n} frame(s)", t.len()),
-                )
+                let o = queue(OpCode::Text, t.as_bytes());
+                (t, o)
             }
-            SendPayload::Binary(bin) => {
-                let (b, n) = message_frames(conn.is_server(), OpCode::Binary, bin, s.fragment_size);
-                conn.send_raw(b);
-                (
-                    String::from_utf8_lossy(bin).into_owned(),
-                    format!("queued {} bytes in {n} frame(s)", bin.len()),
-                )
-            }
+            SendPayload::Binary(bin) => (
+                String::from_utf8_lossy(bin).into_owned(),
+                queue(OpCode::Binary, bin),
+            ),
             SendPayload::Raw(r) => {
                 let bytes = raw_frame(r, conn.is_server());
                 let n = bytes.len();

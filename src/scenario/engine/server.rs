@@ -722,15 +722,7 @@ impl RunStep for AssertServer {
                 }
             }
             ServerState::Exited => match p.wait_exit(deadline).await {
-                None => Outcome::failed(
-                    "",
-                    expected,
-                    format!(
-                        "still running (pid {}) after {}{cut}",
-                        p.pid(),
-                        format_duration(a.within)
-                    ),
-                ),
+                None => Outcome::still_running(expected, p.pid(), a.within, cut),
                 Some(e) => {
                     let t = s.exit_text(&e);
                     s.acknowledge_exit();
