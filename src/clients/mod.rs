@@ -154,12 +154,13 @@ struct Shards {
     /// its fair share, so that the shards that drew the long cases leave their share to
     /// the others; numbers past the end of the queue get an empty close ([`Shards::assign`]).
     counts: Vec<usize>,
-    /// Case indices not given out yet: the timed cases first, then selection order.
+    /// Case indices not given out yet: the timed cases first, the 9.x cases last, else in
+    /// selection order.
     queue: VecDeque<usize>,
     /// (shard, its case number n) → case index.
     given: HashMap<(usize, usize), usize>,
-    /// Big cases ([`Lane::Alone`]) given out and not finished yet.
-    alone_running: HashSet<usize>,
+    /// Cases given out and not finished yet.
+    running: HashSet<usize>,
 }
 
 impl Shards {
@@ -170,17 +171,22 @@ impl Shards {
         let total = selection.len();
         let fair = total.div_ceil(n);
         let counts = vec![(fair + fair.div_ceil(2)).min(total); n];
-        let (timed, rest): (Vec<usize>, Vec<usize>) =
-            (0..total).partition(|&i| selection.cases[i].lane() == Lane::Timed);
+        // The timed cases first, the limits cases (9.x) last (see `assign`).
+        let mut queue: Vec<usize> = (0..total).collect();
+        queue.sort_by_key(|&i| {
+            let d = &selection.cases[i];
+            (d.lane() != Lane::Timed, d.info.must_run_alone)
+        });
         Shards {
             counts,
-            queue: timed.into_iter().chain(rest).collect(),
+            queue: queue.into(),
             ..Default::default()
         }
     }
 
     /// The case of shard `shard`'s number `n` (1-based): the one it got before, or the
-    /// next in the queue, passing over a big case while another big one runs; `None` once
+    /// next in the queue, passing over a big case while another big one runs and the 9.x
+    /// cases while a timed case runs (as [`exec::run`] does); `None` once
     /// every case was given out (the number is then answered with an empty close and
     /// records nothing, as Autobahn does for an excluded case).
     fn assign(
@@ -203,19 +209,19 @@ impl Shards {
         if let Some(&i) = self.given.get(&(shard, n)) {
             return Ok(Some(i));
         }
-        let alone = |i: usize| selection.cases[i].lane() == Lane::Alone;
-        let busy = !self.alone_running.is_empty();
+        let lane = |i: usize| selection.cases[i].lane();
+        let limits = |i: usize| selection.cases[i].info.must_run_alone;
+        let alone_busy = self.running.iter().any(|&i| lane(i) == Lane::Alone);
+        let timed_busy = self.running.iter().any(|&i| lane(i) == Lane::Timed);
         let pos = self
             .queue
             .iter()
-            .position(|&i| !(busy && alone(i)))
+            .position(|&i| !(alone_busy && lane(i) == Lane::Alone || timed_busy && limits(i)))
             .unwrap_or(0);
         let Some(i) = self.queue.remove(pos) else {
             return Ok(None);
         };
-        if alone(i) {
-            self.alone_running.insert(i);
-        }
+        self.running.insert(i);
         self.given.insert((shard, n), i);
         Ok(Some(i))
     }
@@ -409,7 +415,7 @@ impl Hub {
     }
 
     fn record(&self, agent: &str, index: usize, report: CaseReport) {
-        lock(&self.shards).alone_running.remove(&index);
+        lock(&self.shards).running.remove(&index);
         if let Some(cb) = &self.cfg.on_result {
             cb(agent, &report);
         }
