@@ -33,17 +33,7 @@ use wsspec::clients::{self, ServeConfig};
 use wsspec::report::RunReport;
 
 /// Makes Twisted listen on loopback only, then runs wstest as its own script does.
-const LOOPBACK_WRAPPER: &str = r#"
-import sys
-from twisted.internet import reactor
-_listen = reactor.listenTCP
-def _loopback(port, factory, backlog=50, interface=''):
-    return _listen(port, factory, backlog, '127.0.0.1')
-reactor.listenTCP = _loopback
-from autobahntestsuite.wstest import run
-sys.argv[0] = 'wstest'
-sys.exit(run())
-"#;
+const LOOPBACK_WRAPPER: &str = include_str!("../conformance/clients/loopback_wstest.py");
 
 /// How a client plays one case URL.
 #[derive(Clone)]

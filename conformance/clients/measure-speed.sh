@@ -37,17 +37,7 @@ pats = sys.argv[1].split(",")
 print(json.dumps({"url": "ws://127.0.0.1:%s" % sys.argv[2], "outdir": "ab-report",
                   "cases": pats, "exclude-cases": [], "exclude-agent-cases": {}}))
 EOF
-cat > loopback_wstest.py <<'EOF'
-import sys
-from twisted.internet import reactor
-_listen = reactor.listenTCP
-def _loopback(port, factory, backlog=50, interface=''):
-    return _listen(port, factory, backlog, '127.0.0.1')
-reactor.listenTCP = _loopback
-from autobahntestsuite.wstest import run
-sys.argv[0] = 'wstest'
-sys.exit(run())
-EOF
+cp "$here/loopback_wstest.py" .
 "$(dirname "$wstest")/python" -u loopback_wstest.py -m fuzzingserver -s spec.json -u 0 > wstest.log 2>&1 &
 ab=$!
 trap 'kill $ab 2>/dev/null || true' EXIT
