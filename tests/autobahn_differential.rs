@@ -26,6 +26,7 @@
 //! Env: `WSSPEC_DIFF_JOBS` (servers compared at once, default 4), `WSSPEC_DIFF_BIN` (another
 //! wsspec binary, e.g. a release build), `WSSPEC_DIFF_ONLY` (comma-separated server names).
 
+mod common;
 mod differential;
 
 use std::path::PathBuf;
@@ -200,29 +201,13 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
-/// An in-process tokio-tungstenite echo server (as in tests/suite_tungstenite.rs).
+/// An in-process tokio-tungstenite echo server (`common::wire`, as in
+/// tests/suite_tungstenite.rs).
 fn start_tungstenite() -> Result<Running, String> {
-    use futures_util::{SinkExt, StreamExt};
     let rt = tokio_runtime();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    rt.spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    Ok(Running::new(port, rt))
+    let echo = common::wire::spawn_on("127.0.0.1:0", common::wire::tungstenite_echo);
+    let addr = rt.block_on(echo).ok_or("cannot bind 127.0.0.1")?;
+    Ok(Running::new(addr.port(), rt))
 }
 
 fn start_hostile(kind: Hostile) -> Result<Running, String> {
@@ -418,31 +403,39 @@ fn real_servers() {
         1,
         Mode::Identical,
     )];
+    jobs.extend(node_and_python_jobs(ALL, 1, false));
+    run_group("real servers", jobs);
+}
+
+/// Node `ws` and Python `websockets` on `cases`, each when it can be installed (loudly
+/// unavailable otherwise); `deflate` picks Node's `perMessageDeflate` variant and names
+/// both jobs `+deflate` (Python's `websockets` offers deflate by default).
+fn node_and_python_jobs(cases: &[&str], shards: usize, deflate: bool) -> Vec<Job> {
+    let suffix = if deflate { "+deflate" } else { "" };
+    let mut jobs = Vec::new();
     let servers = repo().join("conformance/servers");
     match run_installer(&servers.join("ensure-installed.sh"), None) {
-        Ok(_) => jobs.push(job(
-            "node-ws".into(),
-            Kind::NodeWs(servers),
-            ALL,
-            1,
-            Mode::Identical,
-        )),
+        Ok(_) => {
+            let kind = if deflate {
+                Kind::NodeWsDeflate(servers)
+            } else {
+                Kind::NodeWs(servers)
+            };
+            let name = format!("node-ws{suffix}");
+            jobs.push(job(name, kind, cases, shards, Mode::Identical));
+        }
         Err(why) => unavailable("Node `ws` (conformance/servers)", &why),
     }
-    match run_installer(
-        &repo().join("scripts/autobahn/install.sh"),
-        Some("websockets"),
-    ) {
-        Ok(python) => jobs.push(job(
-            "python-websockets".into(),
-            Kind::PythonWebsockets(PathBuf::from(python)),
-            ALL,
-            1,
-            Mode::Identical,
-        )),
+    let installer = repo().join("scripts/autobahn/install.sh");
+    match run_installer(&installer, Some("websockets")) {
+        Ok(python) => {
+            let kind = Kind::PythonWebsockets(PathBuf::from(python));
+            let name = format!("python-websockets{suffix}");
+            jobs.push(job(name, kind, cases, shards, Mode::Identical));
+        }
         Err(why) => unavailable("Python `websockets`", &why),
     }
-    run_group("real servers", jobs);
+    jobs
 }
 
 /// The permessage-deflate jobs: `cases` on the reference server with and without
@@ -475,30 +468,7 @@ fn deflate_jobs(cases: &[&str], shards: usize) -> Vec<Job> {
             Mode::Identical,
         ));
     }
-    let servers = repo().join("conformance/servers");
-    match run_installer(&servers.join("ensure-installed.sh"), None) {
-        Ok(_) => jobs.push(job(
-            "node-ws+deflate".into(),
-            Kind::NodeWsDeflate(servers),
-            cases,
-            shards,
-            Mode::Identical,
-        )),
-        Err(why) => unavailable("Node `ws` (conformance/servers)", &why),
-    }
-    match run_installer(
-        &repo().join("scripts/autobahn/install.sh"),
-        Some("websockets"),
-    ) {
-        Ok(python) => jobs.push(job(
-            "python-websockets+deflate".into(),
-            Kind::PythonWebsockets(PathBuf::from(python)),
-            cases,
-            shards,
-            Mode::Identical,
-        )),
-        Err(why) => unavailable("Python `websockets`", &why),
-    }
+    jobs.extend(node_and_python_jobs(cases, shards, true));
     jobs
 }
 

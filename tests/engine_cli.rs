@@ -2,18 +2,15 @@
 //! file:line:column, JSON reports, profile directories. The server under test is the
 //! binary's own `wsspec serve`, started by the scenario's `[server]` section.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wsspec");
+use common::scenario::{echo_steps, scratch, serve_scenario};
 
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wsspec-engine-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+const BIN: &str = env!("CARGO_BIN_EXE_wsspec");
 
 /// Runs the binary with a hard time limit (kills it past the limit).
 fn wsspec(args: &[&str], limit: Duration) -> Output {
@@ -51,37 +48,11 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// A scenario that starts `wsspec serve` on `${port}` and talks to it.
+/// A scenario that starts `${bin} serve` on `${port}` (`--var bin=` names this build's
+/// binary), sends "hello", expects `expect_text` back and closes.
 fn echo_scenario(name: &str, expect_text: &str) -> String {
-    format!(
-        r#"
-[scenario]
-name = "{name}"
-deadline = "20s"
-
-[vars]
-bin = "wsspec"
-
-[server]
-command = ["${{bin}}", "serve", "--port", "${{port}}"]
-ready = {{ stdout_line = '^LISTENING (?P<port>\d+)$' }}
-ready_timeout = "10s"
-
-[[step]]
-action = "connect"
-conn = "a"
-path = "/"
-
-[[step]]
-action = "send"
-conn = "a"
-text = "hello"
-
-[[step]]
-action = "expect"
-conn = "a"
-match = {{ text = "{expect_text}" }}
-
+    let steps = echo_steps("hello", expect_text, "5s")
+        + r#"
 [[step]]
 action = "close"
 conn = "a"
@@ -91,8 +62,11 @@ code = 1000
 action = "expect_close"
 conn = "a"
 codes = [1000]
-"#
-    )
+
+[vars]
+bin = "wsspec"
+"#;
+    serve_scenario(name, "20s", "${bin}", &steps)
 }
 
 fn write(dir: &Path, name: &str, src: &str) -> String {

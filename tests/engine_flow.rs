@@ -26,6 +26,11 @@ fn short_lived() -> HostileLimits {
     }
 }
 
+/// One step on the hostile connection `h`: its keys (TOML lines) besides `conn`.
+fn on_h(keys: &str) -> String {
+    format!("\n[[step]]\nconn = \"h\"\n{keys}\n")
+}
+
 /// Connects `h` (within 1 s) to a hostile server of `kind`, then runs the steps of
 /// `then` (TOML); the run must end within `max` with these verdicts. Returns the bytes
 /// the server sent.
@@ -44,16 +49,11 @@ async fn against_hostile(kind: Hostile, then: &str, want: &[Verdict], max: Durat
 
 #[tokio::test]
 async fn ping_flood_does_not_stall_the_run() {
-    let then = r#"
-[[step]]
-title = "pings are not messages"
-action = "expect_silence"
-conn = "h"
-for = "1s"
-"#;
+    let then =
+        on_h("title = \"pings are not messages\"\naction = \"expect_silence\"\nfor = \"1s\"");
     let sent = against_hostile(
         Hostile::PingFlood,
-        then,
+        &then,
         &[Pass, Pass],
         Duration::from_secs(5),
     )
@@ -63,13 +63,7 @@ for = "1s"
 
 #[tokio::test]
 async fn endless_fragments_and_huge_frames_end_in_failed_steps() {
-    let then = r#"
-[[step]]
-action = "expect"
-conn = "h"
-within = "1s"
-match = { text = "anything" }
-"#;
+    let then = on_h("action = \"expect\"\nwithin = \"1s\"\nmatch = { text = \"anything\" }");
     for kind in [
         Hostile::EndlessFragments {
             bytes_per_sec: 1 << 20,
@@ -77,7 +71,7 @@ match = { text = "anything" }
         Hostile::HugeFrame { top_bit_set: false },
         Hostile::HugeFrame { top_bit_set: true },
     ] {
-        against_hostile(kind, then, &[Pass, Failed], Duration::from_secs(5)).await;
+        against_hostile(kind, &then, &[Pass, Failed], Duration::from_secs(5)).await;
     }
 }
 

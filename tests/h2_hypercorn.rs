@@ -13,14 +13,16 @@
 //! timing. Outside CI, a machine that cannot build the venv skips loudly; in CI
 //! (`CI` set) that fails.
 
+mod common;
 mod differential;
-mod h2_support;
 
 use std::path::Path;
 use std::process::Command;
 
+use common::h2::{not_ok, opts, run_cases, self_signed, transcript_text};
+use common::scenario::scratch;
+use common::suite::case;
 use differential::ServerProcess;
-use h2_support::{case, not_ok, opts, run_cases, scratch, self_signed, transcript_text};
 use wsspec::report::{CloseVerdict, RunReport, Verdict};
 
 /// The venv's python, or `None` (with the reason printed) when this machine cannot have it.

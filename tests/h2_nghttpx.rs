@@ -5,13 +5,15 @@
 //! `h2.*` over h2c must not FAIL. Outside CI, a machine without nghttpx skips loudly; in
 //! CI (`CI` set) that fails.
 
+mod common;
 mod differential;
-mod h2_support;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use h2_support::{case, not_ok, opts, run_cases, scratch, transcript_text};
+use common::h2::{not_ok, opts, run_cases, transcript_text};
+use common::scenario::scratch;
+use common::suite::case;
 use wsspec::report::Verdict;
 
 /// nghttpx, stopped by pid when dropped.

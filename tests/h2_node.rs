@@ -4,14 +4,16 @@
 //! the refusal of `:protocol` by the same server with the setting off. The echo is
 //! conforming, so nothing may FAIL.
 
+mod common;
 mod differential;
-mod h2_support;
 
 use std::path::Path;
 use std::process::Command;
 
+use common::h2::{not_ok, opts, run_cases, self_signed, transcript_text};
+use common::scenario::scratch;
+use common::suite::case;
 use differential::ServerProcess;
-use h2_support::{case, not_ok, opts, run_cases, scratch, self_signed, transcript_text};
 use wsspec::peer::{Peer, PeerError, Target};
 use wsspec::report::Verdict;
 

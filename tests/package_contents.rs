@@ -74,6 +74,32 @@ fn package_holds_what_install_needs_and_nothing_large() {
     for p in &profiles {
         assert!(files.contains(p), "{p} is not packaged");
     }
+    // Every helper file a profile names through `${servers}/...` or `${clients}/...`
+    // (except what `npm ci` installs into node_modules) travels with it.
+    let named = regex::Regex::new(r"\$\{(servers|clients)\}/([A-Za-z0-9_./-]+)").unwrap();
+    for p in &profiles {
+        let text = std::fs::read_to_string(root.join(p)).unwrap();
+        for c in named.captures_iter(&text) {
+            let rel = format!("conformance/{}/{}", &c[1], &c[2]);
+            if rel.contains("/node_modules/") {
+                continue;
+            }
+            let path = root.join(&rel);
+            assert!(path.exists(), "{p} names {rel}, which does not exist");
+            if path.is_file() {
+                assert!(
+                    files.contains(&rel),
+                    "{p} names {rel}, which is not packaged"
+                );
+            } else {
+                let dir = format!("{rel}/");
+                assert!(
+                    files.iter().any(|f| f.starts_with(&dir)),
+                    "{p} names the folder {rel}, of which nothing is packaged"
+                );
+            }
+        }
+    }
     for f in &files {
         for prefix in ["tests/", "fuzz/", "benches/", "target/", "scripts/", ".ci/"] {
             assert!(!f.starts_with(prefix), "{f} should stay in the repository");

@@ -1,40 +1,20 @@
 //! The wire peer against tokio-tungstenite: handshake, echo, chopped writes, close, EOF.
+//! Byte-level behaviour runs on the in-memory pair under paused time; what is about
+//! sockets (connect errors, how paced writes reach a reader) over 127.0.0.1.
+
+mod common;
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
+use common::{pair, wire};
 use wsspec::codec::frame::{FrameSpec, OpCode};
 use wsspec::codec::message::{Event, Message};
 use wsspec::peer::{ConnectOptions, HandshakeOutcome, Pacing, Peer, PeerEvent, Target};
 
-async fn tungstenite_echo() -> std::net::SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
-                    return;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
-
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn echo_close_and_eof() {
-    let addr = tungstenite_echo().await;
-    let target = Target::local(addr, "/");
-    let (mut peer, outcome) = Peer::connect(&target, &ConnectOptions::default(), "main")
-        .await
-        .unwrap();
+    let (io, _server) = pair::serve_with(wire::tungstenite_echo);
+    let (mut peer, outcome) = pair::handshake(io, &ConnectOptions::default()).await;
     assert!(
         matches!(outcome, HandshakeOutcome::Upgraded { .. }),
         "{outcome:?}"
@@ -72,27 +52,38 @@ async fn echo_close_and_eof() {
     assert!(peer.transcript_entries().len() >= 6);
 }
 
-#[tokio::test]
-async fn unreachable_and_timeouts_are_bounded() {
-    // A listener that never answers the upgrade.
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    let _keep = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept().await {
-            held.push(s);
-        }
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_times_the_handshake_out() {
+    // Holds its end of the stream open and never answers the upgrade.
+    let (io, _server) = pair::serve_with(|io| async move {
+        let _held = io;
+        std::future::pending::<()>().await
     });
     let opts = ConnectOptions {
         handshake_timeout: Duration::from_millis(300),
         ..Default::default()
     };
-    let t0 = Instant::now();
-    let (_p, outcome) = Peer::connect(&Target::local(addr, "/"), &opts, "main")
-        .await
-        .unwrap();
-    assert!(matches!(outcome, HandshakeOutcome::Timeout { .. }));
-    assert!(t0.elapsed() < Duration::from_secs(2));
+    let t0 = tokio::time::Instant::now();
+    let (_p, outcome) = pair::handshake(io, &opts).await;
+    assert!(
+        matches!(outcome, HandshakeOutcome::Timeout { .. }),
+        "{outcome:?}"
+    );
+    // Virtual time: the handshake timeout, give or take the real time the test took (the
+    // peer's deadlines are `std` instants, which paused tokio time maps onto its clock).
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(400),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_port_is_a_connect_error() {
+    let opts = ConnectOptions {
+        handshake_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
     // A port nobody listens on: connect error, not a hang.
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -2,11 +2,13 @@
 //! text before any name lookup (README: "any other address is refused before a packet is
 //! sent").
 
+mod common;
+
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::process::Command;
 use std::time::Instant;
 
-use futures_util::{SinkExt, StreamExt};
+use common::wire;
 use tokio::net::TcpListener;
 use wsspec::peer::{ConnectOptions, HandshakeOutcome, Peer, PeerError, Target, TargetError};
 
@@ -94,23 +96,8 @@ async fn connect_refuses_a_name_without_opening_tcp() {
 
 /// An echo server on `bind`; `None` when this machine cannot bind that address (no IPv6).
 async fn echo_on(bind: &str) -> Option<u16> {
-    let l = TcpListener::bind(bind).await.ok()?;
-    let port = l.local_addr().ok()?.port();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(s).await else {
-                    return;
-                };
-                while let Some(Ok(m)) = ws.next().await {
-                    if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    Some(port)
+    let addr = wire::spawn_on(bind, wire::tungstenite_echo).await?;
+    Some(addr.port())
 }
 
 /// `ws://localhost:<port>/` completes the opening handshake.

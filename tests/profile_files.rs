@@ -365,7 +365,7 @@ fn vite_example_shape() {
     assert!(matches!(
         &c.expect,
         ConnectExpect::Status {
-            status: 400,
+            status: StatusExpect::Exact(400),
             body: Some(_),
             ..
         }

@@ -20,7 +20,7 @@ mod common;
 
 use common::broker::broker_lock;
 use common::node::node_ready;
-use wsspec::report::Verdict;
+use common::scenario::only_failure;
 use wsspec::scenario::{EngineOptions, Profile};
 
 fn repo() -> PathBuf {
@@ -55,17 +55,7 @@ fn the_real_devserver_loses_its_subscription_when_the_remote_broker_restarts() {
     }
     let failed = "mf-devserver/subscriber-reconnect#8-subscriber-back";
     let after_it = "mf-devserver/subscriber-reconnect#9";
-    for c in &report.cases {
-        let want = if c.id == failed {
-            Verdict::Failed
-        } else if c.id == after_it {
-            Verdict::NotRun
-        } else {
-            Verdict::Ok
-        };
-        assert_eq!(c.verdict, want, "{}\n{dump}", c.id);
-    }
-    let f = report.cases.iter().find(|c| c.id == failed).expect(failed);
+    let f = only_failure(&report, failed, after_it, &dump);
     assert!(
         f.observed.contains("the client never came back"),
         "{}\n{dump}",

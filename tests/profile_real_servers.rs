@@ -14,12 +14,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::broker::{broker_lock, BROKER_PORT};
+use common::node::node_ready;
+use common::wire::free_port;
 use wsspec::report::{RunReport, Verdict};
 use wsspec::scenario::{ConnectDefaults, EngineOptions, Profile};
 
@@ -36,46 +37,10 @@ fn servers_dir() -> PathBuf {
     repo().join("conformance/servers")
 }
 
-/// Installs the real servers once per test binary. `None`: node is missing and this
-/// is not CI, so the caller reports NOT RUN.
+/// The real servers, installed once per test binary (`common::node`). `None`: node is
+/// missing and this is not CI, so the caller reports NOT RUN.
 fn servers() -> Option<PathBuf> {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let node_ok = Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !node_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "node is not on PATH, but CI is set: the real-server tests must run in CI"
-        );
-        eprintln!(
-            "NOT RUN: node is not on PATH; the real-server profile tests need Node.js >= 20.19"
-        );
-        return None;
-    }
-    let r = INSTALLED.get_or_init(|| {
-        let script = servers_dir().join("ensure-installed.sh");
-        let mut child = Command::new("bash")
-            .arg(&script)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        let status = wait_bounded(&mut child, Duration::from_secs(900))
-            .map_err(|e| format!("{}: {e}", script.display()))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("{} failed: {status}", script.display()))
-        }
-    });
-    if let Err(e) = r {
-        panic!("{e}");
-    }
-    Some(servers_dir())
+    node_ready("the real-server profile tests").then(servers_dir)
 }
 
 /// Waits for a child with a deadline; kills it (by pid) when the deadline passes.
@@ -135,15 +100,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &target).unwrap();
         }
     }
-}
-
-/// A port that was free a moment ago (for servers whose Origin must name it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Runs every scenario of a profile directory (or one file) and indexes the cases.
@@ -261,6 +217,19 @@ impl Cases {
             c.id,
             c.observed
         );
+    }
+
+    /// Each row (scenario, step id, evidence) is FAILED with that evidence, and no other
+    /// case is (a step may have several rows, one per piece of evidence).
+    fn failed_exactly(&self, rows: &[(&str, &str, &str)]) {
+        let mut steps: Vec<(&str, &str)> = Vec::new();
+        for &(scenario, id, evidence) in rows {
+            self.failed(scenario, id, evidence);
+            if !steps.contains(&(scenario, id)) {
+                steps.push((scenario, id));
+            }
+        }
+        self.exactly_failed(&steps);
     }
 
     /// Every FAILED case must be one of `expected` (scenario, step id), and every
@@ -413,11 +382,13 @@ fn vite_profile_on_vite_8() {
     ];
     for s in crashes {
         r.ok(s, &["send-malformed"]);
-        r.failed(s, "server-survives", "exit code 1");
         r.not_run(s, "new-upgrade");
     }
-    let expected: Vec<(&str, &str)> = crashes.iter().map(|s| (*s, "server-survives")).collect();
-    r.exactly_failed(&expected);
+    let expected: Vec<_> = crashes
+        .iter()
+        .map(|s| (*s, "server-survives", "exit code 1"))
+        .collect();
+    r.failed_exactly(&expected);
     assert_eq!(
         app.read("src/dep.js"),
         original_dep,
@@ -491,91 +462,52 @@ fn mf_broker_profile_on_dts_plugin_2_9_2() {
     r.ok("exit-subscriber", &["broker-alive"]);
     // "exit-0" needs only the SIGTERM step, so it runs after "close-1001" failed.
     r.ok("shutdown-close", &["sigterm", "exit-0"]);
-    // One check per weakness of the protocol note's table (section 8).
-    r.failed(
-        "registration-ack",
-        "publisher-acknowledged",
-        "no message arrived on this connection at all",
-    );
-    // The web-client registration does not depend on the publisher's (needs).
-    r.failed(
-        "registration-ack",
-        "web-client-acknowledged",
-        "no message arrived on this connection at all",
-    );
-    r.failed(
-        "identity-mismatch",
-        "subscription-state-reported",
-        "no message arrived on this connection at all",
-    );
-    r.failed(
-        "stale-publisher",
-        "fetch-types-reaches-new-socket",
-        "nothing matching within 1s",
-    );
-    // The attach check needs only B's registration: the broker answers the new
-    // subscriber with a serialisation error and a close without a status code.
-    r.failed(
-        "stale-publisher",
-        "attach-carries-new-tar",
-        "TypeError: Converting circular structure to JSON",
-    );
-    r.failed("stale-publisher", "attach-carries-new-tar", "(1005)");
-    r.failed("close-cleanup", "subscriber-told", "within 2s");
-    r.failed(
-        "heartbeat",
-        "dead-peer-dropped",
-        "still open after 10s: the server sent 0 pings in 10s",
-    );
-    r.failed(
-        "shutdown-notice",
-        "notice-is-json-object",
-        "expected an object",
-    );
-    r.failed("shutdown-close", "close-1001", "1006");
-    r.failed("survive-null", "server-survives", "exit code 1");
-    r.failed("survive-schema", "server-survives", "exit code 1");
-    r.failed(
-        "exit-subscriber",
-        "publisher-kept",
-        "no message arrived on this connection at all",
-    );
-    r.failed(
-        "identity-ownership",
-        "forged-update-not-forwarded",
-        "spoofed.zip",
-    );
-    // "forger-told" needs only the forged send.
-    r.failed(
-        "identity-ownership",
-        "forger-told",
-        "no message arrived on this connection at all",
-    );
-    r.failed(
-        "identity-unknown",
-        "unknown-identity-reported",
-        "no message arrived on this connection at all",
-    );
-    r.failed("http-answers", "plain-get-answered", "timed out");
-    r.failed("http-answers", "wrong-path-answered", "timed out");
-    r.exactly_failed(&[
-        ("registration-ack", "publisher-acknowledged"),
-        ("registration-ack", "web-client-acknowledged"),
-        ("identity-mismatch", "subscription-state-reported"),
-        ("stale-publisher", "fetch-types-reaches-new-socket"),
-        ("stale-publisher", "attach-carries-new-tar"),
-        ("close-cleanup", "subscriber-told"),
-        ("heartbeat", "dead-peer-dropped"),
-        ("shutdown-notice", "notice-is-json-object"),
-        ("shutdown-close", "close-1001"),
-        ("survive-null", "server-survives"),
-        ("survive-schema", "server-survives"),
-        ("exit-subscriber", "publisher-kept"),
-        ("identity-ownership", "forged-update-not-forwarded"),
-        ("identity-ownership", "forger-told"),
-        ("identity-unknown", "unknown-identity-reported"),
-        ("http-answers", "plain-get-answered"),
-        ("http-answers", "wrong-path-answered"),
+    // One check per weakness of the protocol note's table (section 8), with the evidence
+    // the report must give.
+    const NOTHING: &str = "no message arrived on this connection at all";
+    r.failed_exactly(&[
+        ("registration-ack", "publisher-acknowledged", NOTHING),
+        // The web-client registration does not depend on the publisher's (needs).
+        ("registration-ack", "web-client-acknowledged", NOTHING),
+        ("identity-mismatch", "subscription-state-reported", NOTHING),
+        (
+            "stale-publisher",
+            "fetch-types-reaches-new-socket",
+            "nothing matching within 1s",
+        ),
+        // The attach check needs only B's registration: the broker answers the new
+        // subscriber with a serialisation error and a close without a status code.
+        (
+            "stale-publisher",
+            "attach-carries-new-tar",
+            "TypeError: Converting circular structure to JSON",
+        ),
+        ("stale-publisher", "attach-carries-new-tar", "(1005)"),
+        ("close-cleanup", "subscriber-told", "within 2s"),
+        (
+            "heartbeat",
+            "dead-peer-dropped",
+            "still open after 10s: the server sent 0 pings in 10s",
+        ),
+        (
+            "shutdown-notice",
+            "notice-is-json-object",
+            "expected an object",
+        ),
+        ("shutdown-close", "close-1001", "1006"),
+        ("survive-null", "server-survives", "exit code 1"),
+        ("survive-schema", "server-survives", "exit code 1"),
+        ("exit-subscriber", "publisher-kept", NOTHING),
+        (
+            "identity-ownership",
+            "forged-update-not-forwarded",
+            "spoofed.zip",
+        ),
+        // "forger-told" needs only the forged send.
+        ("identity-ownership", "forger-told", NOTHING),
+        ("identity-unknown", "unknown-identity-reported", NOTHING),
+        ("http-answers", "plain-get-answered", "timed out"),
+        ("http-answers", "wrong-path-answered", "timed out"),
     ]);
 }
 
@@ -697,10 +629,7 @@ fn generic_profile_on_wds() {
     no_in_process_trigger(&r);
     // WDS refuses foreign Origins only after the 101 (its own profile checks that);
     // the generic check wants the refusal before the upgrade.
-    for id in FOREIGN_ORIGINS {
-        r.failed("cswsh", id, "sec-websocket-accept");
-    }
-    r.exactly_failed(&FOREIGN_ORIGINS.map(|id| ("cswsh", id)));
+    r.failed_exactly(&FOREIGN_ORIGINS.map(|id| ("cswsh", id, "sec-websocket-accept")));
 }
 
 #[test]
@@ -724,10 +653,7 @@ fn generic_profile_on_mf_broker() {
     generic_common(&r);
     no_in_process_trigger(&r);
     // The broker has no Origin check at all.
-    for id in FOREIGN_ORIGINS {
-        r.failed("cswsh", id, "sec-websocket-accept");
-    }
-    r.exactly_failed(&FOREIGN_ORIGINS.map(|id| ("cswsh", id)));
+    r.failed_exactly(&FOREIGN_ORIGINS.map(|id| ("cswsh", id, "sec-websocket-accept")));
 }
 
 /// A `ws` server of conformance/servers that restarts in process: `bug` keeps the

@@ -6,22 +6,15 @@
 //! Those must be rejected by our parser with the matching typed error; everything else must
 //! be read with the same fields, the same header length and the same payload.
 
+mod common;
+
+use common::{filled, payload_len};
 use proptest::prelude::*;
 use tungstenite::protocol::frame::coding::OpCode as TOpCode;
 use tungstenite::protocol::frame::{Frame, FrameHeader as TFrameHeader};
 use wsspec::codec::frame::{parse_header, HeaderRules, OpCode, Status};
 use wsspec::codec::mask::apply_mask;
 use wsspec::codec::ProtocolError;
-
-fn payload_len() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        3 => prop::sample::select(vec![
-            0usize, 1, 124, 125, 126, 127, 128, 65534, 65535, 65536, 65537
-        ]),
-        3 => 0usize..300,
-        2 => 0usize..70_000,
-    ]
-}
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -45,17 +38,12 @@ fn case() -> impl Strategy<Value = Case> {
         payload_len(),
         any::<u64>(),
     )
-        .prop_map(|(opcode, fin, rsv, mask, len, seed)| {
-            let payload = (0..len)
-                .map(|i| (seed.rotate_left((i % 64) as u32) as u8) ^ (i as u8))
-                .collect();
-            Case {
-                opcode,
-                fin,
-                rsv,
-                mask,
-                payload,
-            }
+        .prop_map(|(opcode, fin, rsv, mask, len, seed)| Case {
+            opcode,
+            fin,
+            rsv,
+            mask,
+            payload: filled(len, seed),
         })
 }
 

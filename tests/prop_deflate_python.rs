@@ -14,7 +14,7 @@
 //! Without `python3` the tests print SKIPPED and pass, except under `CI=true`, where they fail:
 //! CI must run them.
 
-mod deflate_support;
+mod common;
 
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use deflate_support::{message_stream, window};
+use common::deflate::{message_stream, window};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};

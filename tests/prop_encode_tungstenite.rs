@@ -10,21 +10,13 @@
 
 use std::io::Cursor;
 
+mod common;
+
+use common::{filled, payload_len};
 use proptest::prelude::*;
 use tungstenite::protocol::frame::coding::OpCode as TOpCode;
 use tungstenite::protocol::frame::{Frame, FrameHeader as TFrameHeader};
 use wsspec::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};
-
-/// Payload lengths around every boundary of the §5.2 length forms, plus anything below 70000.
-fn payload_len() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        3 => prop::sample::select(vec![
-            0usize, 1, 124, 125, 126, 127, 128, 65534, 65535, 65536, 65537
-        ]),
-        3 => 0usize..300,
-        2 => 0usize..70_000,
-    ]
-}
 
 fn opcode() -> impl Strategy<Value = OpCode> {
     prop::sample::select(vec![
@@ -67,20 +59,13 @@ fn case() -> impl Strategy<Value = Case> {
         any::<u8>(),
         any::<u64>(),
     )
-        .prop_map(|(opcode, fin, rsv, mask, len, enc_pick, seed)| {
-            // A cheap deterministic fill: random content does not matter byte by byte, the
-            // masking and copying do.
-            let payload = (0..len)
-                .map(|i| (seed.rotate_left((i % 64) as u32) as u8) ^ (i as u8))
-                .collect();
-            Case {
-                opcode,
-                fin,
-                rsv,
-                mask,
-                payload,
-                enc_pick,
-            }
+        .prop_map(|(opcode, fin, rsv, mask, len, enc_pick, seed)| Case {
+            opcode,
+            enc_pick,
+            fin,
+            rsv,
+            mask,
+            payload: filled(len, seed),
         })
 }
 

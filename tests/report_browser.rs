@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::reports as fixtures;
+use common::scenario::{echo_steps, serve_scenario};
 
 const WSSPEC: &str = env!("CARGO_BIN_EXE_wsspec");
 /// Upper bound for one Chromium invocation.
@@ -159,44 +160,17 @@ fn suite_report(work: &Path) -> PathBuf {
 /// never comes (FAILED).
 fn scenario_report(work: &Path) -> PathBuf {
     let file = work.join("echo.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-[scenario]
-name = "echo"
-deadline = "30s"
-
-[server]
-command = ["{WSSPEC}", "serve", "--port", "${{port}}"]
-ready = {{ stdout_line = "LISTENING" }}
-
-[[step]]
-action = "connect"
-conn = "a"
-path = "/"
-
-[[step]]
-action = "send"
-conn = "a"
-text = "hello <b>timeline</b>"
-
-[[step]]
-action = "expect"
-conn = "a"
-within = "2s"
-match = {{ text = "hello <b>timeline</b>" }}
-
+    let text = "hello <b>timeline</b>";
+    let steps = echo_steps(text, text, "2s")
+        + r#"
 [[step]]
 title = "a message the echo server never sends"
 action = "expect"
 conn = "a"
 within = "300ms"
-match = {{ text = "never sent" }}
-"#
-        ),
-    )
-    .unwrap();
+match = { text = "never sent" }
+"#;
+    std::fs::write(&file, serve_scenario("echo", "30s", WSSPEC, &steps)).unwrap();
     let json = work.join("scenario.json");
     let out = Command::new(WSSPEC)
         .arg("scenario")

@@ -146,7 +146,7 @@ fn action_errors() {
             .contains("expected one of connect, close, drop_tcp,"),
         "{d}"
     );
-    assert!(d.message.ends_with("assert_server, sleep, listen, accept, restart_listener, expect_reconnect, start_client, stop_client, assert_client, expect_series"), "{d}");
+    assert!(d.message.ends_with("assert_server, assert_listening, expect_output, sleep, listen, accept, restart_listener, expect_reconnect, start_client, stop_client, assert_client, expect_series"), "{d}");
     assert_diag(
         &format!("{HEAD}[[step]]\naction = 3\n"),
         4,
@@ -568,6 +568,84 @@ fn server_lifecycle_rules() {
 }
 
 #[test]
+fn assert_listening_fields() {
+    let server = "[server]\ncommand = [\"x\"]\nready = { tcp_port = 1 }\n";
+    let ok = format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n");
+    let s = Scenario::from_str(&ok, "t.toml").unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        StepAction::AssertListening(AssertListening {
+            on: ListenScope::Loopback
+        })
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\non = \"public\"\n"),
+        8,
+        6,
+        &["field \"on\": unknown scope \"public\"; expected \"loopback\""],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"assert_listening\"\n"),
+        6,
+        1,
+        &["missing field \"on\"", "\"loopback\""],
+    );
+    assert_diag(
+        &format!("{HEAD}[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n"),
+        3,
+        1,
+        &["this action needs a [server] table"],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"stop_server\"\n[[step]]\naction = \"assert_listening\"\non = \"loopback\"\n"),
+        8,
+        1,
+        &["the server cannot be alive here: step 1 stopped it"],
+    );
+}
+
+#[test]
+fn expect_output_fields() {
+    let server = "[server]\ncommand = [\"x\"]\nready = { tcp_port = 1 }\n";
+    let ok = format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nregex = \"skip it\"\nabsent = true\n[[step]]\naction = \"expect_output\"\nregex = \"ready\"\nwithin = \"2s\"\n");
+    let s = Scenario::from_str(&ok, "t.toml").unwrap();
+    assert_eq!(
+        s.steps[0].action,
+        StepAction::ExpectOutput(ExpectOutput {
+            regex: "skip it".into(),
+            absent: true,
+            within: std::time::Duration::ZERO,
+        })
+    );
+    assert_eq!(
+        s.steps[1].action,
+        StepAction::ExpectOutput(ExpectOutput {
+            regex: "ready".into(),
+            absent: false,
+            within: std::time::Duration::from_secs(2),
+        })
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nregex = \"(unclosed\"\n"),
+        8,
+        9,
+        &["field \"regex\""],
+    );
+    assert_diag(
+        &format!("{HEAD}{server}[[step]]\naction = \"expect_output\"\nabsent = true\n"),
+        6,
+        1,
+        &["missing field \"regex\""],
+    );
+    assert_diag(
+        &format!("{HEAD}[[step]]\naction = \"expect_output\"\nregex = \"x\"\n"),
+        3,
+        1,
+        &["this action needs a [server] table"],
+    );
+}
+
+#[test]
 fn protocol_limits() {
     let src = with_conn("[[step]]\naction = \"close\"\nconn = \"a\"\ncode = 1006\n");
     assert_diag(&src, 10, 8, &["1006 is reserved and must not be sent"]);
@@ -615,6 +693,24 @@ fn connect_and_http_fields() {
         26,
         &["field \"protocol\" only applies to status 101"],
     );
+    // A refusal may name a status class (RFC 6455 §4.2.2 leaves the exact status open).
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"4xx\" }}\n");
+    let sc = Scenario::from_str(&src, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let StepAction::Connect(c) = &sc.steps[0].action else {
+        panic!("connect")
+    };
+    match &c.expect {
+        ConnectExpect::Status { status, .. } => {
+            assert_eq!(*status, StatusExpect::Class(4));
+            assert!(status.matches(403) && status.matches(400) && !status.matches(101));
+            assert_eq!(status.to_string(), "4xx");
+        }
+        other => panic!("{other:?}"),
+    }
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"4x\" }}\n");
+    assert_diag(&src, 7, 21, &["\"4x\" is not a status class; expected an integer from 100 to 599 or one of \"1xx\" .. \"5xx\""]);
+    let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"/\"\nexpect = {{ status = \"1xx\" }}\n");
+    assert_diag(&src, 7, 12, &["\"1xx\" is not a refusal"]);
     let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a\"\npath = \"ws\"\n");
     assert_diag(&src, 6, 8, &["field \"path\": \"ws\" must start with '/'"]);
     let src = format!("{HEAD}[[step]]\naction = \"connect\"\nconn = \"a b\"\npath = \"/\"\n");

@@ -12,6 +12,7 @@
 
 mod common;
 
+use common::suite::case;
 use common::wire;
 
 use std::time::{Duration, Instant};
@@ -20,9 +21,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use wsspec::codec::frame::{FrameSpec, LengthEncoding, Masking, OpCode};
 use wsspec::codec::{DecoderConfig, Event, HeaderRules, Limits, Message, StreamDecoder};
-use wsspec::peer::{ConnectOptions, Target};
-use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
-use wsspec::suite::{self, RunConfig};
+use wsspec::report::{CloseVerdict, RunReport, Verdict};
 
 /// What the echo server does wrong.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,24 +154,8 @@ async fn serve(mut tcp: TcpStream, twist: Twist) {
 
 async fn run(twist: Twist, cases: &[&str]) -> RunReport {
     let addr = wire::spawn(move |tcp| serve(tcp, twist)).await;
-    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
-    let cases: Vec<String> = cases.iter().map(|s| s.to_string()).collect();
-    let sel = suite::select(&suite::catalog(), &cases, &[], true).unwrap();
-    suite::run(
-        &target,
-        &ConnectOptions::default(),
-        &sel,
-        RunConfig {
-            jobs: 4,
-            deadline: Some(Duration::from_secs(120)),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-fn case<'a>(r: &'a RunReport, id: &str) -> &'a CaseReport {
-    r.cases.iter().find(|c| c.id == id).unwrap()
+    let deadline = Some(Duration::from_secs(120));
+    common::suite::run(&format!("ws://{addr}/"), cases, 4, deadline).await
 }
 
 use CloseVerdict as C;

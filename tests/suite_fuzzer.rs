@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::suite::{case, expect, ids, show, Want};
 use common::wire;
 
 use std::time::{Duration, Instant};
@@ -12,9 +13,7 @@ use tokio::net::TcpStream;
 use wsspec::codec::close::close_payload;
 use wsspec::codec::frame::{encode_frame, frame, FrameHeader, HeaderRules, LengthEncoding, OpCode};
 use wsspec::codec::message::{Event, Limits, Message, StreamDecoder};
-use wsspec::peer::{ConnectOptions, Target};
-use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
-use wsspec::suite::{self, RunConfig};
+use wsspec::report::{CloseVerdict, RunReport, Verdict};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -136,36 +135,17 @@ async fn serve(mut tcp: TcpStream, mode: Mode) {
 
 async fn run(mode: Mode, cases: &[&str], deadline: Option<Duration>) -> RunReport {
     let addr = wire::spawn(move |tcp| serve(tcp, mode)).await;
-    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
-    let cat = suite::catalog();
-    let cases: Vec<String> = cases.iter().map(|s| s.to_string()).collect();
-    let sel = suite::select(&cat, &cases, &[], false).unwrap();
-    suite::run(
-        &target,
-        &ConnectOptions::default(),
-        &sel,
-        RunConfig {
-            jobs: 4,
-            deadline,
-            ..Default::default()
-        },
-    )
-    .await
+    common::suite::run(&format!("ws://{addr}/"), cases, 4, deadline).await
 }
 
-fn case<'a>(r: &'a RunReport, id: &str) -> &'a CaseReport {
-    r.cases.iter().find(|c| c.id == id).unwrap()
+/// Runs exactly the cases of `want` against a server in `mode` and checks every row.
+async fn check(mode: Mode, want: &[Want<'_>]) {
+    let r = run(mode, &ids(want), None).await;
+    expect(&r, want);
 }
 
-fn show(c: &CaseReport) -> String {
-    format!(
-        "{} {} {:?}: {}",
-        c.id,
-        c.verdict.label(),
-        c.close_verdict,
-        c.observed
-    )
-}
+use CloseVerdict as C;
+use Verdict as V;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conforming_codec_server_passes_everything() {
@@ -184,155 +164,114 @@ async fn conforming_codec_server_passes_everything() {
         match cat {
             // The codec server accepts no extension: Autobahn's UNIMPLEMENTED, closed normally.
             "12" | "13" => {
-                assert_eq!(c.verdict, Verdict::Unimplemented, "{}", show(c));
-                assert_eq!(c.close_verdict, Some(CloseVerdict::Ok), "{}", show(c));
+                assert_eq!(c.verdict, V::Unimplemented, "{}", show(c));
+                assert_eq!(c.close_verdict, Some(C::Ok), "{}", show(c));
             }
             _ if ["7.1.6", "7.13.1", "7.13.2"].contains(&c.id.as_str()) => {
-                assert_eq!(c.verdict, Verdict::Informational, "{}", show(c))
+                assert_eq!(c.verdict, V::Informational, "{}", show(c))
             }
             _ => {
-                assert_eq!(c.verdict, Verdict::Ok, "{}", show(c));
+                assert_eq!(c.verdict, V::Ok, "{}", show(c));
                 if !c.id.starts_with("h.") && !["x.2.2", "x.2.3", "x.2.4"].contains(&c.id.as_str())
                 {
-                    assert_eq!(c.close_verdict, Some(CloseVerdict::Ok), "{}", show(c));
+                    assert_eq!(c.close_verdict, Some(C::Ok), "{}", show(c));
                 }
             }
         }
     }
     // The codec validates UTF-8 inside a frame, so the staged cases are OK, not NON-STRICT.
     for id in ["6.4.1", "6.4.2", "6.4.3", "6.4.4"] {
-        assert_eq!(case(&r, id).verdict, Verdict::Ok);
+        assert_eq!(case(&r, id).verdict, V::Ok);
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_keeping_tcp_open() {
     let t = Instant::now();
-    let r = run(
+    check(
         Mode::HoldTcpAfterClose,
-        &["1.1.1", "2.1", "3.1", "x.1.1"],
-        None,
+        &[
+            // With a 1 s kill timer armed at case start, the kill timer fires before the
+            // drop timer (armed at the reply) and drops TCP while the close was clean:
+            // FAILED BY CLIENT, as in Autobahn.
+            ("1.1.1", V::Ok, Some(C::FailedByClient), ""),
+            // Normal close with a close timer: the server answers but keeps TCP; the 1 s
+            // server-drop timer fires and the close is not clean.
+            (
+                "2.1",
+                V::Ok,
+                Some(C::Unclean),
+                "did not close TCP within 1 s",
+            ),
+            // Fail-fast: the server sends close 1002 and keeps TCP until the kill timer
+            // drops it.
+            ("3.1", V::Ok, Some(C::FailedByClient), "kill timer"),
+            // The extra checks fold the close into the grade.
+            ("x.1.1", V::Failed, None, ""),
+        ],
     )
     .await;
-    // Normal close with a close timer: the server answers but keeps TCP; the 1 s
-    // server-drop timer fires and the close is not clean.
-    let c = case(&r, "2.1");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Ok, Some(CloseVerdict::Unclean)),
-        "{}",
-        show(c)
-    );
-    assert!(
-        c.observed.contains("did not close TCP within 1 s"),
-        "{}",
-        show(c)
-    );
-    // With a 1 s kill timer armed at case start, the kill timer fires before the drop
-    // timer (armed at the reply) and drops TCP while the close was clean: FAILED BY CLIENT,
-    // as in Autobahn.
-    let c = case(&r, "1.1.1");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Ok, Some(CloseVerdict::FailedByClient)),
-        "{}",
-        show(c)
-    );
-    // Fail-fast: the server sends close 1002 and keeps TCP until the kill timer drops it.
-    let c = case(&r, "3.1");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Ok, Some(CloseVerdict::FailedByClient)),
-        "{}",
-        show(c)
-    );
-    assert!(c.observed.contains("kill timer"), "{}", show(c));
-    // The extra checks fold the close into the grade.
-    assert_eq!(case(&r, "x.1.1").verdict, Verdict::Failed);
     assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_ignoring_violations() {
-    let r = run(
-        Mode::IgnoreViolations,
-        &["3.1", "6.3.1", "x.1.1", "x.1.2"],
-        None,
-    )
-    .await;
     // The kill timer makes the kit the closer: close FAILED; the behaviour stays as the
     // events say unless the wrong endpoint is fatal.
-    let c = case(&r, "3.1");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Ok, Some(CloseVerdict::Failed)),
-        "{}",
-        show(c)
-    );
-    let c = case(&r, "6.3.1");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Failed, Some(CloseVerdict::Failed)),
-        "{}",
-        show(c)
-    );
-    assert_eq!(case(&r, "x.1.1").verdict, Verdict::Failed);
-    assert_eq!(case(&r, "x.1.2").verdict, Verdict::Failed);
+    check(
+        Mode::IgnoreViolations,
+        &[
+            ("3.1", V::Ok, Some(C::Failed), ""),
+            ("6.3.1", V::Failed, Some(C::Failed), ""),
+            ("x.1.1", V::Failed, None, ""),
+            ("x.1.2", V::Failed, None, ""),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extra_pong_and_non_minimal_lengths_fail() {
-    let r = run(Mode::DoublePong, &["2.1", "2.2", "1.1.1"], None).await;
-    assert_eq!(
-        case(&r, "2.1").verdict,
-        Verdict::Failed,
-        "{}",
-        show(case(&r, "2.1"))
-    );
-    assert_eq!(case(&r, "2.2").verdict, Verdict::Failed);
-    assert_eq!(case(&r, "1.1.1").verdict, Verdict::Ok);
-    let r = run(Mode::NonMinimalEcho, &["1.1.2", "x.2.1", "2.1"], None).await;
-    for id in ["1.1.2", "x.2.1"] {
-        let c = case(&r, id);
-        assert_eq!(c.verdict, Verdict::Failed, "{}", show(c));
-        assert!(c.observed.contains("non-minimal"), "{}", show(c));
-    }
-    assert_eq!(case(&r, "2.1").verdict, Verdict::Ok);
+    check(
+        Mode::DoublePong,
+        &[
+            ("2.1", V::Failed, None, ""),
+            ("2.2", V::Failed, None, ""),
+            ("1.1.1", V::Ok, None, ""),
+        ],
+    )
+    .await;
+    check(
+        Mode::NonMinimalEcho,
+        &[
+            ("1.1.2", V::Failed, None, "non-minimal"),
+            ("x.2.1", V::Failed, None, "non-minimal"),
+            ("2.1", V::Ok, None, ""),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_not_answering_close() {
-    let r = run(
+    check(
         Mode::SilentOnClose,
-        &["2.7", "7.3.3", "7.1.1", "x.3.2"],
-        None,
+        &[
+            // The 1 s close-handshake timer drops TCP: UNCLEAN.
+            (
+                "2.7",
+                V::Ok,
+                Some(C::Unclean),
+                "within 1 s of the kit's close",
+            ),
+            // Category 7 fails only on WRONG CODE; an unanswered close is UNCLEAN (the 1 s
+            // kill timer, armed first, is what drops TCP here).
+            ("7.3.3", V::Ok, Some(C::Unclean), ""),
+            ("7.1.1", V::Ok, Some(C::Unclean), ""),
+            ("x.3.2", V::Failed, None, ""),
+        ],
     )
     .await;
-    // The 1 s close-handshake timer drops TCP: UNCLEAN.
-    let c = case(&r, "2.7");
-    assert_eq!(
-        (c.verdict, c.close_verdict),
-        (Verdict::Ok, Some(CloseVerdict::Unclean)),
-        "{}",
-        show(c)
-    );
-    assert!(
-        c.observed.contains("within 1 s of the kit's close"),
-        "{}",
-        show(c)
-    );
-    // Category 7 fails only on WRONG CODE; an unanswered close is UNCLEAN (the 1 s kill
-    // timer, armed first, is what drops TCP here).
-    for id in ["7.3.3", "7.1.1"] {
-        let c = case(&r, id);
-        assert_eq!(
-            (c.verdict, c.close_verdict),
-            (Verdict::Ok, Some(CloseVerdict::Unclean)),
-            "{}",
-            show(c)
-        );
-    }
-    assert_eq!(case(&r, "x.3.2").verdict, Verdict::Failed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -347,8 +286,10 @@ async fn global_deadline_ends_the_run() {
     let took = t.elapsed();
     assert!(took < Duration::from_secs(3), "took {took:?}");
     assert_eq!(r.cases.len(), 10);
-    for c in &r.cases {
-        assert_eq!(c.verdict, Verdict::NotRun, "{}", show(c));
-        assert!(c.observed.contains("deadline"), "{}", show(c));
-    }
+    let want: Vec<Want> = r
+        .cases
+        .iter()
+        .map(|c| (c.id.as_str(), V::NotRun, None, "deadline"))
+        .collect();
+    expect(&r, &want);
 }

@@ -1,12 +1,12 @@
 //! The suite against hostile servers: every run ends by its deadline with a report saying
 //! what happened, no case passes that cannot, and memory stays bounded.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::{RunReport, Verdict};
 use wsspec::server::{spawn_hostile_with, Hostile, HostileLimits};
-use wsspec::suite::{self, RunConfig};
 
 const CASES: [&str; 5] = ["h.1.1", "1.1.1", "2.1", "7.1.1", "9.1.6"];
 const DEADLINE: Duration = Duration::from_secs(12);
@@ -29,23 +29,10 @@ async fn run(kind: Hostile) -> (RunReport, Duration) {
     )
     .await
     .unwrap();
-    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
-    let cases: Vec<String> = CASES.iter().map(|s| s.to_string()).collect();
-    let sel = suite::select(&suite::catalog(), &cases, &[], false).unwrap();
     let t = Instant::now();
-    let r = suite::run(
-        &target,
-        &ConnectOptions::default(),
-        &sel,
-        RunConfig {
-            // The lane of the large 9.x cases takes one slot from the start; with two more,
-            // 1.1.1 starts at once even when h.1.1 waits out its 5 s against a silent server.
-            jobs: 3,
-            deadline: Some(DEADLINE),
-            ..Default::default()
-        },
-    )
-    .await;
+    // The lane of the large 9.x cases takes one slot from the start; with two more jobs,
+    // 1.1.1 starts at once even when h.1.1 waits out its 5 s against a silent server.
+    let r = common::suite::run(&format!("ws://{addr}/"), &CASES, 3, Some(DEADLINE)).await;
     let took = t.elapsed();
     handle.stop().await;
     (r, took)

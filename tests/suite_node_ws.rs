@@ -2,12 +2,14 @@
 //! with `npm ci` from the committed lockfile when missing). `ws` is a conforming server, so no
 //! case may FAIL; the NON-STRICT and INFORMATIONAL outcomes are printed for the record.
 
+mod common;
 mod differential;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::suite::show;
 use differential::ServerProcess;
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::Verdict;
@@ -50,25 +52,14 @@ async fn node_ws_passes_every_default_case() {
         .cases
         .iter()
         .filter(|c| c.verdict == Verdict::Failed || c.verdict == Verdict::NotRun)
-        .map(|c| {
-            format!(
-                "{} {:?}: {} | observed: {}",
-                c.id, c.verdict, c.title, c.observed
-            )
-        })
+        .map(show)
         .collect();
     for c in report
         .cases
         .iter()
         .filter(|c| !matches!(c.verdict, Verdict::Ok | Verdict::Failed))
     {
-        println!(
-            "{} {} ({:?}): {}",
-            c.id,
-            c.verdict.label(),
-            c.close_verdict,
-            c.observed
-        );
+        println!("{}", show(c));
     }
     assert!(failed.is_empty(), "ws failed cases:\n{}", failed.join("\n"));
 }

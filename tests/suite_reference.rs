@@ -6,13 +6,15 @@
 //! `wsspec run` without a URL does), so `pmd.*` runs; the other switches run without it,
 //! where `pmd.*` is UNIMPLEMENTED (an optional feature not offered, not a deviation).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use wsspec::peer::{ConnectOptions, Target};
+use common::suite::show;
 use wsspec::report::{CaseReport, CloseVerdict, RunReport, Verdict};
 use wsspec::server::{bind, Faults, ServerConfig};
-use wsspec::suite::{self, RunConfig};
+use wsspec::suite;
 
 async fn run_against(faults: Faults, jobs: usize) -> RunReport {
     let deflate = faults.is_none() || faults.any_deflate();
@@ -25,19 +27,7 @@ async fn run_against(faults: Faults, jobs: usize) -> RunReport {
     )
     .await
     .unwrap();
-    let target = Target::parse(&server.url()).unwrap();
-    let sel = suite::select(&suite::catalog(), &[], &[], false).unwrap();
-    let r = suite::run(
-        &target,
-        &ConnectOptions::default(),
-        &sel,
-        RunConfig {
-            jobs,
-            deadline: Some(Duration::from_secs(120)),
-            ..Default::default()
-        },
-    )
-    .await;
+    let r = common::suite::run(&server.url(), &[], jobs, Some(Duration::from_secs(120))).await;
     server.shutdown().await;
     r
 }
@@ -55,16 +45,6 @@ fn deviates(c: &CaseReport) -> bool {
                 | Some(CloseVerdict::FailedByClient)
                 | Some(CloseVerdict::NotRun)
         )
-}
-
-fn show(c: &CaseReport) -> String {
-    format!(
-        "{} {} {:?}: {}",
-        c.id,
-        c.verdict.label(),
-        c.close_verdict,
-        c.observed
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

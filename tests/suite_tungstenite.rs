@@ -5,44 +5,15 @@
 //! test pins the exact outcome (with the reason, from tungstenite 0.30's source) so that a
 //! change on either side is noticed.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
+use common::wire::tungstenite_echo_server as tungstenite_echo;
 use wsspec::peer::{ConnectOptions, Target};
 use wsspec::report::{CloseVerdict, RunReport, Verdict};
 use wsspec::suite::{self, RunConfig};
-
-async fn tungstenite_echo() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
-                    return;
-                };
-                while let Some(msg) = ws.next().await {
-                    match msg {
-                        Ok(m) if m.is_text() || m.is_binary() => {
-                            if ws.send(m).await.is_err() {
-                                break;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-            });
-        }
-    });
-    addr
-}
 
 fn summary(r: &RunReport) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
@@ -190,26 +161,12 @@ async fn default_selection_against_tungstenite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_sample_and_deflate_cases_against_tungstenite() {
     let addr = tungstenite_echo().await;
-    let target = Target::parse(&format!("ws://{addr}/")).unwrap();
-    let cases: Vec<String> = [
+    let cases = [
         "9.1.1", "9.2.4", "9.3.1", "9.4.9", "9.5.1", "9.6.6", "9.7.1", "9.8.3", "12.1.1", "13.7.18",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let sel = suite::select(&suite::catalog(), &cases, &[], false).unwrap();
+    ];
     let t = Instant::now();
-    let r = suite::run(
-        &target,
-        &ConnectOptions::default(),
-        &sel,
-        RunConfig {
-            jobs: 4,
-            deadline: Some(Duration::from_secs(120)),
-            ..Default::default()
-        },
-    )
-    .await;
+    let url = format!("ws://{addr}/");
+    let r = common::suite::run(&url, &cases, 4, Some(Duration::from_secs(120))).await;
     eprintln!("limits sample: {:.1} s", t.elapsed().as_secs_f64());
     for c in &r.cases {
         if c.id.starts_with("9.") {

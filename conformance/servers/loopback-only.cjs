@@ -6,7 +6,11 @@
 // Every net.Server (and so http/https/ws servers) that listens on a TCP port
 // without a host, or on a wildcard host (`::`, `0.0.0.0`, …), binds 127.0.0.1
 // instead. Explicit hosts, Unix socket paths and inherited handles are left
-// alone. Set WSSPEC_LOOPBACK_LOG=1 to log each rewrite to stderr.
+// alone. Set WSSPEC_LOOPBACK_LOG=1 to log each rewrite to stderr, one line per listen
+// call in a fixed form that wsspec's `assert_listening` step reads (the bind the
+// program asked for, which the confinement would otherwise hide):
+//   loopback-only: pid 123: listen requested host=:: port=5271 -> 127.0.0.1
+// `host=(none)` means no host was given (Node would bind every interface).
 'use strict';
 
 const net = require('node:net');
@@ -24,9 +28,13 @@ function isPort(value) {
   return typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value));
 }
 
-function log(what) {
+/** Logs a rewritten listen: `host` as asked (undefined/null: none given), `port`. */
+function log(host, port) {
   if (process.env.WSSPEC_LOOPBACK_LOG) {
-    process.stderr.write(`loopback-only: pid ${process.pid}: ${what}\n`);
+    const asked = host == null ? '(none)' : String(host).trim() || "''";
+    process.stderr.write(
+      `loopback-only: pid ${process.pid}: listen requested host=${asked} port=${port} -> ${LOOPBACK}\n`,
+    );
   }
 }
 
@@ -36,7 +44,7 @@ function confine(args) {
 
   // listen() / listen(cb): Node would pick a random port on every interface.
   if (args.length === 0 || typeof first === 'function') {
-    log('listen() without port or host -> 127.0.0.1:0');
+    log(undefined, 0);
     return [0, LOOPBACK, ...args];
   }
 
@@ -45,7 +53,7 @@ function confine(args) {
     const isHandle = first._handle !== undefined || typeof first.fd === 'number' || 'handle' in first;
     if (isHandle || first.path !== undefined) return args;
     if (!isWildcard(first.host)) return args;
-    log(`listen({port: ${first.port}, host: ${JSON.stringify(first.host)}}) -> ${LOOPBACK}`);
+    log(first.host, first.port == null ? 0 : first.port);
     return [{ ...first, host: LOOPBACK }, ...args.slice(1)];
   }
 
@@ -55,10 +63,10 @@ function confine(args) {
     const second = args[1];
     if (typeof second === 'string' || second === null || (second === undefined && args.length > 1)) {
       if (!isWildcard(second)) return args;
-      log(`listen(${port}, ${JSON.stringify(second)}) -> ${LOOPBACK}`);
+      log(second, port);
       return [port, LOOPBACK, ...args.slice(2)];
     }
-    log(`listen(${port}) without host -> ${LOOPBACK}`);
+    log(undefined, port);
     return [port, LOOPBACK, ...args.slice(1)];
   }
 

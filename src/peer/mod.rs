@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -121,6 +122,25 @@ impl Drop for Peer {
 }
 
 impl Peer {
+    /// A client peer over a byte stream the caller has already opened (an in-process duplex
+    /// in tests): no address check and no TLS; the opening handshake is [`Peer::handshake`]'s.
+    pub fn over_stream<S>(stream: S, opts: &ConnectOptions, conn: &str) -> Peer
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let started = Instant::now();
+        let transcript = Transcript::new(conn, started);
+        let (limits, role) = (opts.limits, Role::Client);
+        Self::from_stream(
+            Box::new(stream),
+            transcript,
+            limits,
+            started,
+            Transport::Tcp,
+            role,
+        )
+    }
+
     /// Wraps a connected stream (either role, any transport): starts the reader and writer
     /// tasks; the decoder applies the masking rule of `role` and `limits`.
     fn from_stream(

@@ -17,4 +17,4 @@ pub use faults::{Faults, UnknownFault};
 pub use hostile::{
     spawn_hostile, spawn_hostile_with, Hostile, HostileHandle, HostileLimits, HostileStats,
 };
-pub use reference::{bind, RunningServer, ServerConfig};
+pub use reference::{bind, serve_stream, RunningServer, ServerConfig};

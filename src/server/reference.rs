@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -170,6 +170,7 @@ async fn accept_loop(
             r = listener.accept() => match r {
                 Ok((stream, _peer)) => {
                     accepted.fetch_add(1, Ordering::Relaxed);
+                    let _ = stream.set_nodelay(true);
                     if conns.len() >= cfg.max_connections {
                         conns.spawn(refuse(stream, cfg.clone()));
                     } else {
@@ -300,12 +301,26 @@ fn http_error_response(e: &HttpError) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Serves one connection over a byte stream that is already open, from the request head to
+/// the close, exactly as [`bind`] serves each accepted TCP connection.
+///
+/// What tests and benchmarks use to run the server over an in-process duplex stream
+/// (`tokio::io::duplex`), with no socket and, under paused tokio time, no real waiting.
+pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(stream: S, cfg: ServerConfig) {
+    // A stop signal that never fires: the connection ends on its own terms only.
+    let (_keep, stop) = watch::channel(false);
+    serve(stream, Arc::new(cfg), stop).await;
+}
+
 /// One connection, from TCP accept to TCP close.
-async fn serve(mut stream: TcpStream, cfg: Arc<ServerConfig>, mut stop: watch::Receiver<bool>) {
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    cfg: Arc<ServerConfig>,
+    mut stop: watch::Receiver<bool>,
+) {
     if *stop.borrow() {
         return;
     }
-    let _ = stream.set_nodelay(true);
     let mut buf = Vec::with_capacity(4096);
     let head = tokio::select! {
         _ = stop.changed() => return,
@@ -350,7 +365,11 @@ async fn serve(mut stream: TcpStream, cfg: Arc<ServerConfig>, mut stop: watch::R
 }
 
 /// Writes `bytes` within the write timeout; false if the connection is unusable.
-async fn write_out(stream: &mut TcpStream, bytes: &[u8], cfg: &ServerConfig) -> bool {
+async fn write_out<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+    cfg: &ServerConfig,
+) -> bool {
     if bytes.is_empty() {
         return true;
     }
@@ -360,8 +379,8 @@ async fn write_out(stream: &mut TcpStream, bytes: &[u8], cfg: &ServerConfig) -> 
     )
 }
 
-async fn run_session(
-    mut stream: TcpStream,
+async fn run_session<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     mut rbuf: Vec<u8>,
     cfg: Arc<ServerConfig>,
     mut stop: watch::Receiver<bool>,
@@ -429,13 +448,13 @@ async fn run_session(
 }
 
 /// Sends FIN at once, then drains briefly so the peer reads everything we sent.
-async fn close_tcp(mut stream: TcpStream, cfg: &ServerConfig) {
+async fn close_tcp<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, cfg: &ServerConfig) {
     let _ = timeout(cfg.write_timeout, stream.shutdown()).await;
     drain(&mut stream, cfg.close_linger, LINGER_MAX_BYTES).await;
 }
 
 /// Reads and discards until EOF, `max_bytes`, or `limit` time.
-async fn drain(stream: &mut TcpStream, limit: Duration, max_bytes: usize) {
+async fn drain<S: AsyncRead + Unpin>(stream: &mut S, limit: Duration, max_bytes: usize) {
     let deadline = Instant::now() + limit;
     let mut sink = [0u8; 8192];
     let mut total = 0usize;

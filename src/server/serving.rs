@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -92,8 +92,8 @@ pub(super) enum HeadError {
 
 /// Reads a request head into `buf`, never further than one byte past `limits`; the head
 /// and the bytes it used (what follows stays in `buf`).
-pub(super) async fn read_head(
-    stream: &mut TcpStream,
+pub(super) async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     limits: HeadLimits,
 ) -> Result<(RequestHead, usize), HeadError> {

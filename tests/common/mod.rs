@@ -1,15 +1,23 @@
 //! What the integration tests share, in one module (`mod common;` in a test file):
-//! [`reports`], hand-built reports; [`scenario`], scenario runs against small scripted
-//! servers, table-driven from `tests/scenarios/`; and, here, the generators of the
-//! property tests: frame sequences (valid and deliberately broken) and the Autobahn 6.x
-//! UTF-8 payloads.
+//! [`pair`], the in-memory client/server pair on paused time, for tests that need no
+//! socket; [`wire`], scripted servers on 127.0.0.1 for those that do; [`suite`], suite runs
+//! and their tables of expected verdicts; [`reports`], hand-built reports; [`scenario`],
+//! scenario runs against small scripted servers, table-driven from `tests/scenarios/`;
+//! [`broker`] and [`node`], the external programs some tests need; [`h2`], HTTP/2 runs;
+//! [`deflate`], permessage-deflate message generators; and, here, the
+//! generators of the property tests: frame sequences (valid and deliberately broken) and
+//! the Autobahn 6.x UTF-8 payloads.
 
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod deflate;
+pub mod h2;
 pub mod node;
+pub mod pair;
 pub mod reports;
 pub mod scenario;
+pub mod suite;
 pub mod wire;
 
 use proptest::prelude::*;
@@ -125,6 +133,25 @@ pub const AUTOBAHN_6X: &[(&str, bool)] = &[
     ("efbfbb", true),
     ("efbfbc", true),
 ];
+
+/// Payload lengths around every boundary of the §5.2 length forms, plus anything below 70000.
+pub fn payload_len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        3 => prop::sample::select(vec![
+            0usize, 1, 124, 125, 126, 127, 128, 65534, 65535, 65536, 65537
+        ]),
+        3 => 0usize..300,
+        2 => 0usize..70_000,
+    ]
+}
+
+/// `len` bytes derived from `seed`: a cheap deterministic fill, since random content does
+/// not matter byte by byte, the masking and copying do.
+pub fn filled(len: usize, seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|i| (seed.rotate_left((i % 64) as u32) as u8) ^ (i as u8))
+        .collect()
+}
 
 /// Decodes lowercase hex.
 pub fn hex(s: &str) -> Vec<u8> {
@@ -304,6 +331,13 @@ fn broken_frame() -> impl Strategy<Value = FrameSpec> {
     ]
 }
 
+/// Sorted positions into a payload of `len` bytes, one per index (repeats allowed).
+fn cut_points(idx: &[prop::sample::Index], len: usize) -> Vec<usize> {
+    let mut cuts: Vec<usize> = idx.iter().map(|i| i.index(len + 1)).collect();
+    cuts.sort_unstable();
+    cuts
+}
+
 /// A stream item: mostly messages and control frames, sometimes a broken or stray frame.
 pub fn item() -> impl Strategy<Value = Item> {
     let message = (
@@ -314,8 +348,7 @@ pub fn item() -> impl Strategy<Value = Item> {
         prop_oneof![6 => Just(true), 1 => Just(false)],
     )
         .prop_map(|(text, payload, idx, controls, complete)| {
-            let mut cuts: Vec<usize> = idx.iter().map(|i| i.index(payload.len() + 1)).collect();
-            cuts.sort_unstable();
+            let cuts = cut_points(&idx, payload.len());
             Item::Message {
                 text,
                 payload,
@@ -329,8 +362,7 @@ pub fn item() -> impl Strategy<Value = Item> {
         proptest::collection::vec(any::<prop::sample::Index>(), 0..3),
     )
         .prop_map(|(payload, idx)| {
-            let mut cuts: Vec<usize> = idx.iter().map(|i| i.index(payload.len() + 1)).collect();
-            cuts.sort_unstable();
+            let cuts = cut_points(&idx, payload.len());
             Item::Message {
                 text: false,
                 payload,

@@ -43,6 +43,31 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Asserts that every case of `r` is OK but `failed` (FAILED) and `skipped` (NOT RUN: the
+/// step that needs it), and returns the failed case: how a profile run pins the one known
+/// defect of a real program. `dump` (the run, one case a line) goes into every message.
+pub fn only_failure<'a>(
+    r: &'a RunReport,
+    failed: &str,
+    skipped: &str,
+    dump: &str,
+) -> &'a CaseReport {
+    for c in &r.cases {
+        let want = if c.id == failed {
+            Verdict::Failed
+        } else if c.id == skipped {
+            Verdict::NotRun
+        } else {
+            Verdict::Ok
+        };
+        assert_eq!(c.verdict, want, "{}\n{dump}", c.id);
+    }
+    r.cases
+        .iter()
+        .find(|c| c.id == failed)
+        .unwrap_or_else(|| panic!("no case {failed}\n{dump}"))
+}
+
 /// A fresh scratch directory under the system temp dir.
 pub fn scratch(tag: &str) -> PathBuf {
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -50,6 +75,46 @@ pub fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A scenario file whose server is `program serve --port ${port}` (this build's binary,
+/// or a `${var}` naming it), ready when it prints its port, followed by `steps` (TOML):
+/// what the tests of the command line and of the reports run end to end.
+pub fn serve_scenario(name: &str, deadline: &str, program: &str, steps: &str) -> String {
+    format!(
+        r#"[scenario]
+name = "{name}"
+deadline = "{deadline}"
+
+[server]
+command = ["{program}", "serve", "--port", "${{port}}"]
+ready = {{ stdout_line = '^LISTENING (?P<port>\d+)$' }}
+ready_timeout = "10s"
+
+[[step]]
+action = "connect"
+conn = "a"
+path = "/"
+{steps}"#
+    )
+}
+
+/// Steps on connection `a`: send `text`, expect `echo` back within `within`.
+pub fn echo_steps(text: &str, echo: &str, within: &str) -> String {
+    format!(
+        r#"
+[[step]]
+action = "send"
+conn = "a"
+text = "{text}"
+
+[[step]]
+action = "expect"
+conn = "a"
+within = "{within}"
+match = {{ text = "{echo}" }}
+"#
+    )
 }
 
 /// Writes `src` as `name` into `dir` and loads it (panics with the diagnostics if it

@@ -5,7 +5,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wsspec::codec::handshake::{accept_response, reject_response, validate_request};
 use wsspec::codec::http::{parse_request, HeadLimits, Headers};
@@ -18,14 +19,54 @@ where
     F: Fn(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
+    spawn_on("127.0.0.1:0", serve)
+        .await
+        .expect("bind 127.0.0.1")
+}
+
+/// [`spawn`] on `bind` (a loopback address with port 0); `None` when this machine cannot
+/// bind it (no IPv6, say).
+pub async fn spawn_on<F, Fut>(bind: &str, serve: F) -> Option<SocketAddr>
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let l = TcpListener::bind(bind).await.ok()?;
+    let addr = l.local_addr().ok()?;
     tokio::spawn(async move {
         while let Ok((tcp, _)) = l.accept().await {
             tokio::spawn(serve(tcp));
         }
     });
-    addr
+    Some(addr)
+}
+
+/// tokio-tungstenite's echo on one connection: text and binary messages go back as they
+/// came. An implementation independent of wsspec's codec, over TCP or the in-memory pair.
+pub async fn tungstenite_echo<S: AsyncRead + AsyncWrite + Unpin>(io: S) {
+    let Ok(mut ws) = tokio_tungstenite::accept_async(io).await else {
+        return;
+    };
+    while let Some(Ok(m)) = ws.next().await {
+        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// A [`tungstenite_echo`] server on a free port of 127.0.0.1.
+pub async fn tungstenite_echo_server() -> SocketAddr {
+    spawn(tungstenite_echo).await
+}
+
+/// A port of 127.0.0.1 that was free a moment ago (for servers whose Origin or command
+/// line must name their port before they start).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Appends what arrives next (within `wait`) to `buf`; false on EOF, error or timeout.

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
+use toml::de::DeValue;
 
 use super::{ActionSpec, ConnUse, Uses};
 use crate::scenario::duration::format_duration;
@@ -83,10 +84,10 @@ pub enum ConnectExpect {
         headers: Option<Value>,
     },
     /// `{status = 400, headers = {...}, body = "..."}`: the upgrade is refused
-    /// with this HTTP status.
+    /// with this HTTP status (or, `status = "4xx"`, any status of that class).
     Status {
-        /// The status.
-        status: u16,
+        /// The status, or its class.
+        status: StatusExpect,
         /// `headers` patterns (names lower-cased).
         headers: Option<Value>,
         /// `body` pattern (a string pattern, e.g. `"Bad Request"`, `"$regex:..."`).
@@ -99,6 +100,56 @@ pub enum ConnectExpect {
     /// `{no_response_for = "2s"}`: the server sends nothing and keeps TCP open for
     /// this long (the engine then drops the connection).
     NoResponse(Duration),
+}
+
+/// The HTTP status a refused upgrade must carry.
+///
+/// RFC 6455 §4.2.2 leaves the status of a refusal to the server ("an appropriate HTTP
+/// error code (e.g., 403 Forbidden)"), so a check such as "a foreign Origin is refused"
+/// must accept the whole class, while a profile of one server pins its exact status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusExpect {
+    /// Exactly this status (100-599).
+    Exact(u16),
+    /// Any status of this class: `4` for `"4xx"` (1-5).
+    Class(u16),
+}
+
+impl StatusExpect {
+    /// Whether `status` is what is expected.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusExpect::Exact(s) => s == status,
+            StatusExpect::Class(c) => status / 100 == c,
+        }
+    }
+}
+
+impl std::fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusExpect::Exact(s) => write!(f, "{s}"),
+            StatusExpect::Class(c) => write!(f, "{c}xx"),
+        }
+    }
+}
+
+/// `status = 403` or `status = "4xx"`.
+fn status_expect(r: &mut Reader<'_>, e: &Fields<'_, '_>) -> Option<StatusExpect> {
+    let v = e.get("status")?;
+    if let DeValue::String(s) = v.get_ref() {
+        let b = s.as_bytes();
+        if b.len() == 3 && (b'1'..=b'5').contains(&b[0]) && s[1..].eq_ignore_ascii_case("xx") {
+            return Some(StatusExpect::Class(u16::from(b[0] - b'0')));
+        }
+        r.err(
+            Semantic,
+            &v.span(),
+            format!("field \"status\": {s:?} is not a status class; expected an integer from 100 to 599 or one of \"1xx\" .. \"5xx\""),
+        );
+        return None;
+    }
+    r.status(e, "status").map(StatusExpect::Exact)
 }
 
 impl ConnectExpect {
@@ -301,16 +352,24 @@ fn connect_expect(r: &mut Reader<'_>, e: &Fields<'_, '_>) -> Option<ConnectExpec
     match which {
         None | Some("status") => {
             let status = if e.has("status") {
-                r.status(e, "status")?
+                status_expect(r, e)?
             } else {
-                101
+                StatusExpect::Exact(101)
             };
             let headers = if e.has("headers") {
                 r.header_patterns(e, "headers")
             } else {
                 None
             };
-            if status == 101 {
+            if status == StatusExpect::Exact(101) || status == StatusExpect::Class(1) {
+                if status == StatusExpect::Class(1) {
+                    r.err(
+                        Semantic,
+                        &e.key_span("status"),
+                        "field \"status\": \"1xx\" is not a refusal; use 101 for an upgrade",
+                    );
+                    return None;
+                }
                 if e.has("body") {
                     r.err(Semantic, &e.key_span("body"), "field \"body\" only applies to a refused upgrade (a status other than 101)");
                 }

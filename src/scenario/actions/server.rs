@@ -1,9 +1,11 @@
 //! Server actions: `start_server`, `stop_server`, `restart_server` (also in process,
-//! through a [`Trigger`]) and `assert_server`; they all need `[server]`.
+//! through a [`Trigger`]), `assert_server`, `assert_listening` and `expect_output`;
+//! they all need `[server]`.
 
 use std::time::Duration;
 
 use super::{ActionSpec, ServerUse, Uses};
+use crate::scenario::matcher::compile_regex;
 use crate::scenario::model::{Address, Signal};
 use crate::scenario::read::{Fields, Reader, Semantic};
 use crate::scenario::resolve::{sub, ResolveError};
@@ -21,6 +23,10 @@ macro_rules! server_actions {
             RestartServer(RestartServer),
             /// Check the server process state.
             AssertServer(AssertServer),
+            /// Check where the server's processes listen.
+            AssertListening(AssertListening),
+            /// Wait for (or rule out) a line of the server's output.
+            ExpectOutput(ExpectOutput),
         ] $($rest)* }
     };
 }
@@ -334,4 +340,105 @@ pub(super) fn read_process_state(
         _ => r.duration(f, "within").unwrap_or(Duration::ZERO),
     };
     (state, exit_code, within)
+}
+
+/// `assert_listening on = ...`: the addresses the server may listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenScope {
+    /// `"loopback"`: 127.0.0.0/8 and `::1` only.
+    Loopback,
+}
+
+/// `assert_listening`: every TCP socket the server's processes listen on, and every
+/// bind they asked for (as the `loopback-only.cjs` preload reports it), is within
+/// `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssertListening {
+    /// `on`.
+    pub on: ListenScope,
+}
+
+impl ActionSpec for AssertListening {
+    const NAME: &'static str = "assert_listening";
+    const KEYS: &'static [&'static str] = &["on"];
+    const CHECK: &'static str = "server binding";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        let (on, span) = r.req_string(f, "on", "\"loopback\"")?;
+        match on.as_str() {
+            "loopback" => Some(AssertListening {
+                on: ListenScope::Loopback,
+            }),
+            _ => {
+                r.err(
+                    Semantic,
+                    &span,
+                    format!("field \"on\": unknown scope {on:?}; expected \"loopback\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        server_use(ServerUse::ExpectAlive)
+    }
+
+    fn title(&self) -> String {
+        match self.on {
+            ListenScope::Loopback => "the server listens on loopback only".into(),
+        }
+    }
+}
+
+/// `expect_output`: a line of the server's output (stdout or stderr, since the current
+/// server process started) that must appear, or with `absent` must not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectOutput {
+    /// `regex` (template): searched in each line.
+    pub regex: String,
+    /// `absent`: no line may match (by the end of `within`).
+    pub absent: bool,
+    /// `within` (default 0: the lines printed so far): how long to wait for the line,
+    /// or with `absent` how long to keep watching.
+    pub within: Duration,
+}
+
+impl ActionSpec for ExpectOutput {
+    const NAME: &'static str = "expect_output";
+    const KEYS: &'static [&'static str] = &["regex", "absent", "within"];
+    const CHECK: &'static str = "server output";
+
+    fn read(r: &mut Reader<'_>, f: &Fields<'_, '_>) -> Option<Self> {
+        if !f.has("regex") {
+            r.missing(f, "regex", "a regex matched against each output line");
+        }
+        let regex = r.regex_field(f, "regex").map(|s| s.0);
+        let absent = r.boolean(f, "absent").unwrap_or(false);
+        let within = r.duration(f, "within").unwrap_or(Duration::ZERO);
+        Some(ExpectOutput {
+            regex: regex?,
+            absent,
+            within,
+        })
+    }
+
+    fn uses(&self) -> Uses<'_> {
+        server_use(ServerUse::ExpectAlive)
+    }
+
+    fn resolve(&mut self, vars: &Vars) -> Result<(), ResolveError> {
+        sub(&mut self.regex, vars)?;
+        compile_regex(&self.regex)
+            .map_err(|e| ResolveError::Invalid(format!("field \"regex\": {e}")))?;
+        Ok(())
+    }
+
+    fn title(&self) -> String {
+        if self.absent {
+            format!("the server prints no line matching /{}/", self.regex)
+        } else {
+            format!("the server prints a line matching /{}/", self.regex)
+        }
+    }
 }

@@ -114,7 +114,7 @@ impl RunStep for Connect {
                     format!(": {}", short(&resp.body_text(), 60))
                 }
             );
-            if resp.head.status != *status {
+            if !status.matches(resp.head.status) {
                 return Outcome::failed(sent, expected, got);
             }
             if let Some(h) = headers {

@@ -48,6 +48,7 @@ mod runner;
 mod send;
 mod series;
 mod server;
+mod server_checks;
 mod time;
 mod trigger;
 

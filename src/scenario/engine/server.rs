@@ -1,6 +1,6 @@
 //! The scenario's server: start and readiness, stop, restart, exit bookkeeping
 //! ([`ServerCtl`]), and how the server actions run (`start_server`, `stop_server`,
-//! `restart_server`, `assert_server`).
+//! `restart_server`, `assert_server`); `server_checks.rs` observes it from outside.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -42,7 +42,8 @@ pub(super) struct ServerCtl {
     exit_reported: bool,
     /// When the last restart began (for "first upgrade after restart").
     pub restart_began: Option<Instant>,
-    events: Transcript,
+    /// Lifecycle events (start, ready, exit) for the report's server transcript.
+    pub(super) events: Transcript,
     /// Keep a pipe to the server's stdin (a step may write to it).
     stdin: bool,
 }
@@ -518,7 +519,7 @@ const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
 
 impl Runner<'_> {
     /// NOT RUN for a server action when the server was started by someone else.
-    fn external_not_run(&self, what: &str) -> Option<Outcome> {
+    pub(super) fn external_not_run(&self, what: &str) -> Option<Outcome> {
         if self.external {
             Some(Outcome::not_run(
                 what.to_string(),

@@ -6,8 +6,6 @@
 //! repeats at distances from 1 byte to well past 32 KiB, so every window size gets
 //! references it must and must not use.
 
-#![allow(dead_code)]
-
 use proptest::prelude::*;
 use wsspec::codec::deflate::WindowBits;
 
