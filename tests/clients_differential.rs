@@ -6,7 +6,8 @@
 //! Clients: the reference client (no fault, and each fault switch on the categories where
 //! its bug shows), tungstenite (in-process, shaped as its autobahn-client example), Node `ws`
 //! (conformance/clients/ws-echo-client.js) and Python `websockets`
-//! (conformance/clients/websockets-client.py). Every case is opened by `casetuple=ID`, so the
+//! (conformance/clients/websockets-client.py), the last two also with their
+//! permessage-deflate offers on a subset of 12.x/13.x. Every case is opened by `casetuple=ID`, so the
 //! two tools' case numbering cannot differ. Comparisons run in parallel
 //! (`WSSPEC_DIFF_JOBS`), each client against its own wstest process; `WSSPEC_DIFF_ONLY`
 //! (names containing one of these words) and `WSSPEC_DIFF_CASES` (ids) narrow the run.
@@ -32,25 +33,17 @@ use wsspec::clients::{self, ServeConfig};
 use wsspec::report::RunReport;
 
 /// Makes Twisted listen on loopback only, then runs wstest as its own script does.
-const LOOPBACK_WRAPPER: &str = r#"
-import sys
-from twisted.internet import reactor
-_listen = reactor.listenTCP
-def _loopback(port, factory, backlog=50, interface=''):
-    return _listen(port, factory, backlog, '127.0.0.1')
-reactor.listenTCP = _loopback
-from autobahntestsuite.wstest import run
-sys.argv[0] = 'wstest'
-sys.exit(run())
-"#;
+const LOOPBACK_WRAPPER: &str = include_str!("../conformance/clients/loopback_wstest.py");
 
 /// How a client plays one case URL.
 #[derive(Clone)]
 enum Client {
     Reference(ClientFaults),
     Tungstenite,
-    Node,
-    Python(String),
+    /// Node `ws`; `true`: with its permessage-deflate offer (`--deflate`).
+    Node(bool),
+    /// Python `websockets` (the venv's python); `true`: with its permessage-deflate offer.
+    Python(String, bool),
 }
 
 impl Client {
@@ -63,9 +56,9 @@ impl Client {
             Client::Tungstenite => {
                 let _ = tokio::task::spawn_blocking(move || tungstenite_case(&url)).await;
             }
-            Client::Node | Client::Python(_) => {
+            Client::Node(deflate) | Client::Python(_, deflate) => {
                 let mut cmd = match self {
-                    Client::Python(py) => {
+                    Client::Python(py, _) => {
                         let mut c = Command::new(py);
                         c.arg(repo().join("conformance/clients/websockets-client.py"));
                         c
@@ -76,6 +69,9 @@ impl Client {
                         c
                     }
                 };
+                if *deflate {
+                    cmd.arg("--deflate");
+                }
                 cmd.arg(&url)
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -293,8 +289,19 @@ async fn wsspec_clients_agrees_with_autobahns_fuzzingserver() {
         .status()
         .map(|s| s.success())
         .unwrap_or(false);
+    // permessage-deflate (12.x, 13.x): the 16-byte row of every data set and of every
+    // answer variant (1000 round trips each, slow in Autobahn's Python 2 server).
+    let deflate = expand(&[
+        "12.1.1", "12.2.1", "12.3.1", "12.4.1", "12.5.1", "13.1.1", "13.2.1", "13.3.1", "13.4.1",
+        "13.5.1", "13.6.1", "13.7.1",
+    ]);
     if node_ok {
-        runs.push(("client-node-ws".into(), Client::Node, sample.clone()));
+        runs.push(("client-node-ws".into(), Client::Node(false), sample.clone()));
+        runs.push((
+            "client-node-ws+deflate".into(),
+            Client::Node(true),
+            deflate.clone(),
+        ));
     } else {
         unavailable(
             "Node ws (conformance/servers)",
@@ -305,11 +312,18 @@ async fn wsspec_clients_agrees_with_autobahns_fuzzingserver() {
         &repo().join("scripts/autobahn/install.sh"),
         Some("websockets"),
     ) {
-        Ok(py) => runs.push((
-            "client-python-websockets".into(),
-            Client::Python(py),
-            sample.clone(),
-        )),
+        Ok(py) => {
+            runs.push((
+                "client-python-websockets".into(),
+                Client::Python(py.clone(), false),
+                sample.clone(),
+            ));
+            runs.push((
+                "client-python-websockets+deflate".into(),
+                Client::Python(py, true),
+                deflate.clone(),
+            ));
+        }
         Err(why) => unavailable("Python websockets", &why),
     }
     if let Ok(cases) = std::env::var("WSSPEC_DIFF_CASES") {

@@ -113,23 +113,22 @@ fn ensure_node() {
 /// `wsspec clients --exec CMD --json`, the CLI as a user runs it; returns the exit code and
 /// the JSON report.
 fn exec_cli(cmd: &str, agent: &str, dir: &Path, extra: &[&str]) -> (i32, RunReport) {
+    let mut args = vec!["--agent", agent];
+    args.extend_from_slice(extra);
+    cli_run("--exec", cmd, dir, &args)
+}
+
+/// `wsspec clients MODE CMD --json` (MODE: `--exec` or `--exec-driver`).
+fn cli_run(mode: &str, cmd: &str, dir: &Path, extra: &[&str]) -> (i32, RunReport) {
     let json = dir.join("report.json");
     let mut c = Command::new(env!("CARGO_BIN_EXE_wsspec"));
-    c.args([
-        "clients",
-        "--no-progress",
-        "--exec",
-        cmd,
-        "--agent",
-        agent,
-        "--json",
-    ])
-    .arg(&json)
-    .args(extra)
-    .current_dir(repo())
-    .stdin(Stdio::null())
-    .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
-    .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap());
+    c.args(["clients", "--no-progress", mode, cmd, "--json"])
+        .arg(&json)
+        .args(extra)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("stdout.txt")).unwrap())
+        .stderr(std::fs::File::create(dir.join("stderr.txt")).unwrap());
     let mut child = c.spawn().unwrap();
     let status =
         wait_bounded(&mut child, Duration::from_secs(480)).expect("wsspec clients ended in time");
@@ -174,6 +173,88 @@ fn python_websockets_client_with_exec() {
     assert_conforming_but(&r, default_selection().len(), &["7.1.5"]);
     assert_eq!(code, 1, "a FAILED case exits 1");
     assert_eq!(code, report_code(&r));
+}
+
+/// Unchanged Autobahn drivers started in parallel by the kit (`--exec-driver`, four shards
+/// of the default selection): every case runs exactly once, under the driver's agent name,
+/// with the verdicts of a sequential run (a conforming client: none FAILED).
+#[test]
+fn node_ws_drivers_in_parallel_with_exec_driver() {
+    ensure_node();
+    let dir = scratch("node-exec-driver");
+    let (code, r) = cli_run(
+        "--exec-driver",
+        "node conformance/clients/ws-echo-client.js --driver {url} --agent 'ws shards'",
+        &dir,
+        &["--jobs", "4"],
+    );
+    assert_eq!(r.agent, "ws shards");
+    assert_conforming(&r, default_selection().len());
+    assert_eq!(code, report_code(&r));
+}
+
+/// permessage-deflate cases in the client role: the 16-unit row of every data set and every
+/// answer variant, a fragmented row and 13.7's fallbacks.
+const DEFLATE_CASES: &str =
+    "12.1.1,12.1.11,12.2.1,12.3.1,12.4.1,12.5.1,13.1.1,13.2.1,13.3.1,13.4.1,13.5.1,13.6.1,13.7.1,13.7.11";
+
+/// Every deflate case is OK when the client offers permessage-deflate (through parallel
+/// drivers), and UNIMPLEMENTED, never OK, when it does not (per-case processes).
+fn deflate_cases(client: &str, tag: &str) {
+    let n = DEFLATE_CASES.split(',').count();
+    let dir = scratch(&format!("{tag}-deflate"));
+    let (_, r) = cli_run(
+        "--exec-driver",
+        &format!("{client} --deflate --driver {{url}} --agent {tag}"),
+        &dir,
+        &["--jobs", "4", "--cases", DEFLATE_CASES],
+    );
+    assert_eq!(r.cases.len(), n);
+    let bad: Vec<String> = r
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Verdict::Ok)
+        .map(|c| format!("{} {:?}: {}", c.id, c.verdict, c.observed))
+        .collect();
+    assert!(bad.is_empty(), "{tag} with deflate:\n{}", bad.join("\n"));
+    let dir = scratch(&format!("{tag}-no-deflate"));
+    let (_, r) = cli_run(
+        "--exec",
+        &format!("{client} {{url}}"),
+        &dir,
+        &["--agent", tag, "--cases", DEFLATE_CASES],
+    );
+    assert_eq!(r.cases.len(), n);
+    for c in &r.cases {
+        assert_eq!(
+            c.verdict,
+            Verdict::Unimplemented,
+            "{}: {}",
+            c.id,
+            c.observed
+        );
+    }
+}
+
+#[test]
+fn node_ws_client_deflate_cases() {
+    ensure_node();
+    deflate_cases("node conformance/clients/ws-echo-client.js", "ws");
+}
+
+#[test]
+fn python_websockets_client_deflate_cases() {
+    let py = match run_installer(
+        &repo().join("scripts/autobahn/install.sh"),
+        Some("websockets"),
+    ) {
+        Ok(p) => p,
+        Err(why) => return unavailable("Python websockets", &why),
+    };
+    deflate_cases(
+        &format!("{py} conformance/clients/websockets-client.py"),
+        "websockets",
+    );
 }
 
 /// tungstenite's autobahn-client example, in a blocking thread: one case.

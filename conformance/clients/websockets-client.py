@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Echo client on the Python `websockets` library (asyncio implementation), set up as
 websockets' own Autobahn compliance client is (max_size 2**25; keepalive pings off, so
-no ping from the client lands in the middle of a case's recorded events; no compression
-offered, since wsspec does not implement 12.x/13.x yet).
+no ping from the client lands in the middle of a case's recorded events). Compression is
+off unless --deflate is given (then websockets' default permessage-deflate offer, for
+12.x/13.x; without it those cases are UNIMPLEMENTED).
 
 Usage:
-  python websockets-client.py URL
+  python websockets-client.py [--deflate] URL
       one case: connect, echo every message with its type, exit when it closes (what
       `wsspec clients --exec` starts per case);
-  python websockets-client.py --driver ws://127.0.0.1:9001 [--agent NAME]
+  python websockets-client.py [--deflate] --driver ws://127.0.0.1:9001 [--agent NAME]
       the compliance client's driver loop: /getCaseCount, /runCase?case=N&agent=NAME for
       N = 1..count, /updateReports?agent=NAME.
 
@@ -25,6 +26,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 OPTS = dict(max_size=2**25, ping_interval=None, compression=None)
+if "--deflate" in sys.argv[1:]:
+    OPTS["compression"] = "deflate"
 
 
 async def echo(url):
@@ -60,6 +63,7 @@ def main():
     p.add_argument("url", nargs="?")
     p.add_argument("--driver", metavar="BASE_URL")
     p.add_argument("--agent", default="websockets")
+    p.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     a = p.parse_args()
     if a.driver:
         return asyncio.run(driver(a.driver, a.agent))

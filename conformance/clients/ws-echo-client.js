@@ -3,15 +3,16 @@
 // conformance/servers/package-lock.json), for testing `wsspec clients`.
 //
 // Usage:
-//   node ws-echo-client.js URL
+//   node ws-echo-client.js [--deflate] URL
 //     one case: connect to URL, echo every message with its type, exit when the
 //     connection closes (what `wsspec clients --exec` starts per case);
-//   node ws-echo-client.js --driver ws://127.0.0.1:9001 [--agent NAME]
+//   node ws-echo-client.js [--deflate] --driver ws://127.0.0.1:9001 [--agent NAME]
 //     an Autobahn driver in the style of ws's own test script: /getCaseCount, then
 //     /runCase?case=N&agent=NAME for N = 1..count (the next case starts from the
 //     previous one's `close` event), then /updateReports?agent=NAME.
-// Limits are raised as Autobahn drivers do (maxPayload 64 MiB); permessage-deflate
-// is not offered (wsspec does not implement 12.x/13.x yet).
+// Limits are raised as Autobahn drivers do (maxPayload 64 MiB). permessage-deflate is
+// offered only with --deflate (ws's default offer, `permessage-deflate;
+// client_max_window_bits`), for 12.x/13.x: without it those cases are UNIMPLEMENTED.
 'use strict';
 
 const path = require('path');
@@ -19,7 +20,10 @@ const WebSocket = require(require.resolve('ws', {
   paths: [path.join(__dirname, '..', 'servers')],
 }));
 
-const OPTS = { maxPayload: 64 << 20, perMessageDeflate: false };
+const args = process.argv.slice(2);
+const deflate = args[0] === '--deflate';
+if (deflate) args.shift();
+const OPTS = { maxPayload: 64 << 20, perMessageDeflate: deflate };
 
 function echo(url, done) {
   let ws;
@@ -65,7 +69,6 @@ function driver(base, agent) {
   });
 }
 
-const args = process.argv.slice(2);
 if (args[0] === '--driver') {
   const base = args[1];
   const i = args.indexOf('--agent');
@@ -73,6 +76,6 @@ if (args[0] === '--driver') {
 } else if (args.length === 1) {
   echo(args[0], (err) => process.exit(err ? 1 : 0));
 } else {
-  process.stderr.write('usage: node ws-echo-client.js URL | --driver BASE_URL [--agent NAME]\n');
+  process.stderr.write('usage: node ws-echo-client.js [--deflate] URL | [--deflate] --driver BASE_URL [--agent NAME]\n');
   process.exit(2);
 }

@@ -26,8 +26,15 @@ pub struct ClientsArgs {
     /// (quoted for the shell), and stop it by its process id when the case ends.
     /// Without it, the kit waits for an Autobahn driver (`/getCaseCount`,
     /// `/runCase?case=N&agent=A`, `/updateReports?agent=A`).
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", conflicts_with = "exec_driver")]
     pub exec: Option<String>,
+    /// Start this Autobahn driver command `--jobs` times at once, with `{url}` replaced by
+    /// the base URL of a shard (`ws://127.0.0.1:PORT/shard/K`); the shards share the cases
+    /// (each `runCase` gets the next case not yet run, then empty closes once none is
+    /// left), so unchanged drivers run them in parallel with one process start per driver.
+    /// The drivers name the agent (`agent=`).
+    #[arg(long, value_name = "CMD")]
+    pub exec_driver: Option<String>,
     /// Name of the client in reports (with --exec; drivers name themselves with `agent=`).
     #[arg(long)]
     pub agent: Option<String>,
@@ -43,9 +50,12 @@ pub struct ClientsArgs {
     /// List the selected cases with their driver numbers and exit.
     #[arg(long)]
     pub list: bool,
-    /// Cases run in parallel with --exec (timing-sensitive cases always run alone).
-    #[arg(long, default_value_t = 4)]
-    pub jobs: usize,
+    /// Cases in flight at once with --exec (default: twice the CPUs, at least 4), drivers
+    /// with --exec-driver (default: as many, and two more than the timed cases selected,
+    /// so that the drivers sleeping in them leave others free). The timed cases (6.4.x,
+    /// 5.19, 5.20) start first; the 4-16 MiB 9.x cases run one at a time.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Global deadline; cases not finished by then are NOT RUN.
     #[arg(long, default_value = "30m", value_parser = parse_duration)]
     pub deadline: Duration,
@@ -57,6 +67,14 @@ pub struct ClientsArgs {
     /// Reports to write.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Cases and drivers in flight by default: they mostly wait on the client and on timers,
+/// so twice the CPUs, and at least 4.
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(4, |n| n.get() * 2)
+        .max(4)
 }
 
 /// The path for `agent`'s report when several agents share one option: `report.json`
@@ -138,12 +156,23 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
         // Checked before a client is run, so a typo costs nothing.
         Baseline::load(b).map_err(|e| CliError::Io(e.to_string()))?;
     }
-    let port = a.port.unwrap_or(if a.exec.is_some() { 0 } else { 9001 });
+    let exec_mode = a.exec.is_some() || a.exec_driver.is_some();
+    let timed = selection
+        .cases
+        .iter()
+        .filter(|d| d.lane() == crate::suite::case::Lane::Timed)
+        .count();
+    let jobs = a.jobs.unwrap_or(if a.exec_driver.is_some() {
+        default_jobs().max(timed + 2)
+    } else {
+        default_jobs()
+    });
+    let port = a.port.unwrap_or(if exec_mode { 0 } else { 9001 });
     let addr = SocketAddr::new(a.bind, port);
     let total = selection.len();
     let progress = Arc::new(Progress::new(
         total,
-        !a.output.no_progress && a.exec.is_some(),
+        !a.output.no_progress && (a.exec.is_some() || a.exec_driver.is_some()),
     ));
     let p2 = progress.clone();
     let out = a.output.clone();
@@ -153,6 +182,11 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
         strict: a.output.strict,
         on_result: Some(Arc::new(move |_agent, c| p2.finish_case(&c.id, c.verdict))),
         on_update_reports: Some(Arc::new(move |reports| write_reports(reports, &out))),
+        shards: if a.exec_driver.is_some() {
+            jobs.max(1)
+        } else {
+            0
+        },
         ..Default::default()
     };
     let server = Arc::new(
@@ -161,6 +195,24 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
             .map_err(|e| CliError::Server(format!("cannot listen on {addr}: {e}")))?,
     );
     println!("LISTENING {}", server.local_addr.port());
+    let cwd = || std::env::current_dir().map_err(|e| CliError::Io(e.to_string()));
+    if let Some(cmd) = &a.exec_driver {
+        let ec = ExecConfig {
+            command: cmd.clone(),
+            agent: String::new(),
+            jobs,
+            cwd: cwd()?,
+        };
+        let failed = tokio::select! {
+            f = super::exec::run_drivers(server.clone(), ec) => f,
+            _ = crate::cli::wait_for_stop_signal() => Vec::new(),
+        };
+        progress.finish();
+        for f in failed {
+            eprintln!("wsspec clients: {f}");
+        }
+        return finish_agents(&server, &a);
+    }
     match &a.exec {
         Some(cmd) => {
             let agent = a.agent.clone().unwrap_or_else(|| {
@@ -172,8 +224,8 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
             let ec = ExecConfig {
                 command: cmd.clone(),
                 agent: agent.clone(),
-                jobs: a.jobs,
-                cwd: std::env::current_dir().map_err(|e| CliError::Io(e.to_string()))?,
+                jobs,
+                cwd: cwd()?,
             };
             tokio::select! {
                 _ = super::exec::run(server.clone(), ec) => {}
@@ -198,43 +250,49 @@ pub async fn run(a: ClientsArgs) -> Result<i32, CliError> {
                 }
                 _ = crate::cli::wait_for_stop_signal() => {}
             }
-            let reports = server.reports();
-            if reports.is_empty() {
-                return Err(CliError::Untested(
-                    "no client ran any case (a driver must open /runCase?case=N&agent=NAME)".into(),
-                ));
-            }
-            let mut code = 0;
-            let several = reports.len() > 1;
-            for r in &reports {
-                let out = OutputArgs {
-                    json: a
-                        .output
-                        .json
-                        .as_deref()
-                        .map(|p| per_agent(p, &r.agent, several)),
-                    junit: a
-                        .output
-                        .junit
-                        .as_deref()
-                        .map(|p| per_agent(p, &r.agent, several)),
-                    html: None,
-                    write_baseline: a
-                        .output
-                        .write_baseline
-                        .as_deref()
-                        .map(|p| per_agent(p, &r.agent, several)),
-                    ..a.output.clone()
-                };
-                code = code.max(finish(r, &out)?);
-            }
-            if let Some(d) = &a.output.html {
-                report::write_html(&reports, d)
-                    .map_err(|e| CliError::Io(format!("cannot write the HTML report: {e}")))?;
-            }
-            Ok(code)
+            finish_agents(&server, &a)
         }
     }
+}
+
+/// Writes the reports of every agent that ran a case (one file per agent when there are
+/// several) and returns the worst exit code.
+fn finish_agents(server: &super::ClientServer, a: &ClientsArgs) -> Result<i32, CliError> {
+    let reports = server.reports();
+    if reports.is_empty() {
+        return Err(CliError::Untested(
+            "no client ran any case (a driver must open /runCase?case=N&agent=NAME)".into(),
+        ));
+    }
+    let mut code = 0;
+    let several = reports.len() > 1;
+    for r in &reports {
+        let out = OutputArgs {
+            json: a
+                .output
+                .json
+                .as_deref()
+                .map(|p| per_agent(p, &r.agent, several)),
+            junit: a
+                .output
+                .junit
+                .as_deref()
+                .map(|p| per_agent(p, &r.agent, several)),
+            html: None,
+            write_baseline: a
+                .output
+                .write_baseline
+                .as_deref()
+                .map(|p| per_agent(p, &r.agent, several)),
+            ..a.output.clone()
+        };
+        code = code.max(finish(r, &out)?);
+    }
+    if let Some(d) = &a.output.html {
+        report::write_html(&reports, d)
+            .map_err(|e| CliError::Io(format!("cannot write the HTML report: {e}")))?;
+    }
+    Ok(code)
 }
 
 #[cfg(test)]

@@ -7,9 +7,10 @@
 //! [`CONNECT_TIMEOUT`], or whose process ends first, fails the case (its opening handshake
 //! never completed), with the end of its output in the report.
 //!
-//! Up to `jobs` cases run at once, each with its own process; the cases that measure
-//! timing or throughput (6.4.x, 9.x) run alone, as in `wsspec run`.
+//! Up to `jobs` cases run at once, each with its own process, scheduled as `wsspec run`
+//! schedules its cases ([`run`]).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use super::{not_opened, ClientServer};
 use crate::report::{Direction, TranscriptEntry};
 use crate::scenario::engine::process::{ProcessSpec, ServerProcess};
 use crate::scenario::Signal;
+use crate::suite::case::Lane;
 
 /// How long a started client has to connect. Starting a process is not part of the case
 /// (Autobahn's 5 s opening-handshake limit counts from the TCP accept, and so does the
@@ -58,35 +60,78 @@ pub fn command_for(template: &str, url: &str) -> String {
 
 /// Runs every selected case with the command; returns when all have a result or the
 /// server's deadline passed (the rest are then NOT RUN in the report).
+///
+/// Scheduling follows the server suite's rules ([`Lane`]): the timed cases (6.4.x, 5.19,
+/// 5.20: they sleep on one-second pauses) all start first, outside the `jobs` limit; the
+/// big 9.x cases take one slot of their own, one at a time; the rest fill the other slots.
+/// Unlike the server suite, the 9.x cases start only once the timed cases are done: a
+/// client is often a single process on the same machine, and a slow one (an interpreter)
+/// busy with a 16 MiB echo misses the timed cases' windows.
+/// Each case has its own URL (`case=N`), so concurrent connections are told apart.
 pub async fn run(server: Arc<ClientServer>, cfg: ExecConfig) {
     let jobs = cfg.jobs.max(1);
     let hard = server.hub.hard;
     let cfg = Arc::new(cfg);
-    let mut set: JoinSet<()> = JoinSet::new();
-    let n = server.selection().len();
-    for index in 0..n {
-        let def = &server.selection().cases[index];
-        let alone = def.info.must_run_alone;
-        if def.not_run.is_some() {
+    let mut set: JoinSet<Lane> = JoinSet::new();
+    let mut queues: [VecDeque<usize>; 3] = Default::default();
+    for (index, def) in server.selection().cases.iter().enumerate() {
+        if let Some(why) = &def.not_run {
             // Nothing to start a client for: recorded NOT RUN without a process.
-            let why = def.not_run.clone().unwrap_or_default();
-            server.record(&cfg.agent, index, super::not_run(def, &why));
+            server.record(&cfg.agent, index, super::not_run(def, why));
             continue;
         }
-        if alone {
-            while set.join_next().await.is_some() {}
-        } else {
-            while set.len() >= jobs {
-                set.join_next().await;
+        let q = match def.lane() {
+            Lane::Timed => 0,
+            Lane::Alone => 1,
+            Lane::Shared => 2,
+        };
+        queues[q].push_back(index);
+    }
+    let [timed, mut alone, mut shared] = queues;
+    let spawn = |set: &mut JoinSet<Lane>, index: usize, lane: Lane| {
+        let (s, c) = (server.clone(), cfg.clone());
+        set.spawn(async move {
+            run_one(&s, &c, index, hard).await;
+            lane
+        });
+    };
+    let mut timed_in_flight = timed.len();
+    for i in timed {
+        spawn(&mut set, i, Lane::Timed);
+    }
+    let mut alone_busy = false;
+    // The limits cases (9.x) load the client most: they wait until the timed cases, whose
+    // verdicts depend on the client answering within their pauses, are done.
+    let limits = |i: usize| server.selection().cases[i].info.must_run_alone;
+    while Instant::now() < hard {
+        let slot_free = set.len().saturating_sub(timed_in_flight) < jobs;
+        if slot_free && !alone_busy && timed_in_flight == 0 {
+            if let Some(i) = alone.pop_front() {
+                spawn(&mut set, i, Lane::Alone);
+                alone_busy = true;
+                continue;
             }
         }
-        if Instant::now() >= hard {
-            break;
+        if slot_free {
+            if let Some(&i) = shared.front() {
+                if timed_in_flight == 0 || !limits(i) {
+                    shared.pop_front();
+                    spawn(&mut set, i, Lane::Shared);
+                    continue;
+                }
+            }
         }
-        let (s, c) = (server.clone(), cfg.clone());
-        set.spawn(async move { run_one(&s, &c, index, hard).await });
-        if alone {
-            while set.join_next().await.is_some() {}
+        match set.join_next().await {
+            Some(Ok(Lane::Timed)) => timed_in_flight -= 1,
+            Some(Ok(Lane::Alone)) => alone_busy = false,
+            Some(Ok(Lane::Shared)) => {}
+            // A case task that panicked (a kit bug): its lane is unknown, so the counts are
+            // made safe rather than exact.
+            Some(Err(_)) => {
+                timed_in_flight = timed_in_flight.min(set.len());
+                alone_busy = false;
+            }
+            None => break,
         }
     }
     while set.join_next().await.is_some() {}
@@ -140,6 +185,55 @@ async fn run_one(server: &ClientServer, cfg: &ExecConfig, index: usize, hard: In
         .wait_result(&cfg.agent, index, hard + Duration::from_secs(5))
         .await;
     proc.stop(Signal::TERM, STOP_GRACE).await;
+}
+
+/// Runs `cfg.jobs` copies of an Autobahn driver command, copy K with `{url}` replaced by
+/// the base URL of shard K (`ws://127.0.0.1:PORT/shard/K`; the server must listen with
+/// [`super::ServeConfig::shards`] = `jobs`); returns when every copy has exited or the
+/// server's deadline passed (the copies still running are then stopped). The drivers name
+/// the agent themselves (`agent=`). Returns one line per driver that failed: its exit
+/// and the end of its output.
+pub async fn run_drivers(server: Arc<ClientServer>, cfg: ExecConfig) -> Vec<String> {
+    let hard = server.hub.hard;
+    let mut set = JoinSet::new();
+    for k in 0..cfg.jobs.max(1) {
+        let url = format!("{}/shard/{k}", server.base_url());
+        let spec = ProcessSpec {
+            command: vec!["sh".into(), "-c".into(), command_for(&cfg.command, &url)],
+            cwd: cfg.cwd.clone(),
+            env: vec![("WSSPEC_URL".into(), url.clone())],
+            stdin: false,
+        };
+        set.spawn(async move {
+            let proc = match ServerProcess::spawn(&spec, None) {
+                Ok(p) => p,
+                Err(e) => return Some(format!("driver {k}: cannot start: {e}")),
+            };
+            let exit = proc.wait_exit(hard).await;
+            proc.stop(Signal::TERM, STOP_GRACE).await;
+            match exit {
+                Some(e) if e.shell_code() == 0 => None,
+                other => {
+                    let how = other.map_or("was stopped at the deadline".into(), |e| {
+                        format!("ended ({})", e.describe())
+                    });
+                    let tail: Vec<String> = proc
+                        .last_lines(QUOTED_LINES)
+                        .into_iter()
+                        .map(|l| format!("  {}", l.text))
+                        .collect();
+                    Some(format!("driver {k} {how}\n{}", tail.join("\n")))
+                }
+            }
+        });
+    }
+    let mut failed = Vec::new();
+    while let Some(r) = set.join_next().await {
+        if let Ok(Some(f)) = r {
+            failed.push(f);
+        }
+    }
+    failed
 }
 
 /// The end of the client's output, for the report of a case it never opened.

@@ -14,7 +14,12 @@
 //!   (or `casetuple=X.Y.Z`), `/updateReports?agent=A`, `/getCaseInfo?case=N`,
 //!   `/stopServer`, so the drivers projects already have run unchanged;
 //! * `--exec 'CMD {url}'` ([`exec`]): the kit starts the command once per case with the
-//!   case's URL and stops it by its process id when the case ends.
+//!   case's URL and stops it by its process id when the case ends;
+//! * `--exec-driver 'CMD {url}'` ([`exec::run_drivers`]): the kit starts `jobs` copies of
+//!   an unchanged Autobahn driver, each with the base URL of a shard (`/shard/K`), and the
+//!   shards share the cases: a driver's `/shard/K/runCase?case=n` gets the next case not
+//!   yet given out (the timed ones first), and once none is left an empty close.
+//!   One process start per driver instead of one per case, and the cases run in parallel.
 //!
 //! Robust where Autobahn is not: a `/runCase` without an agent, with an unknown or
 //! out-of-range case, or with a malformed query is refused with HTTP 400 and a body that
@@ -26,10 +31,12 @@
 
 mod checks;
 pub mod cli;
+mod deflate;
 pub mod exec;
 pub mod reference;
+mod wording;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -44,8 +51,8 @@ use crate::codec::http::{HeadLimits, Headers};
 use crate::codec::message::Limits;
 use crate::peer::{Pacing, Peer, PeerEvent, RequestOutcome};
 use crate::report::{CaseReport, CloseVerdict, RunReport, Verdict};
-use crate::suite::case::{CaseDef, CaseKind};
-use crate::suite::spec::FrameSpec;
+use crate::suite::case::{CaseDef, CaseKind, Lane};
+use crate::suite::spec::{FrameSpec, Handler};
 use crate::suite::{Catalog, Selection};
 
 /// The report kind of a client run (a server run is `rfc6455`).
@@ -58,27 +65,17 @@ pub const MAX_CONNECTIONS: usize = 64;
 const CONTROL_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// The cases a client can be tested with: Autobahn's categories (the same definitions as
-/// the server suite), then the client checks Autobahn lacks (`c.*`, see [`checks`]); `h.*`
-/// and `x.*` are server checks.
+/// the server suite; 12.x/13.x answer the client's permessage-deflate offer as
+/// [`deflate`] describes), then the client checks Autobahn lacks (`c.*`, see [`checks`]);
+/// `h.*` and `x.*` are server checks.
 pub fn catalog() -> Catalog {
-    let mut cases: Vec<CaseDef> = crate::suite::autobahn::defs()
-        .into_iter()
-        .map(|d| {
-            if d.info.category == "12" || d.info.category == "13" {
-                // The server side of permessage-deflate (accepting the client's offer as
-                // 13.x prescribes) is not in the executor yet.
-                CaseDef::not_run(d.info, DEFLATE_NOT_RUN)
-            } else {
-                d
-            }
-        })
-        .collect();
+    let mut cases: Vec<CaseDef> = crate::suite::autobahn::defs();
+    for d in &mut cases {
+        d.info.title = wording::for_client(&d.info.title);
+    }
     cases.extend(checks::defs());
     Catalog { cases }
 }
-
-const DEFLATE_NOT_RUN: &str =
-    "permessage-deflate in the client role (the kit accepting the client's offer) is not implemented yet";
 
 /// Called with each finished case (a progress bar, a live log).
 pub type OnResult = Arc<dyn Fn(&str, &CaseReport) + Send + Sync>;
@@ -101,6 +98,8 @@ pub struct ServeConfig {
     pub on_update_reports: Option<OnUpdateReports>,
     /// Message limits for what clients send (9.x echoes up to 16 MiB).
     pub limits: Limits,
+    /// Shards for parallel drivers (`/shard/K/...`, K < `shards`); 0: none.
+    pub shards: usize,
 }
 
 impl Default for ServeConfig {
@@ -115,6 +114,7 @@ impl Default for ServeConfig {
                 max_message_size: 32 << 20,
                 max_frame_size: 32 << 20,
             },
+            shards: 0,
         }
     }
 }
@@ -143,6 +143,88 @@ struct Hub {
     updates: watch::Sender<u64>,
     /// agent → every `Sec-WebSocket-Key` its case connections used (`c.1.2`).
     keys: Mutex<BTreeMap<String, std::collections::HashSet<String>>>,
+    /// The cases not yet given to a shard, and what each shard got.
+    shards: Mutex<Shards>,
+}
+
+/// How parallel drivers share the cases ([`ServeConfig::shards`]).
+#[derive(Debug, Default)]
+struct Shards {
+    /// Case numbers per shard (what its `/getCaseCount` answers): half as many again as
+    /// its fair share, so that the shards that drew the long cases leave their share to
+    /// the others; numbers past the end of the queue get an empty close ([`Shards::assign`]).
+    counts: Vec<usize>,
+    /// Case indices not given out yet: the timed cases first, the 9.x cases last, else in
+    /// selection order.
+    queue: VecDeque<usize>,
+    /// (shard, its case number n) → case index.
+    given: HashMap<(usize, usize), usize>,
+    /// Cases given out and not finished yet.
+    running: HashSet<usize>,
+}
+
+impl Shards {
+    fn new(selection: &Selection, n: usize) -> Self {
+        if n == 0 {
+            return Shards::default();
+        }
+        let total = selection.len();
+        let fair = total.div_ceil(n);
+        let counts = vec![(fair + fair.div_ceil(2)).min(total); n];
+        // The timed cases first, the limits cases (9.x) last (see `assign`).
+        let mut queue: Vec<usize> = (0..total).collect();
+        queue.sort_by_key(|&i| {
+            let d = &selection.cases[i];
+            (d.lane() != Lane::Timed, d.info.must_run_alone)
+        });
+        Shards {
+            counts,
+            queue: queue.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The case of shard `shard`'s number `n` (1-based): the one it got before, or the
+    /// next in the queue, passing over a big case while another big one runs and the 9.x
+    /// cases while a timed case runs (as [`exec::run`] does); `None` once
+    /// every case was given out (the number is then answered with an empty close and
+    /// records nothing, as Autobahn does for an excluded case).
+    fn assign(
+        &mut self,
+        selection: &Selection,
+        shard: usize,
+        n: usize,
+    ) -> Result<Option<usize>, String> {
+        let count = *self.counts.get(shard).ok_or_else(|| {
+            format!(
+                "no shard {shard} (shards 0 to {})",
+                self.counts.len().saturating_sub(1)
+            )
+        })?;
+        if !(1..=count).contains(&n) {
+            return Err(format!(
+                "case={n}: shard {shard} has cases 1 to {count} (see its /getCaseCount)"
+            ));
+        }
+        if let Some(&i) = self.given.get(&(shard, n)) {
+            return Ok(Some(i));
+        }
+        let lane = |i: usize| selection.cases[i].lane();
+        let limits = |i: usize| selection.cases[i].info.must_run_alone;
+        let alone_busy = self.running.iter().any(|&i| lane(i) == Lane::Alone);
+        let timed_busy = self.running.iter().any(|&i| lane(i) == Lane::Timed);
+        let pos = self
+            .queue
+            .iter()
+            .position(|&i| !(alone_busy && lane(i) == Lane::Alone || timed_busy && limits(i)))
+            .unwrap_or(0);
+        let Some(i) = self.queue.remove(pos) else {
+            return Ok(None);
+        };
+        self.running.insert(i);
+        self.given.insert((shard, n), i);
+        Ok(Some(i))
+    }
 }
 
 /// A running client-test server.
@@ -170,7 +252,6 @@ pub async fn listen(addr: SocketAddr, cfg: ServeConfig) -> std::io::Result<Clien
     let start = Instant::now();
     let hard = start + cfg.deadline.unwrap_or(Duration::from_secs(30 * 24 * 3600));
     let hub = Arc::new(Hub {
-        cfg,
         started: SystemTime::now(),
         start,
         hard,
@@ -180,6 +261,8 @@ pub async fn listen(addr: SocketAddr, cfg: ServeConfig) -> std::io::Result<Clien
         stop: watch::channel(false).0,
         updates: watch::channel(0).0,
         keys: Mutex::new(BTreeMap::new()),
+        shards: Mutex::new(Shards::new(&cfg.selection, cfg.shards)),
+        cfg,
     });
     let h2 = hub.clone();
     let task = tokio::spawn(async move {
@@ -332,6 +415,7 @@ impl Hub {
     }
 
     fn record(&self, agent: &str, index: usize, report: CaseReport) {
+        lock(&self.shards).running.remove(&index);
         if let Some(cb) = &self.cfg.on_result {
             cb(agent, &report);
         }
@@ -383,15 +467,50 @@ fn not_run(d: &CaseDef, why: &str) -> CaseReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Endpoint {
     CaseCount,
-    RunCase { index: usize, agent: String },
-    CaseInfo { index: usize },
-    UpdateReports { shutdown: bool },
+    /// `/shard/K/getCaseCount`: how many case numbers shard K may ask for.
+    ShardCaseCount {
+        shard: usize,
+    },
+    /// `/shard/K/runCase?case=n&agent=A`: shard K's n-th case.
+    ShardCase {
+        shard: usize,
+        n: usize,
+        agent: String,
+    },
+    /// A shard's case number past the end of the queue: an empty close.
+    Drained,
+    RunCase {
+        index: usize,
+        agent: String,
+    },
+    CaseInfo {
+        index: usize,
+    },
+    UpdateReports {
+        shutdown: bool,
+    },
     Stop,
 }
 
-/// Parses a request target into the endpoint it names, or the reason it is refused.
-fn parse_endpoint(target: &str, selection: &Selection) -> Result<Endpoint, String> {
+/// Parses a request target into the endpoint it names, or the reason it is refused;
+/// `shards` is how many `/shard/K` prefixes exist.
+fn parse_endpoint(target: &str, selection: &Selection, shards: usize) -> Result<Endpoint, String> {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let (shard, path) = match path.strip_prefix("/shard/") {
+        Some(rest) if shards > 0 => {
+            let (k, p) = rest.split_once('/').unwrap_or((rest, ""));
+            match k.parse::<usize>() {
+                Ok(k) if k < shards => (Some(k), format!("/{p}")),
+                _ => {
+                    return Err(format!(
+                        "/shard/{k}: expected a shard number from 0 to {}",
+                        shards - 1
+                    ))
+                }
+            }
+        }
+        _ => (None, path.to_owned()),
+    };
     let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         params
@@ -424,24 +543,43 @@ fn parse_endpoint(target: &str, selection: &Selection) -> Result<Endpoint, Strin
         }
         Err("missing query parameter: case=N (1-based) or casetuple=X.Y.Z".into())
     };
-    match path {
-        "/getCaseCount" => Ok(Endpoint::CaseCount),
-        "/runCase" => {
-            let index = case()?;
-            let agent = one("agent")?
-                .filter(|a| !a.trim().is_empty())
-                .ok_or("missing query parameter: agent=NAME (the client's name in the reports)")?;
-            Ok(Endpoint::RunCase { index, agent })
+    let agent = || -> Result<String, String> {
+        one("agent")?
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| {
+                "missing query parameter: agent=NAME (the client's name in the reports)".into()
+            })
+    };
+    match (path.as_str(), shard) {
+        ("/getCaseCount", None) => Ok(Endpoint::CaseCount),
+        ("/getCaseCount", Some(shard)) => Ok(Endpoint::ShardCaseCount { shard }),
+        ("/runCase", Some(shard)) if params.contains_key("case") => {
+            // A shard's `case=n` is its own numbering; `casetuple` stays global.
+            let n = one("case")?
+                .and_then(|c| c.parse::<usize>().ok())
+                .ok_or("case=n: expected a number (see the shard's /getCaseCount)")?;
+            Ok(Endpoint::ShardCase {
+                shard,
+                n,
+                agent: agent()?,
+            })
         }
-        "/getCaseInfo" => Ok(Endpoint::CaseInfo { index: case()? }),
-        "/updateReports" => Ok(Endpoint::UpdateReports {
+        ("/runCase", _) => {
+            let index = case()?;
+            Ok(Endpoint::RunCase {
+                index,
+                agent: agent()?,
+            })
+        }
+        ("/getCaseInfo", _) => Ok(Endpoint::CaseInfo { index: case()? }),
+        ("/updateReports", _) => Ok(Endpoint::UpdateReports {
             shutdown: matches!(
                 one("shutdownOnComplete")?.as_deref(),
                 Some("true" | "yes")
             ),
         }),
-        "/stopServer" => Ok(Endpoint::Stop),
-        other => Err(format!(
+        ("/stopServer", _) => Ok(Endpoint::Stop),
+        (other, _) => Err(format!(
             "unknown path {other:?}; this server answers /getCaseCount, /runCase?case=N&agent=A, /getCaseInfo?case=N, /updateReports?agent=A, /stopServer"
         )),
     }
@@ -462,7 +600,17 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
         }
         _ => return,
     };
-    let endpoint = match parse_endpoint(&request.target, &hub.cfg.selection) {
+    let parsed =
+        parse_endpoint(&request.target, &hub.cfg.selection, hub.cfg.shards).and_then(|e| match e {
+            Endpoint::ShardCase { shard, n, agent } => lock(&hub.shards)
+                .assign(&hub.cfg.selection, shard, n)
+                .map(|index| match index {
+                    Some(index) => Endpoint::RunCase { index, agent },
+                    None => Endpoint::Drained,
+                }),
+            e => Ok(e),
+        });
+    let endpoint = match parsed {
         Ok(e) => e,
         Err(why) => {
             eprintln!("wsspec clients: refused {}: {why}", request.target);
@@ -504,16 +652,56 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
             return;
         }
     };
-    let upgrade_headers = Headers(vec![(
+    let mut upgrade_headers = Headers(vec![(
         "Server".into(),
         format!("wsspec/{}", env!("CARGO_PKG_VERSION")).into_bytes(),
     )]);
+    // A case's payloads are built once, here: 12.x/13.x answer the client's offer with them.
+    let kind = match &endpoint {
+        Endpoint::RunCase { index, .. } => Some((hub.cfg.selection.cases[*index].make)()),
+        _ => None,
+    };
+    let mut agreed = None;
+    if let Some(CaseKind::Fuzz(spec)) = &kind {
+        if let Some(Handler::Deflate(d)) = &spec.expect.handler {
+            match deflate::accept(d, request.headers.get_all("sec-websocket-extensions")) {
+                Ok(a) => agreed = a,
+                Err(e) => {
+                    // As Autobahn's server: a malformed offer fails the opening handshake.
+                    let why = format!("the client's permessage-deflate offer is malformed: {e}");
+                    peer.send_refusal(400, "Bad Request", &format!("{why}\n"));
+                    linger(&mut peer).await;
+                    if let Endpoint::RunCase { index, agent } = &endpoint {
+                        hub.record(agent, *index, not_opened(*index, &hub.cfg.selection, &why));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(a) = &agreed {
+        upgrade_headers.0.push((
+            "Sec-WebSocket-Extensions".into(),
+            a.answer.to_string().into_bytes(),
+        ));
+    }
     peer.send_upgrade(&valid, None, &upgrade_headers);
+    if let Some(a) = agreed {
+        peer.enable_deflate(a.config);
+    }
     match endpoint {
         Endpoint::CaseCount => {
             peer.send_text(hub.cfg.selection.len().to_string().as_bytes());
             control_close(&mut peer).await;
         }
+        Endpoint::ShardCaseCount { shard } => {
+            let n = lock(&hub.shards).counts.get(shard).copied().unwrap_or(0);
+            peer.send_text(n.to_string().as_bytes());
+            control_close(&mut peer).await;
+        }
+        Endpoint::Drained => control_close(&mut peer).await,
+        // Resolved to `RunCase` or `Drained` above.
+        Endpoint::ShardCase { .. } => peer.drop_tcp(),
         Endpoint::CaseInfo { index } => {
             let info = &hub.cfg.selection.cases[index].info;
             let body = serde_json::json!({ "id": info.id, "description": info.title });
@@ -539,20 +727,27 @@ async fn serve_connection(hub: Arc<Hub>, tcp: tokio::net::TcpStream) {
         Endpoint::RunCase { index, agent } => {
             let def = hub.cfg.selection.cases[index].clone();
             hub.set(&agent, index, Slot::Running);
-            let report = run_case(&hub, &def, peer, valid.target.clone()).await;
+            let Some(kind) = kind else { return };
+            let report = run_case(&hub, &def, kind, peer, valid.target.clone()).await;
             hub.record(&agent, index, report);
         }
     }
 }
 
 /// Runs one case on an upgraded connection and grades it.
-async fn run_case(hub: &Hub, def: &CaseDef, mut peer: Peer, target: String) -> CaseReport {
+async fn run_case(
+    hub: &Hub,
+    def: &CaseDef,
+    kind: CaseKind,
+    mut peer: Peer,
+    target: String,
+) -> CaseReport {
     let info = &def.info;
-    match (def.make)() {
+    match kind {
         CaseKind::Fuzz(spec) => {
             let handshake = format!("101 to GET {target}");
             let run = crate::suite::fuzzer::run_accepted(peer, &spec, hub.hard, handshake).await;
-            crate::suite::runner::fuzz_report(info, &spec, run)
+            wording::report_for_client(crate::suite::runner::fuzz_report(info, &spec, run), &spec)
         }
         CaseKind::NotRun(reason) => {
             // As Autobahn does for an excluded case: open, close at once, record nothing.
@@ -634,18 +829,18 @@ mod tests {
         let cat = catalog();
         let sel = crate::suite::select(&cat, &["1.1.*".into()], &[], false).unwrap();
         assert_eq!(
-            parse_endpoint("/getCaseCount", &sel),
+            parse_endpoint("/getCaseCount", &sel, 0),
             Ok(Endpoint::CaseCount)
         );
         assert_eq!(
-            parse_endpoint("/runCase?case=2&agent=ws%20client", &sel),
+            parse_endpoint("/runCase?case=2&agent=ws%20client", &sel, 0),
             Ok(Endpoint::RunCase {
                 index: 1,
                 agent: "ws client".into()
             })
         );
         assert_eq!(
-            parse_endpoint("/runCase?casetuple=1.1.3&agent=a", &sel),
+            parse_endpoint("/runCase?casetuple=1.1.3&agent=a", &sel, 0),
             Ok(Endpoint::RunCase {
                 index: 2,
                 agent: "a".into()
@@ -661,11 +856,54 @@ mod tests {
             "/runCase?casetuple=2.1&agent=a",
             "/nope",
         ] {
-            assert!(parse_endpoint(bad, &sel).is_err(), "{bad}");
+            assert!(parse_endpoint(bad, &sel, 0).is_err(), "{bad}");
         }
         assert_eq!(
-            parse_endpoint("/updateReports?agent=a&shutdownOnComplete=true", &sel),
+            parse_endpoint("/updateReports?agent=a&shutdownOnComplete=true", &sel, 0),
             Ok(Endpoint::UpdateReports { shutdown: true })
         );
+        assert_eq!(
+            parse_endpoint("/shard/1/runCase?case=2&agent=a", &sel, 2),
+            Ok(Endpoint::ShardCase {
+                shard: 1,
+                n: 2,
+                agent: "a".into()
+            })
+        );
+        assert_eq!(
+            parse_endpoint("/shard/0/getCaseCount", &sel, 2),
+            Ok(Endpoint::ShardCaseCount { shard: 0 })
+        );
+        for bad in ["/shard/2/getCaseCount", "/shard/x/runCase?case=1&agent=a"] {
+            assert!(parse_endpoint(bad, &sel, 2).is_err(), "{bad}");
+        }
+        assert!(parse_endpoint("/shard/0/getCaseCount", &sel, 0).is_err());
+    }
+
+    /// Shards hand out every case once, the timed ones first, give a shard's repeated
+    /// number the same case, and answer the numbers past the queue's end with nothing.
+    #[test]
+    fn shards_share_the_cases() {
+        let cat = catalog();
+        let sel = crate::suite::select(&cat, &["5.*".into(), "6.4.*".into()], &[], false).unwrap();
+        let mut s = Shards::new(&sel, 3);
+        let fair = sel.len().div_ceil(3);
+        assert!(s.counts.iter().all(|&c| c > fair && c <= sel.len()));
+        let first = s.assign(&sel, 0, 1).unwrap().unwrap();
+        assert_eq!(sel.cases[first].lane(), Lane::Timed);
+        assert_eq!(s.assign(&sel, 0, 1), Ok(Some(first)));
+        let mut seen = HashSet::new();
+        let mut drained = 0;
+        for (k, &c) in s.counts.clone().iter().enumerate() {
+            for n in 1..=c {
+                match s.assign(&sel, k, n).unwrap() {
+                    Some(i) => assert!(seen.insert(i), "case {i} given twice"),
+                    None => drained += 1,
+                }
+            }
+            assert!(s.assign(&sel, k, c + 1).is_err());
+        }
+        assert_eq!(seen.len(), sel.len());
+        assert_eq!(drained, s.counts.iter().sum::<usize>() - sel.len());
     }
 }

@@ -188,13 +188,14 @@ impl Peer {
         }
     }
 
-    /// Turns permessage-deflate on with the agreed settings: server messages with RSV1 are
-    /// inflated (at most the message limit each), [`Peer::send_message`] compresses.
+    /// Turns permessage-deflate on with the agreed settings: the other side's messages with
+    /// RSV1 are inflated (at most the message limit each), [`Peer::send_message`]
+    /// compresses; each direction with its own parameters for this peer's role.
     pub fn enable_deflate(&mut self, cfg: DeflateConfig) {
         let limit = self.decoder.config().limits.max_message_size;
         self.decoder
-            .set_inflate(Some(cfg.decompressor(Role::Client, limit)));
-        self.compressor = Some(cfg.compressor(Role::Client));
+            .set_inflate(Some(cfg.decompressor(self.role, limit)));
+        self.compressor = Some(cfg.compressor(self.role));
         self.deflate = Some(cfg);
         self.transcript.note(format!(
             "permessage-deflate in use: server window {}{}, client window {}{}",
@@ -219,9 +220,8 @@ impl Peer {
     pub fn strict_inflate_window(&mut self) {
         if let Some(cfg) = self.deflate {
             let limit = self.decoder.config().limits.max_message_size;
-            self.decoder.set_inflate(Some(
-                cfg.decompressor(Role::Client, limit).strict_window(true),
-            ));
+            self.decoder
+                .set_inflate(Some(cfg.decompressor(self.role, limit).strict_window(true)));
         }
     }
 
@@ -232,7 +232,7 @@ impl Peer {
         if let Some(cfg) = self.deflate {
             let limit = self.decoder.config().limits.max_message_size;
             self.decoder
-                .set_inflate(Some(cfg.decompressor(Role::Client, limit).zlib_window()));
+                .set_inflate(Some(cfg.decompressor(self.role, limit).zlib_window()));
         }
     }
 
@@ -295,8 +295,8 @@ impl Peer {
             frames.iter().map(|f| f.payload.len()).sum::<usize>(),
         );
         let first = frames.first().map(|f| (f.rsv, f.payload.len()));
-        for f in frames {
-            f.encode_to(rand::random(), &mut bytes);
+        for f in &frames {
+            self.encode_frame_to(f, &f.payload, &mut bytes);
         }
         // One entry per message, not per frame: a 1000-message case with 256-byte fragments
         // would otherwise format hundreds of megabytes of transcript it then throws away.
@@ -444,13 +444,18 @@ impl Peer {
 
     /// Replaces the size limits; for a caller that learns them after the opening handshake
     /// (the server role learns the case from the request). Only before the first frame:
-    /// the decoder starts afresh.
+    /// the decoder starts afresh, inflating with the new message limit if
+    /// permessage-deflate is on.
     pub fn set_limits(&mut self, limits: Limits) {
         let cfg = DecoderConfig {
             limits,
             ..*self.decoder.config()
         };
         self.decoder = StreamDecoder::with_config(cfg);
+        if let Some(d) = self.deflate {
+            self.decoder
+                .set_inflate(Some(d.decompressor(self.role, limits.max_message_size)));
+        }
     }
 
     /// Whether data messages are kept, or only validated and counted

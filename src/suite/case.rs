@@ -22,8 +22,8 @@ pub struct CaseInfo {
     pub category: String,
     /// Long-running (limits/performance, permessage-deflate); left out of the default set.
     pub slow: bool,
-    /// Never runs beside another case with this flag: the server suite runs them one at a
-    /// time in a lane of their own, the client runner with nothing else in flight (see
+    /// Never runs beside another case with this flag: the runners (the server suite and
+    /// `wsspec clients`) run them one at a time in a lane of their own (see
     /// [`crate::suite::runner`] for why).
     pub must_run_alone: bool,
 }
@@ -146,6 +146,31 @@ impl CaseDef {
         make: impl Fn() -> FuzzSpec + Send + Sync + 'static,
     ) -> Self {
         CaseDef::new(info, move || CaseKind::Fuzz(make()))
+    }
+}
+
+/// How a runner places a case beside the others (the scheduling rules of
+/// [`crate::suite::runner`], shared by the client runners of [`crate::clients`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// Mostly sleeps on its pauses: started at the beginning, outside the `jobs` limit.
+    Timed,
+    /// Big messages (4-16 MiB): never two at once, so peak memory stays that of one.
+    Alone,
+    /// Everything else: up to `jobs` at once.
+    Shared,
+}
+
+impl CaseDef {
+    /// Where a runner places this case (see [`Lane`]).
+    pub(crate) fn lane(&self) -> Lane {
+        if self.timed && !self.info.must_run_alone {
+            Lane::Timed
+        } else if self.info.must_run_alone && !self.light {
+            Lane::Alone
+        } else {
+            Lane::Shared
+        }
     }
 }
 

@@ -917,7 +917,7 @@ impl Machine<'_> {
                     // The client answered the kit's close: Autobahn's server aborts TCP.
                     self.close_hs_at = None;
                     self.drop_tcp(
-                        "closing handshake complete (the server closes TCP, as Autobahn's does)",
+                        "closing handshake complete (the kit closes TCP, as Autobahn's fuzzingserver does)",
                     );
                 }
             }
@@ -967,7 +967,10 @@ impl Machine<'_> {
     /// permessage-deflate, else the first message.
     fn start_deflate(&mut self, d: &DeflateEcho) {
         if self.peer.deflate().is_none() {
-            self.note("the server did not accept permessage-deflate");
+            self.note(match self.peer.role() {
+                Role::Client => "the server did not accept permessage-deflate",
+                Role::Server => "the client offered no permessage-deflate this case accepts",
+            });
             self.obs.handler_verdict = Some(Verdict::Unimplemented);
             self.begin_close(close_payload(1000, b""), "permessage-deflate not accepted");
             return;

@@ -41,7 +41,7 @@
 
 pub mod autobahn;
 pub(crate) mod case;
-mod describe;
+pub(crate) mod describe;
 pub mod extra;
 pub mod extra_framing;
 pub mod fuzzer;
