@@ -25,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::task::JoinSet;
 
-use super::case::{CaseDef, CaseInfo, CaseKind, Selection};
+use super::case::{CaseDef, CaseInfo, CaseKind, Lane, Selection};
 use super::describe;
 use super::extra;
 use super::fuzzer;
@@ -141,12 +141,12 @@ pub async fn run(
             );
         } else if def.run_level.is_some() {
             deferred.push(index);
-        } else if is_timed(def) {
-            timed_q.push_back(index);
-        } else if def.info.must_run_alone && !def.light {
-            lane_q.push_back(index);
         } else {
-            rest_q.push_back(index);
+            match def.lane() {
+                Lane::Timed => timed_q.push_back(index),
+                Lane::Alone => lane_q.push_back(index),
+                Lane::Shared => rest_q.push_back(index),
+            }
         }
     }
     // (timed, lane): which queue a case came from, so its slot is given back to the right one.
@@ -293,10 +293,6 @@ fn spawn_case(
 }
 
 /// Started at the beginning of the run, outside the `jobs` limit.
-fn is_timed(def: &CaseDef) -> bool {
-    def.timed && !def.info.must_run_alone && def.not_run.is_none()
-}
-
 /// A case of `info` with nothing but its id, title and rule.
 fn blank(info: &CaseInfo) -> CaseReport {
     CaseReport::new(&info.id, &info.title, &info.rfc)
