@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::FrameIter;
-use wsspec::codec::simd::{available_isas, best_isa, force_isa, Isa};
+use wsspec::codec::simd::{available_isas, dispatch, force_dispatch, force_isa, Isa};
 use wsspec::codec::{FrameSpec, HeaderRules, Masking, OpCode};
 
 mod common;
@@ -160,10 +160,10 @@ fn check(w: &Workload) {
 }
 
 fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    let prev = best_isa();
+    let prev = dispatch();
     force_isa(isa);
     let r = f();
-    force_isa(prev);
+    force_dispatch(prev);
     r
 }
 
@@ -218,9 +218,9 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
 
 fn frame_encode(c: &mut Criterion) {
     println!(
-        "CPU: {}; wsspec kernel set in use: {}",
+        "CPU: {}; wsspec kernel sets in use: {}",
         common::cpu_model(),
-        best_isa().name()
+        common::kernels_in_use()
     );
     let all = workloads();
     for w in &all {

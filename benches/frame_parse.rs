@@ -56,7 +56,9 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::frame as encode_one;
 use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
-use wsspec::codec::simd::{apply_mask_with, available_isas, best_isa, force_isa, Isa};
+use wsspec::codec::simd::{
+    apply_mask_with, available_isas, dispatch, force_dispatch, force_isa, Isa,
+};
 
 mod common;
 use wsspec::codec::{Event, HeaderRules, Limits, Message, OpCode, StreamDecoder};
@@ -550,10 +552,10 @@ fn sink_black_box(p: &[u8]) {
 /// Runs `f` with every dispatching entry point forced to `isa`, then restores the choice
 /// that was in force (the per-CPU table's, for the plain `wsspec` functions).
 fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    let prev = best_isa();
+    let prev = dispatch();
     force_isa(isa);
     let r = f();
-    force_isa(prev);
+    force_dispatch(prev);
     r
 }
 
@@ -768,9 +770,9 @@ fn frame_parse(c: &mut Criterion) {
         .build()
         .expect("tokio runtime");
     println!(
-        "CPU: {}; wsspec kernel set in use: {} (available: {})",
+        "CPU: {}; wsspec kernel sets in use: {} (available: {})",
         common::cpu_model(),
-        best_isa().name(),
+        common::kernels_in_use(),
         available_isas()
             .iter()
             .map(|i| i.name())

@@ -140,10 +140,12 @@ fn interleave(
     let mut json = String::new();
     let _ = write!(
         json,
-        "{{\n  \"group\": {group:?},\n  \"bytes\": {bytes},\n  \"subject\": {subject:?},\n  \"rounds\": {rounds},\n  \"slot_ms\": {},\n  \"cpu\": {:?},\n  \"isa\": {:?},\n  \"isas\": [{}],\n  \"functions\": {{",
+        "{{\n  \"group\": {group:?},\n  \"bytes\": {bytes},\n  \"subject\": {subject:?},\n  \"rounds\": {rounds},\n  \"slot_ms\": {},\n  \"cpu\": {:?},\n  \"isa\": {:?},\n  \"isa_mask\": {:?},\n  \"isa_utf8\": {:?},\n  \"isas\": [{}],\n  \"functions\": {{",
         slot().as_millis(),
         cpu_model(),
-        wsspec::codec::simd::best_isa().name(),
+        kernels_in_use(),
+        wsspec::codec::simd::dispatch().mask.name(),
+        wsspec::codec::simd::dispatch().utf8.name(),
         wsspec::codec::simd::available_isas()
             .iter()
             .map(|i| format!("{:?}", i.name()))
@@ -209,6 +211,12 @@ fn min(v: &[f64]) -> f64 {
 
 fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// The kernel sets the plain `wsspec` functions use, e.g. `mask avx512vl, utf8 avx512`.
+pub fn kernels_in_use() -> String {
+    let d = wsspec::codec::simd::dispatch();
+    format!("mask {}, utf8 {}", d.mask.name(), d.utf8.name())
 }
 
 /// The `model name` line of /proc/cpuinfo (empty where there is none).
