@@ -169,35 +169,42 @@ impl Dispatch {
 #[inline]
 pub fn dispatch() -> Dispatch {
     match CHOSEN.load(Ordering::Relaxed) {
-        0 => {
-            let env = |name: &str| {
-                std::env::var(name)
-                    .ok()
-                    .and_then(|n| Isa::from_name(n.trim()))
-                    .filter(|i| i.is_available())
-            };
-            let first = |order: &[Isa]| {
-                order
-                    .iter()
-                    .copied()
-                    .find(|i| i.is_available())
-                    .unwrap_or(Isa::Portable)
-            };
-            let orders = preferred_order(&cpu_kind());
-            let both = env("WSSPEC_ISA");
-            let d = Dispatch {
-                mask: env("WSSPEC_MASK_ISA")
-                    .or(both)
-                    .unwrap_or_else(|| first(orders.mask)),
-                utf8: env("WSSPEC_UTF8_ISA")
-                    .or(both)
-                    .unwrap_or_else(|| first(orders.utf8)),
-            };
-            CHOSEN.store(d.pack(), Ordering::Relaxed);
-            d
-        }
+        0 => choose(),
         c => Dispatch::unpack(c),
     }
+}
+
+/// The first call's choice for [`dispatch`], out of line: with the environment lookups
+/// inlined, `dispatch` itself was not inlined into the per-frame paths and cost a call
+/// with a large prologue per kernel call (visible in a profile of `tiny_16b_utf8`).
+#[cold]
+#[inline(never)]
+fn choose() -> Dispatch {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| Isa::from_name(n.trim()))
+            .filter(|i| i.is_available())
+    };
+    let first = |order: &[Isa]| {
+        order
+            .iter()
+            .copied()
+            .find(|i| i.is_available())
+            .unwrap_or(Isa::Portable)
+    };
+    let orders = preferred_order(&cpu_kind());
+    let both = env("WSSPEC_ISA");
+    let d = Dispatch {
+        mask: env("WSSPEC_MASK_ISA")
+            .or(both)
+            .unwrap_or_else(|| first(orders.mask)),
+        utf8: env("WSSPEC_UTF8_ISA")
+            .or(both)
+            .unwrap_or_else(|| first(orders.utf8)),
+    };
+    CHOSEN.store(d.pack(), Ordering::Relaxed);
+    d
 }
 
 /// The masking kernel set in use ([`Dispatch::mask`]), as [`force_isa`] sets it.
@@ -295,8 +302,17 @@ pub fn preferred_order(cpu: &CpuKind) -> Orders {
         // Zen 5 (family 0x1A), README run: the AVX-512 kernel at 92-105% of a read-only
         // pass, 1.6x tungstenite's; its fused unmask+UTF-8 kernel makes tiny_16b_utf8.
         ("AuthenticAMD", f) if f >= 0x1a => WIDEST_BOTH,
-        // Zen 3 / Zen 4 (family 0x19; only Zen 4 has AVX-512): ZEN4_MEASURED.
-        ("AuthenticAMD", _) => WIDEST_BOTH,
+        // Zen 3 / Zen 4 (family 0x19; only Zen 4 has AVX-512, as two 256-bit halves).
+        // Measured on an EPYC Zen 4 (model 17), 2 vCPUs under KVM, shared machine,
+        // interleaved rounds, time relative to the dispatched AVX-512 path: masking with
+        // AVX-512VL / AVX2 at 0.98 on unmask_1m and 0.93 on medium_1k (AVX-512 1.00 /
+        // 1.01, SSE2 and portable 1.6 / 1.25), within noise on large_1m; UTF-8 with
+        // AVX-512 ahead of AVX2 / AVX-512VL by 1.06x on tiny_16b_utf8 and 1.35x on
+        // fragmented_64k (fused kernel), of simdutf8 (SSE2, portable) by 1.5-1.7x.
+        ("AuthenticAMD", _) => Orders {
+            mask: HALF_WIDTH,
+            utf8: WIDEST,
+        },
         // Intel cores with AVX-512 (measured on a KVM Xeon reporting family 6 model 167,
         // AVX-512 up to FP16, 2 MiB L2 per core; interleaved rounds, fastest pass per
         // slot). Masking: in two quiet full runs the 512-bit kernel took 18.8 µs per MiB
