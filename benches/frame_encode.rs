@@ -233,11 +233,7 @@ fn frame_encode(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .without_plots();
+    config = common::criterion_config();
     targets = frame_encode
 }
 criterion_main!(benches);

@@ -802,13 +802,7 @@ fn frame_parse(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // 2 shared cores: twenty samples over two seconds per function (no plots) keeps the
-    // whole run to a few minutes while each sample still spans several full passes.
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .without_plots();
+    config = common::criterion_config();
     targets = frame_parse
 }
 criterion_main!(benches);

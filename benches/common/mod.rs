@@ -23,7 +23,9 @@
 //! name given to `--save-baseline`, else `new`. `WSSPEC_BENCH_ROUNDS` (default 21) and
 //! `WSSPEC_BENCH_SLOT_MS` (default 20; at least 3 passes) change the number of rounds and the slot length;
 //! `WSSPEC_BENCH_ROUNDS=0` skips the pass; `WSSPEC_BENCH_CRITERION=0` skips criterion's
-//! samples and runs the interleaved pass alone (quick, for development).
+//! samples and runs the interleaved pass alone (quick; the targets are checked on the
+//! interleaved medians either way); `WSSPEC_BENCH_MEASURE_MS` sets criterion's measurement
+//! time per function ([`criterion_config`]).
 
 #![allow(dead_code)]
 
@@ -88,6 +90,20 @@ pub fn run_group(
         return;
     }
     interleave(group, bytes, subject, impls, rounds, &args.baseline);
+}
+
+/// Criterion's settings for both frame benches: 2 shared cores, so twenty samples over
+/// `WSSPEC_BENCH_MEASURE_MS` (default 2000) per function after a warm-up of a quarter of
+/// that, no plots; each sample still spans several full passes. The targets are checked
+/// on the interleaved rounds, which this does not change, so a shorter measurement only
+/// makes criterion's figures beside them coarser.
+pub fn criterion_config() -> Criterion {
+    let ms = env_num("WSSPEC_BENCH_MEASURE_MS", 2000u64).max(100);
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(ms / 4))
+        .measurement_time(Duration::from_millis(ms))
+        .without_plots()
 }
 
 /// The slot length of one implementation in one round.
