@@ -56,9 +56,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::frame as encode_one;
 use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
-use wsspec::codec::simd::{
-    apply_mask_with, available_isas, dispatch, force_dispatch, force_isa, Isa,
-};
+use wsspec::codec::simd::{apply_mask_with, available_isas, Isa};
 
 mod common;
 use wsspec::codec::{Event, HeaderRules, Limits, Message, OpCode, StreamDecoder};
@@ -549,16 +547,6 @@ fn sink_black_box(p: &[u8]) {
     black_box(p);
 }
 
-/// Runs `f` with every dispatching entry point forced to `isa`, then restores the choice
-/// that was in force (the per-CPU table's, for the plain `wsspec` functions).
-fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    let prev = dispatch();
-    force_isa(isa);
-    let r = f();
-    force_dispatch(prev);
-    r
-}
-
 /// Which wsspec path a group times, and which baselines it runs.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -596,7 +584,7 @@ fn wsspec_timer<'a>(
             }
         };
         match isa {
-            Some(isa) => with_isa(isa, run),
+            Some(isa) => common::with_isa(isa, run),
             None => run(),
         }
     })
@@ -783,7 +771,7 @@ fn frame_parse(c: &mut Criterion) {
     for w in &all {
         check_all(w, &rt);
         for isa in available_isas() {
-            with_isa(isa, || check_wsspec(w));
+            common::with_isa(isa, || check_wsspec(w));
         }
     }
     for w in &all {

@@ -229,6 +229,18 @@ fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// Runs `f` with every dispatching entry point forced to `isa` (masking and UTF-8), then
+/// restores the sets that were in force (the per-CPU table's, for the plain `wsspec`
+/// functions).
+pub fn with_isa<R>(isa: wsspec::codec::simd::Isa, f: impl FnOnce() -> R) -> R {
+    use wsspec::codec::simd::{dispatch, force_dispatch, force_isa};
+    let prev = dispatch();
+    force_isa(isa);
+    let r = f();
+    force_dispatch(prev);
+    r
+}
+
 /// The kernel sets the plain `wsspec` functions use, e.g. `mask avx512vl, utf8 avx512`.
 pub fn kernels_in_use() -> String {
     let d = wsspec::codec::simd::dispatch();

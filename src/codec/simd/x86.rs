@@ -1,5 +1,5 @@
 //! x86 / x86_64 masking kernels (SSE2, AVX2, AVX-512 at 512 and at 256 bits), generated
-//! from one body ([`xor_kernel!`]) per vector width and instruction set.
+//! from one body (`xor_kernel!`) per vector width and instruction set.
 //!
 //! Each kernel XORs with an already rotated key (see `simd::rotate_key`), so the
 //! pattern is 4-periodic from `buf[0]`; every vector step is a multiple of 4 bytes and
