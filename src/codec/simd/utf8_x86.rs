@@ -17,6 +17,8 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
+use super::x86::{any_high_256, any_high_512};
+
 const TOO_SHORT: u8 = 1 << 0;
 const TOO_LONG: u8 = 1 << 1;
 const OVERLONG_3: u8 = 1 << 2;
@@ -241,14 +243,8 @@ utf8_kernels! {
     and _mm512_and_si512, or _mm512_or_si512, xor _mm512_xor_si512,
     srli _mm512_srli_epi16, shuffle _mm512_shuffle_epi8, subs _mm512_subs_epu8,
     set1 _mm512_set1_epi8, alignr _mm512_alignr_epi8, zero _mm512_setzero_si512,
-    loadu _mm512_loadu_si512, any_high any_high512, any_set any_set512,
+    loadu _mm512_loadu_si512, any_high any_high_512, any_set any_set512,
     shift_in shift_in512, load_tail load_tail512,
-}
-
-#[target_feature(enable = "avx512f,avx512bw")]
-#[inline]
-fn any_high512(v: __m512i) -> bool {
-    _mm512_movepi8_mask(v) != 0
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -282,14 +278,8 @@ utf8_kernels! {
     and _mm256_and_si256, or _mm256_or_si256, xor _mm256_xor_si256,
     srli _mm256_srli_epi16, shuffle _mm256_shuffle_epi8, subs _mm256_subs_epu8,
     set1 _mm256_set1_epi8, alignr _mm256_alignr_epi8, zero _mm256_setzero_si256,
-    loadu _mm256_loadu_si256, any_high any_high256, any_set any_set256,
+    loadu _mm256_loadu_si256, any_high any_high_256, any_set any_set256,
     shift_in shift_in256, load_tail load_tail256,
-}
-
-#[target_feature(enable = "avx2")]
-#[inline]
-fn any_high256(v: __m256i) -> bool {
-    _mm256_movemask_epi8(v) != 0
 }
 
 #[target_feature(enable = "avx2")]
@@ -375,7 +365,7 @@ pub(crate) unsafe fn unmask_move_validate_avx512(
         let m: __mmask64 = (1u64 << rem) - 1;
         let input = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(load_tail512(s.add(i), rem), kv));
         _mm512_mask_storeu_epi8(d.add(i).cast(), m, input);
-        if !any_high512(input) {
+        if !any_high_512(input) {
             st.err = _mm512_or_si512(st.err, st.incomplete);
         } else {
             let e = errors512(&t, input, st.prev);

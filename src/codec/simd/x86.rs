@@ -130,15 +130,17 @@ xor_kernel! {
     xor _mm_xor_si128, or _mm_or_si128, any_high any_high_128, short portable_xor,
 }
 
+/// Whether any byte has its top bit set (also the UTF-8 kernels' ASCII test).
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-fn any_high_512(v: __m512i) -> bool {
+pub(super) fn any_high_512(v: __m512i) -> bool {
     _mm512_movepi8_mask(v) != 0
 }
 
+/// [`any_high_512`] at 256 bits.
 #[target_feature(enable = "avx2")]
 #[inline]
-fn any_high_256(v: __m256i) -> bool {
+pub(super) fn any_high_256(v: __m256i) -> bool {
     _mm256_movemask_epi8(v) != 0
 }
 
