@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::FrameIter;
-use wsspec::codec::simd::{available_isas, best_isa, force_isa, Isa};
+use wsspec::codec::simd::available_isas;
 use wsspec::codec::{FrameSpec, HeaderRules, Masking, OpCode};
 
 mod common;
@@ -148,7 +148,7 @@ fn check(w: &Workload) {
     assert_eq!(n, w.payloads.len(), "{}: frame count", w.group);
     for isa in available_isas() {
         let mut got = Vec::new();
-        with_isa(isa, || wsspec_pass(w, &mut got));
+        common::with_isa(isa, || wsspec_pass(w, &mut got));
         assert!(got == want, "{}: wsspec under {isa:?} differs", w.group);
     }
     let mut got = Vec::new();
@@ -157,14 +157,6 @@ fn check(w: &Workload) {
     let mut got = Vec::new();
     fastwebsockets_pass(w, &mut Vec::new(), &mut got);
     assert!(got == want, "{}: fastwebsockets output differs", w.group);
-}
-
-fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    let prev = best_isa();
-    force_isa(isa);
-    let r = f();
-    force_isa(prev);
-    r
 }
 
 /// Times `iters` passes of `pass`, the output cleared (capacity kept) outside the timer.
@@ -195,7 +187,7 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
             impls.push(common::imp(
                 format!("wsspec_{}", isa.name()),
                 move |iters| {
-                    with_isa(isa, || {
+                    common::with_isa(isa, || {
                         time_passes(iters, &mut o.borrow_mut(), |o| wsspec_pass(w, o))
                     })
                 },
@@ -218,9 +210,9 @@ fn bench_workload(c: &mut Criterion, w: &Workload) {
 
 fn frame_encode(c: &mut Criterion) {
     println!(
-        "CPU: {}; wsspec kernel set in use: {}",
+        "CPU: {}; wsspec kernel sets in use: {}",
         common::cpu_model(),
-        best_isa().name()
+        common::kernels_in_use()
     );
     let all = workloads();
     for w in &all {
@@ -233,11 +225,7 @@ fn frame_encode(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .without_plots();
+    config = common::criterion_config();
     targets = frame_encode
 }
 criterion_main!(benches);

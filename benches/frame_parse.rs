@@ -56,7 +56,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::frame as encode_one;
 use wsspec::codec::mask::{apply_mask, apply_mask_scalar};
-use wsspec::codec::simd::{apply_mask_with, available_isas, best_isa, force_isa, Isa};
+use wsspec::codec::simd::{apply_mask_with, available_isas, Isa};
 
 mod common;
 use wsspec::codec::{Event, HeaderRules, Limits, Message, OpCode, StreamDecoder};
@@ -547,16 +547,6 @@ fn sink_black_box(p: &[u8]) {
     black_box(p);
 }
 
-/// Runs `f` with every dispatching entry point forced to `isa`, then restores the choice
-/// that was in force (the per-CPU table's, for the plain `wsspec` functions).
-fn with_isa<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
-    let prev = best_isa();
-    force_isa(isa);
-    let r = f();
-    force_isa(prev);
-    r
-}
-
 /// Which wsspec path a group times, and which baselines it runs.
 #[derive(Clone, Copy, PartialEq)]
 enum Kind {
@@ -594,7 +584,7 @@ fn wsspec_timer<'a>(
             }
         };
         match isa {
-            Some(isa) => with_isa(isa, run),
+            Some(isa) => common::with_isa(isa, run),
             None => run(),
         }
     })
@@ -768,9 +758,9 @@ fn frame_parse(c: &mut Criterion) {
         .build()
         .expect("tokio runtime");
     println!(
-        "CPU: {}; wsspec kernel set in use: {} (available: {})",
+        "CPU: {}; wsspec kernel sets in use: {} (available: {})",
         common::cpu_model(),
-        best_isa().name(),
+        common::kernels_in_use(),
         available_isas()
             .iter()
             .map(|i| i.name())
@@ -781,7 +771,7 @@ fn frame_parse(c: &mut Criterion) {
     for w in &all {
         check_all(w, &rt);
         for isa in available_isas() {
-            with_isa(isa, || check_wsspec(w));
+            common::with_isa(isa, || check_wsspec(w));
         }
     }
     for w in &all {
@@ -800,13 +790,7 @@ fn frame_parse(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // 2 shared cores: twenty samples over two seconds per function (no plots) keeps the
-    // whole run to a few minutes while each sample still spans several full passes.
-    config = Criterion::default()
-        .sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .without_plots();
+    config = common::criterion_config();
     targets = frame_parse
 }
 criterion_main!(benches);

@@ -172,11 +172,11 @@ def cpu_here():
 
 def describe(run, label):
     cpus = {m.get("cpu") for m in run.meta.values() if m.get("cpu")}
-    isas = {m.get("isa") for m in run.meta.values() if m.get("isa")}
+    isas = {str(m.get("isa")) for m in run.meta.values() if m.get("isa")}
     avail = next((m.get("isas") for m in run.meta.values() if m.get("isas")), None)
     print(f"{label}: {run.dir} (baseline '{run.baseline}')")
     print(f"  CPU of the run: {', '.join(sorted(cpus)) or 'not recorded (no interleaved pass)'}")
-    print(f"  wsspec kernel set in use: {', '.join(sorted(isas)) or 'not recorded'}"
+    print(f"  wsspec kernel sets in use: {'; '.join(sorted(isas)) or 'not recorded'}"
           + (f" (available: {', '.join(avail)})" if avail else ""))
 
 
@@ -218,8 +218,24 @@ def table(run, md):
                       f"{cells[6]:>12} {cells[7]:>8} {cells[8]:>8} {cells[9]:>15} {cells[10]:>10} {cells[11]:>13}")
 
 
+# Which dispatch family a group's wsspec_<isa> functions decide (codec::simd::preferred_order
+# keys masking and UTF-8 separately): the masking groups spend their time in apply_mask, the
+# UTF-8 ones in the validation (16-byte frames never leave the inline masking loop; 1 KiB
+# fragments go through the fused unmask + UTF-8 kernel where there is one).
+FAMILY = {
+    "unmask_1m": "mask",
+    "medium_1k": "mask",
+    "large_1m": "mask",
+    "encode_medium_1k": "mask",
+    "encode_large_1m": "mask",
+    "tiny_16b_utf8": "utf8",
+    "fragmented_64k": "utf8",
+}
+
+
 def kernel_choice(run):
-    """Per group with per-kernel functions: the fastest kernel set against the one in use."""
+    """Per group with per-kernel functions: the fastest kernel set against the one in use,
+    and which dispatch family (mask / utf8) the group speaks for."""
     for group in run.groups():
         r = run.rounds.get(group) or {f: [v[0]] for f, v in run.crit.get(group, {}).items()}
         per_isa = {f[len(SUBJECT) + 1:]: statistics.median(v) for f, v in r.items()
@@ -229,8 +245,10 @@ def kernel_choice(run):
         best = min(per_isa, key=per_isa.get)
         used = statistics.median(r[SUBJECT])
         figures = ", ".join(f"{i} {per_isa[i] / per_isa[best]:.2f}" for i in sorted(per_isa, key=per_isa.get))
-        print(f"  {group:<17} fastest set here: {best}; dispatched wsspec at {per_isa[best] / used:.2f} of it "
-              f"(time relative to the fastest: {figures})")
+        fam = FAMILY.get(group, "-")
+        in_use = (run.meta.get(group) or {}).get(f"isa_{fam}", "?") if fam != "-" else "?"
+        print(f"  {group:<17} [{fam:<4}] fastest set here: {best}; in use: {in_use}; dispatched wsspec at "
+              f"{per_isa[best] / used:.2f} of its speed (time relative to the fastest: {figures})")
 
 
 def check(run, label):
@@ -254,6 +272,31 @@ def check(run, label):
         if not ok:
             failed.append(f"{g} vs {shown}: {med:.3f} (target {op} {want})")
     return failed
+
+
+def readme_table(a, b):
+    """The targets as the README's per-CPU table: one row per target, run A and run B
+    (interleaved median [IQR]), met or not."""
+    print("\n| workload | compared with | run A | run B | target |")
+    print("| --- | --- | --- | --- | --- |")
+    last = None
+    for g, other, want, strict in TARGETS:
+        cells = []
+        met = []
+        for run in (a, b):
+            r = run.ratio(g, other) if run else None
+            if r is None:
+                cells.append("not run")
+                met.append(False)
+                continue
+            med, q1, q3 = r[0], r[1], r[2]
+            cells.append(f"{med:.2f} [{q1:.2f}–{q3:.2f}]" if r[5] == "interleaved" else f"{med:.2f}")
+            met.append(med > want if strict else med >= want)
+        verdict = "met" if all(met) else ("met in A only" if met[0] else ("met in B only" if met[1] else "not met"))
+        shown = " or ".join(f"`{o}`" for o in other.split("|"))
+        op = ">" if strict else "≥"
+        print(f"| {'`' + g + '`' if g != last else ''} | {shown} | {cells[0]} | {cells[1]} | {op} {want:g} — {verdict} |")
+        last = g
 
 
 def compare(a, b):
@@ -291,7 +334,8 @@ def main():
     ap.add_argument("--baseline", default="new", help="criterion baseline to read (default: new)")
     ap.add_argument("--against", metavar="DIR", help="criterion directory of a second run")
     ap.add_argument("--against-baseline", metavar="NAME", help="baseline of the second run")
-    ap.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print the table as markdown, then the targets as the README's per-CPU table")
     args = ap.parse_args()
 
     if not os.path.isdir(args.criterion_dir):
@@ -318,6 +362,8 @@ def main():
     if b:
         failed += [f"run B: {f}" for f in check(b, "run B")]
         failed += compare(a, b)
+    if args.markdown:
+        readme_table(a, b)
     if failed:
         print("\nFAILED:")
         for f in failed:

@@ -13,8 +13,9 @@ use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
 use wsspec::codec::mask::{apply_mask, apply_mask_ascii, apply_mask_scalar};
 use wsspec::codec::simd::{
-    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, force_isa,
-    unmask_move_validate_with, utf8_valid, utf8_valid_with, Isa,
+    apply_mask_ascii_with, apply_mask_with, available_isas, best_isa, cpu_kind, dispatch,
+    force_dispatch, force_isa, preferred_order, unmask_move_validate_with, utf8_isa, utf8_valid,
+    utf8_valid_with, CpuKind, Dispatch, Isa,
 };
 use wsspec::codec::utf8::{Utf8Error, Utf8Validator};
 use wsspec::codec::{
@@ -129,14 +130,18 @@ fn dispatching_entry_points_match_scalar() {
     }
 }
 
-/// Around the lengths where a kernel changes strategy (AVX2/SSE2 align their stores from
-/// 512 bytes; AVX-512 overlaps unaligned edge vectors around an aligned middle, whose
-/// split depends on the misalignment), at every misalignment.
+/// Around the lengths where a kernel changes strategy (from one vector width on, every
+/// x86 kernel overlaps unaligned edge vectors around an aligned middle, whose split
+/// depends on the misalignment; the middle runs four vectors per step), at every
+/// misalignment.
 #[test]
 fn every_kernel_at_the_alignment_thresholds() {
     let mut rng = Rng(0x51ed_270b_27d4_eb2f);
     for isa in available_isas() {
-        for len in [511, 512, 513, 575, 4095, 4096, 4097, 4159, 4160] {
+        for len in [
+            15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 511, 512, 513, 575,
+            4095, 4096, 4097, 4159, 4160,
+        ] {
             for misalign in 0..64 {
                 let key = (rng.next() as u32).to_ne_bytes();
                 let off = (rng.next() % 4) as usize;
@@ -616,16 +621,55 @@ fn message_reader_joins_fragments_split_inside_characters() {
 /// reporting the UTF-8 error one fragment late would surface as the wrong error.
 /// The reader's fused (AVX-512) and unfused (every other kernel set) paths, through the
 /// public API: the fail-fast and joining checks below, once per available kernel set.
+///
+/// Masking and UTF-8 are dispatched separately, so every pairing is run: the fused path
+/// (AVX-512 UTF-8) next to each masking set, and the unfused one under every combination.
 #[test]
 fn message_reader_under_every_kernel_set() {
-    let best = best_isa();
+    let before = dispatch();
     for isa in available_isas() {
         assert!(force_isa(isa));
         assert_eq!(best_isa(), isa);
-        fail_fast_at_fragment_ends();
-        message_reader_joins_fragments_split_inside_characters();
+        assert_eq!(
+            dispatch(),
+            Dispatch {
+                mask: isa,
+                utf8: isa
+            }
+        );
+        for utf8 in available_isas() {
+            assert!(force_dispatch(Dispatch { mask: isa, utf8 }));
+            assert_eq!(utf8_isa(), utf8);
+            fail_fast_at_fragment_ends();
+            message_reader_joins_fragments_split_inside_characters();
+        }
     }
-    assert!(force_isa(best));
+    assert!(force_dispatch(before));
+}
+
+/// The per-CPU table keys masking and UTF-8 separately, as measured (README
+/// "Benchmarks"): on the Intel Xeon a 256-bit masking kernel and AVX-512 UTF-8; and
+/// forcing a set this CPU cannot run changes nothing.
+#[test]
+fn dispatch_keys_masking_and_utf8_separately() {
+    let intel = preferred_order(&CpuKind {
+        vendor: "GenuineIntel".into(),
+        family: 6,
+        model: 167,
+    });
+    assert!(matches!(intel.mask[0], Isa::Avx512Vl | Isa::Avx2));
+    assert_eq!(intel.utf8[0], Isa::Avx512);
+    let here = preferred_order(&cpu_kind());
+    assert!(!here.mask.is_empty() && !here.utf8.is_empty());
+    if let Some(missing) = [Isa::Neon, Isa::Avx512, Isa::Avx512Vl, Isa::Avx2]
+        .into_iter()
+        .find(|i| !i.is_available())
+    {
+        assert!(!force_dispatch(Dispatch {
+            mask: Isa::Portable,
+            utf8: missing,
+        }));
+    }
 }
 
 #[test]

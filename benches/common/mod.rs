@@ -23,7 +23,9 @@
 //! name given to `--save-baseline`, else `new`. `WSSPEC_BENCH_ROUNDS` (default 21) and
 //! `WSSPEC_BENCH_SLOT_MS` (default 20; at least 3 passes) change the number of rounds and the slot length;
 //! `WSSPEC_BENCH_ROUNDS=0` skips the pass; `WSSPEC_BENCH_CRITERION=0` skips criterion's
-//! samples and runs the interleaved pass alone (quick, for development).
+//! samples and runs the interleaved pass alone (quick; the targets are checked on the
+//! interleaved medians either way); `WSSPEC_BENCH_MEASURE_MS` sets criterion's measurement
+//! time per function ([`criterion_config`]).
 
 #![allow(dead_code)]
 
@@ -90,6 +92,20 @@ pub fn run_group(
     interleave(group, bytes, subject, impls, rounds, &args.baseline);
 }
 
+/// Criterion's settings for both frame benches: 2 shared cores, so twenty samples over
+/// `WSSPEC_BENCH_MEASURE_MS` (default 2000) per function after a warm-up of a quarter of
+/// that, no plots; each sample still spans several full passes. The targets are checked
+/// on the interleaved rounds, which this does not change, so a shorter measurement only
+/// makes criterion's figures beside them coarser.
+pub fn criterion_config() -> Criterion {
+    let ms = env_num("WSSPEC_BENCH_MEASURE_MS", 2000u64).max(100);
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(ms / 4))
+        .measurement_time(Duration::from_millis(ms))
+        .without_plots()
+}
+
 /// The slot length of one implementation in one round.
 pub fn slot() -> Duration {
     Duration::from_millis(env_num("WSSPEC_BENCH_SLOT_MS", 20))
@@ -140,10 +156,12 @@ fn interleave(
     let mut json = String::new();
     let _ = write!(
         json,
-        "{{\n  \"group\": {group:?},\n  \"bytes\": {bytes},\n  \"subject\": {subject:?},\n  \"rounds\": {rounds},\n  \"slot_ms\": {},\n  \"cpu\": {:?},\n  \"isa\": {:?},\n  \"isas\": [{}],\n  \"functions\": {{",
+        "{{\n  \"group\": {group:?},\n  \"bytes\": {bytes},\n  \"subject\": {subject:?},\n  \"rounds\": {rounds},\n  \"slot_ms\": {},\n  \"cpu\": {:?},\n  \"isa\": {:?},\n  \"isa_mask\": {:?},\n  \"isa_utf8\": {:?},\n  \"isas\": [{}],\n  \"functions\": {{",
         slot().as_millis(),
         cpu_model(),
-        wsspec::codec::simd::best_isa().name(),
+        kernels_in_use(),
+        wsspec::codec::simd::dispatch().mask.name(),
+        wsspec::codec::simd::dispatch().utf8.name(),
         wsspec::codec::simd::available_isas()
             .iter()
             .map(|i| format!("{:?}", i.name()))
@@ -209,6 +227,24 @@ fn min(v: &[f64]) -> f64 {
 
 fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+}
+
+/// Runs `f` with every dispatching entry point forced to `isa` (masking and UTF-8), then
+/// restores the sets that were in force (the per-CPU table's, for the plain `wsspec`
+/// functions).
+pub fn with_isa<R>(isa: wsspec::codec::simd::Isa, f: impl FnOnce() -> R) -> R {
+    use wsspec::codec::simd::{dispatch, force_dispatch, force_isa};
+    let prev = dispatch();
+    force_isa(isa);
+    let r = f();
+    force_dispatch(prev);
+    r
+}
+
+/// The kernel sets the plain `wsspec` functions use, e.g. `mask avx512vl, utf8 avx512`.
+pub fn kernels_in_use() -> String {
+    let d = wsspec::codec::simd::dispatch();
+    format!("mask {}, utf8 {}", d.mask.name(), d.utf8.name())
 }
 
 /// The `model name` line of /proc/cpuinfo (empty where there is none).

@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use crate::codec::simd::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid};
+use crate::codec::simd::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid, Span};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -229,9 +229,13 @@ impl<'a> MessageReader<'a> {
             if let (true, Some(key)) = (open.text, h.mask) {
                 // One pass: unmask, join, validate (AVX-512). On failure, the exact
                 // machine re-reads the joined fragment for the fail-fast offset.
-                if let Some(ok) =
-                    unmask_move_validate(self.buf, pstart, open.end, plen, open.start, key, h.fin)
-                {
+                let span = Span {
+                    src: pstart,
+                    dst: open.end,
+                    len: plen,
+                    msg_start: open.start,
+                };
+                if let Some(ok) = unmask_move_validate(self.buf, span, key, h.fin) {
                     let frag = open.end..open.end + plen;
                     open.end += plen;
                     self.pos = pend;

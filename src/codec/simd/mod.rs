@@ -13,8 +13,9 @@
 //! every *resulting* byte is below 0x80, which lets a text payload skip UTF-8 validation
 //! without a second pass over it.
 //!
-//! Selection happens once per process ([`best_isa`]) from a table of CPU kinds
-//! ([`preferred_order`]): the kernel set measured fastest on that kind, not the widest one;
+//! Selection happens once per process ([`dispatch`]) from a table of CPU kinds
+//! ([`preferred_order`]): per family (masking, UTF-8), the kernel set measured fastest on
+//! that kind, not the widest one;
 //! NEON on aarch64; a portable 8-bytes-at-a-time loop elsewhere. `WSSPEC_ISA=<name>` (see
 //! [`Isa::name`]) overrides the table for a process, for comparing kernels on a new CPU.
 //! Short buffers never leave the portable inline path, because for them the call into
@@ -132,30 +133,90 @@ pub fn available_isas() -> Vec<Isa> {
     ALL.into_iter().filter(|i| i.is_available()).collect()
 }
 
-static BEST: AtomicU8 = AtomicU8::new(0);
+/// The kernel sets in use, packed: masking in the low nibble, UTF-8 in the high one
+/// ([`Isa::code`]); 0 until the first call chose them.
+static CHOSEN: AtomicU8 = AtomicU8::new(0);
 
-/// The kernel set [`apply_mask`] uses, chosen once per process: `WSSPEC_ISA` if set to an
-/// available set, else the first available entry of [`preferred_order`] for this CPU.
+/// Which kernel set each family of kernels uses. Masking and UTF-8 validation are chosen
+/// separately: a wide vector can lose on a plain in-place XOR (bound by cache-line
+/// traffic, and by what 512-bit stores cost on the part) while winning on the lookup-heavy
+/// UTF-8 check. The fused unmask + UTF-8 kernel of fragmented text counts as UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dispatch {
+    /// Kernel set of [`apply_mask`] and [`apply_mask_ascii`].
+    pub mask: Isa,
+    /// Kernel set of [`utf8_valid`] and of the fused unmask + validate pass.
+    pub utf8: Isa,
+}
+
+impl Dispatch {
+    fn pack(self) -> u8 {
+        self.mask.code() | (self.utf8.code() << 4)
+    }
+
+    fn unpack(c: u8) -> Dispatch {
+        Dispatch {
+            mask: Isa::from_code(c & 0x0f),
+            utf8: Isa::from_code(c >> 4),
+        }
+    }
+}
+
+/// The kernel sets in use, chosen once per process: per family, the first available
+/// entry of its [`preferred_order`] for this CPU, unless overridden by the environment:
+/// `WSSPEC_ISA=<name>` (see [`Isa::name`]) for both families, `WSSPEC_MASK_ISA` /
+/// `WSSPEC_UTF8_ISA` for one (an unavailable or unknown name is ignored).
+#[inline]
+pub fn dispatch() -> Dispatch {
+    match CHOSEN.load(Ordering::Relaxed) {
+        0 => choose(),
+        c => Dispatch::unpack(c),
+    }
+}
+
+/// The first call's choice for [`dispatch`], out of line: with the environment lookups
+/// inlined, `dispatch` itself was not inlined into the per-frame paths and cost a call
+/// with a large prologue per kernel call (visible in a profile of `tiny_16b_utf8`).
+#[cold]
+#[inline(never)]
+fn choose() -> Dispatch {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|n| Isa::from_name(n.trim()))
+            .filter(|i| i.is_available())
+    };
+    let first = |order: &[Isa]| {
+        order
+            .iter()
+            .copied()
+            .find(|i| i.is_available())
+            .unwrap_or(Isa::Portable)
+    };
+    let orders = preferred_order(&cpu_kind());
+    let both = env("WSSPEC_ISA");
+    let d = Dispatch {
+        mask: env("WSSPEC_MASK_ISA")
+            .or(both)
+            .unwrap_or_else(|| first(orders.mask)),
+        utf8: env("WSSPEC_UTF8_ISA")
+            .or(both)
+            .unwrap_or_else(|| first(orders.utf8)),
+    };
+    CHOSEN.store(d.pack(), Ordering::Relaxed);
+    d
+}
+
+/// The masking kernel set in use ([`Dispatch::mask`]), as [`force_isa`] sets it.
 #[inline]
 pub fn best_isa() -> Isa {
-    match BEST.load(Ordering::Relaxed) {
-        0 => {
-            let best = std::env::var("WSSPEC_ISA")
-                .ok()
-                .and_then(|n| Isa::from_name(n.trim()))
-                .filter(|i| i.is_available())
-                .unwrap_or_else(|| {
-                    preferred_order(&cpu_kind())
-                        .iter()
-                        .copied()
-                        .find(|i| i.is_available())
-                        .unwrap_or(Isa::Portable)
-                });
-            BEST.store(best.code(), Ordering::Relaxed);
-            best
-        }
-        c => Isa::from_code(c),
-    }
+    dispatch().mask
+}
+
+/// The UTF-8 kernel set in use ([`Dispatch::utf8`]).
+#[inline]
+pub fn utf8_isa() -> Isa {
+    dispatch().utf8
 }
 
 /// The CPU kind the dispatch table is keyed on: vendor and family (CPUID leaf 0/1).
@@ -209,40 +270,83 @@ pub fn cpu_kind() -> CpuKind {
     }
 }
 
-/// Kernel sets in order of preference for a CPU kind, by measurement (`unmask_1m`,
-/// `medium_1k` and `tiny_16b_utf8` of `benches/frame_parse.rs`, whose `wsspec_<isa>`
-/// functions show every set side by side in one run). [`best_isa`] takes the first one
-/// the CPU can run. A kind nobody has measured gets the widest set.
-pub fn preferred_order(cpu: &CpuKind) -> &'static [Isa] {
+/// Kernel sets in order of preference for one CPU kind, per family of kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Orders {
+    /// For masking ([`Dispatch::mask`]).
+    pub mask: &'static [Isa],
+    /// For UTF-8 validation ([`Dispatch::utf8`]).
+    pub utf8: &'static [Isa],
+}
+
+/// Kernel sets in order of preference for a CPU kind, masking and UTF-8 each by its own
+/// measurement: masking by `unmask_1m`, `medium_1k` and `large_1m`, UTF-8 by
+/// `tiny_16b_utf8` and `fragmented_64k` of `benches/frame_parse.rs`, whose
+/// `wsspec_<isa>` functions show every set side by side in one run
+/// (`scripts/bench_ratios.py` names the fastest per group). [`dispatch`] takes the first
+/// set of each order the CPU can run. A kind nobody has measured gets the widest set.
+pub fn preferred_order(cpu: &CpuKind) -> Orders {
     const WIDEST: &[Isa] = &[Isa::Avx512, Isa::Avx2, Isa::Sse2, Isa::Neon, Isa::Portable];
+    const HALF_WIDTH: &[Isa] = &[
+        Isa::Avx512Vl,
+        Isa::Avx2,
+        Isa::Sse2,
+        Isa::Neon,
+        Isa::Portable,
+    ];
+    const WIDEST_BOTH: Orders = Orders {
+        mask: WIDEST,
+        utf8: WIDEST,
+    };
     match (cpu.vendor.as_str(), cpu.family) {
         // Zen 5 (family 0x1A), README run: the AVX-512 kernel at 92-105% of a read-only
         // pass, 1.6x tungstenite's; its fused unmask+UTF-8 kernel makes tiny_16b_utf8.
-        ("AuthenticAMD", f) if f >= 0x1a => WIDEST,
-        // Zen 3 has no AVX-512; Zen 4 (same family 0x19) splits 512-bit ops into two
-        // 256-bit halves, so nothing is gained by width there: not measured, widest kept.
-        ("AuthenticAMD", _) => WIDEST,
+        ("AuthenticAMD", f) if f >= 0x1a => WIDEST_BOTH,
+        // Zen 3 / Zen 4 (family 0x19; only Zen 4 has AVX-512, as two 256-bit halves).
+        // Measured on an EPYC Zen 4 (model 17), 2 vCPUs under KVM, shared machine,
+        // interleaved rounds, time relative to the dispatched AVX-512 path: masking with
+        // AVX-512VL / AVX2 at 0.98 on unmask_1m and 0.93 on medium_1k (AVX-512 1.00 /
+        // 1.01, SSE2 and portable 1.6 / 1.25), within noise on large_1m; UTF-8 with
+        // AVX-512 ahead of AVX2 / AVX-512VL by 1.06x on tiny_16b_utf8 and 1.35x on
+        // fragmented_64k (fused kernel), of simdutf8 (SSE2, portable) by 1.5-1.7x.
+        ("AuthenticAMD", _) => Orders {
+            mask: HALF_WIDTH,
+            utf8: WIDEST,
+        },
         // Intel cores with AVX-512 (measured on a KVM Xeon reporting family 6 model 167,
         // AVX-512 up to FP16, 2 MiB L2 per core; interleaved rounds, fastest pass per
-        // slot): on unmask_1m every set, tungstenite's SSE2 loop included, lands within 3%
-        // (15.4-15.8 µs per MiB, about 59% of a read-only pass: the in-place read-modify-
-        // write over L2 is bound by L1<->L2 line traffic, not by the kernel's width); on
-        // tiny_16b_utf8 the AVX-512 set is 1.04-1.06x faster than AVX2 or AVX-512VL and
-        // 2.5x faster than SSE2, thanks to its fused unmask+UTF-8 kernel. So AVX-512 first.
-        ("GenuineIntel", _) => WIDEST,
-        _ => WIDEST,
+        // slot). Masking: in two quiet full runs the 512-bit kernel took 18.8 µs per MiB
+        // on unmask_1m against 16.2-16.5 µs for the AVX-512VL, AVX2, SSE2 and portable
+        // ones (the in-place pass is bound by L1<->L2 line traffic there, so width buys
+        // nothing and 512-bit stores cost), hence a 256-bit kernel. UTF-8: the AVX-512
+        // set led AVX2 / AVX-512VL by 1.04-1.6x on tiny_16b_utf8 and fragmented_64k
+        // (fused unmask + validation), and SSE2 by 2.5x.
+        ("GenuineIntel", _) => Orders {
+            mask: HALF_WIDTH,
+            utf8: WIDEST,
+        },
+        _ => WIDEST_BOTH,
     }
 }
 
-/// Makes [`best_isa`] (and so every dispatching entry point) use `isa` from now on, for
-/// tests and benchmarks that exercise each kernel set through the public API. All kernel
-/// sets compute identical results, so other threads are only moved to another code path.
-/// Returns false, changing nothing, when this CPU cannot run `isa`.
+/// Makes every dispatching entry point use `isa` for masking and for UTF-8 from now on,
+/// for tests and benchmarks that exercise each kernel set through the public API. All
+/// kernel sets compute identical results, so other threads are only moved to another code
+/// path. Returns false, changing nothing, when this CPU cannot run `isa`.
 pub fn force_isa(isa: Isa) -> bool {
-    if !isa.is_available() {
+    force_dispatch(Dispatch {
+        mask: isa,
+        utf8: isa,
+    })
+}
+
+/// [`force_isa`] with a set per family, e.g. to restore what [`dispatch`] returned
+/// before. Returns false, changing nothing, unless this CPU can run both.
+pub fn force_dispatch(d: Dispatch) -> bool {
+    if !d.mask.is_available() || !d.utf8.is_available() {
         return false;
     }
-    BEST.store(isa.code(), Ordering::Relaxed);
+    CHOSEN.store(d.pack(), Ordering::Relaxed);
     true
 }
 
@@ -278,10 +382,10 @@ pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     }
 }
 
-/// The out-of-line part of the entry points: long buffers go to the widest kernel.
+/// The out-of-line part of the entry points: long buffers go to the chosen kernel.
 #[inline(never)]
 fn dispatch_best<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
-    dispatch::<ASCII>(best_isa(), buf, k)
+    mask_dispatch::<ASCII>(best_isa(), buf, k)
 }
 
 /// [`apply_mask`] with a chosen kernel set. Returns false, leaving `buf` untouched, when
@@ -290,7 +394,7 @@ pub fn apply_mask_with(isa: Isa, buf: &mut [u8], key: [u8; 4], offset: usize) ->
     if !isa.is_available() {
         return false;
     }
-    dispatch::<false>(isa, buf, rotate_key(key, offset));
+    mask_dispatch::<false>(isa, buf, rotate_key(key, offset));
     true
 }
 
@@ -304,13 +408,13 @@ pub fn apply_mask_ascii_with(
     if !isa.is_available() {
         return None;
     }
-    Some(dispatch::<true>(isa, buf, rotate_key(key, offset)))
+    Some(mask_dispatch::<true>(isa, buf, rotate_key(key, offset)))
 }
 
 /// Runs the kernel for `isa`; callers have checked availability (or got it from
-/// [`best_isa`], which only returns available sets).
+/// [`dispatch`], which only returns available sets).
 #[inline]
-fn dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
+fn mask_dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
     match isa {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: `isa` is only Avx512/Avx2/Sse2 when `Isa::is_available` confirmed the
@@ -337,7 +441,7 @@ fn dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
 /// [`crate::codec::utf8::Utf8Validator`] for exact error offsets.
 #[inline]
 pub fn utf8_valid(buf: &[u8]) -> bool {
-    utf8_dispatch(best_isa(), buf)
+    utf8_dispatch(utf8_isa(), buf)
 }
 
 /// Runs the UTF-8 kernel for `isa`, which the caller knows to be available.
@@ -345,7 +449,7 @@ pub fn utf8_valid(buf: &[u8]) -> bool {
 fn utf8_dispatch(isa: Isa, buf: &[u8]) -> bool {
     match isa {
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: `isa` comes from `best_isa` or was checked by `Isa::is_available`.
+        // SAFETY: `isa` comes from `dispatch` or was checked by `Isa::is_available`.
         Isa::Avx512 => unsafe { utf8_x86::valid_avx512(buf) },
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         // SAFETY: as above (AVX-512VL implies AVX2 here: `is_available` checks both).
@@ -379,36 +483,55 @@ pub fn unmask_move_validate_with(
     key: [u8; 4],
     last: bool,
 ) -> Option<bool> {
-    assert!(msg_start <= dst && dst <= src && src.checked_add(len).is_some_and(|e| e <= buf.len()));
-    match isa {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Avx512 if isa.is_available() => {
-            // SAFETY: AVX-512 F+BW detected; the bounds are asserted above.
-            Some(unsafe {
-                utf8_x86::unmask_move_validate_avx512(buf, src, dst, len, msg_start, key, last)
-            })
-        }
-        _ => None,
-    }
+    let span = Span {
+        src,
+        dst,
+        len,
+        msg_start,
+    };
+    isa.is_available()
+        .then(|| fused(isa, buf, span, key, last))
+        .flatten()
 }
 
-/// [`unmask_move_validate_with`] for the best kernel set, with the key applying from
-/// payload offset 0.
+/// Where a fused pass reads, writes and finds its context (see
+/// [`unmask_move_validate_with`]): payload `buf[src..src + len]`, moved to `dst`, the
+/// message starting at `msg_start`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub(crate) src: usize,
+    pub(crate) dst: usize,
+    pub(crate) len: usize,
+    pub(crate) msg_start: usize,
+}
+
+/// [`unmask_move_validate_with`] for the UTF-8 kernel set in use ([`Dispatch::utf8`]),
+/// with the key applying from payload offset 0.
 #[inline]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn unmask_move_validate(
     buf: &mut [u8],
-    src: usize,
-    dst: usize,
-    len: usize,
-    msg_start: usize,
+    span: Span,
     key: [u8; 4],
     last: bool,
 ) -> Option<bool> {
-    match best_isa() {
-        Isa::Avx512 => {
-            unmask_move_validate_with(Isa::Avx512, buf, src, dst, len, msg_start, key, last)
-        }
+    fused(utf8_isa(), buf, span, key, last)
+}
+
+/// The fused kernel of an available `isa`, if it has one.
+#[inline]
+fn fused(isa: Isa, buf: &mut [u8], span: Span, key: [u8; 4], last: bool) -> Option<bool> {
+    let Span {
+        src,
+        dst,
+        len,
+        msg_start,
+    } = span;
+    assert!(msg_start <= dst && dst <= src && src.checked_add(len).is_some_and(|e| e <= buf.len()));
+    match isa {
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        // SAFETY: `isa` is available (checked by the callers: `dispatch` only returns
+        // available sets), and the bounds are asserted above.
+        Isa::Avx512 => Some(unsafe { utf8_x86::unmask_move_validate_avx512(buf, span, key, last) }),
         _ => None,
     }
 }

@@ -17,6 +17,8 @@ use core::arch::x86::*;
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::*;
 
+use super::x86::{any_high_256, any_high_512};
+
 const TOO_SHORT: u8 = 1 << 0;
 const TOO_LONG: u8 = 1 << 1;
 const OVERLONG_3: u8 = 1 << 2;
@@ -102,8 +104,6 @@ const fn table64(t: &[u8; 16]) -> [u8; 64] {
 static B1H: [u8; 64] = table64(&BYTE_1_HIGH);
 static B1L: [u8; 64] = table64(&BYTE_1_LOW);
 static B2H: [u8; 64] = table64(&BYTE_2_HIGH);
-static MAX64: [u8; 64] = incomplete_max::<64>();
-static MAX32: [u8; 32] = incomplete_max::<32>();
 
 /// Largest byte value that does not start a sequence needing more bytes than remain in
 /// the block, per position (only the last three positions are restricted).
@@ -115,202 +115,205 @@ const fn incomplete_max<const N: usize>() -> [u8; N] {
     m
 }
 
+/// The lookup tables and constants of one vector width.
+struct Tables<V> {
+    b1h: V,
+    b1l: V,
+    b2h: V,
+    nib: V,
+    max: V,
+}
+
+/// What the block-by-block check carries from one block to the next.
+struct State<V> {
+    /// The previous block (the context of the next one's first three bytes).
+    prev: V,
+    /// Nonzero where the previous block ends inside a sequence (its last three bytes).
+    incomplete: V,
+    /// Accumulated error bits.
+    err: V,
+}
+
+/// Generates, for one vector width and instruction set: `$tables` (load the tables),
+/// `$errors` (error bits of one block given the previous one), `$absorb` (one block into
+/// the [`State`]) and `$valid` (whether a whole buffer is valid UTF-8), all from one body.
+/// The ISA-specific parts are the intrinsics passed in, `$shift_in` (the input shifted up
+/// by one 128-bit lane with the previous block's last lane in front, as the byte
+/// alignments work per lane) and `$load_tail` (the last partial block, zero-padded).
+macro_rules! utf8_kernels {
+    (
+        feature $feat:literal, $v:ty, width $w:literal,
+        fns $tables:ident, $errors:ident, $absorb:ident, $valid:ident,
+        and $and:ident, or $or:ident, xor $xor:ident, srli $srli:ident,
+        shuffle $shuffle:ident, subs $subs:ident, set1 $set1:ident, alignr $alignr:ident,
+        zero $zero:ident, loadu $loadu:ident, any_high $any_high:ident,
+        any_set $any_set:ident, shift_in $shift_in:ident, load_tail $load_tail:ident $(,)?
+    ) => {
+        #[target_feature(enable = $feat)]
+        #[inline]
+        unsafe fn $tables() -> Tables<$v> {
+            static MAX: [u8; $w] = incomplete_max::<$w>();
+            // SAFETY: every table holds at least $w bytes.
+            Tables {
+                b1h: $loadu(B1H.as_ptr().cast()),
+                b1l: $loadu(B1L.as_ptr().cast()),
+                b2h: $loadu(B2H.as_ptr().cast()),
+                nib: $set1(0x0f),
+                max: $loadu(MAX.as_ptr().cast()),
+            }
+        }
+
+        /// Error bits of one block given the previous block.
+        #[target_feature(enable = $feat)]
+        #[inline]
+        fn $errors(t: &Tables<$v>, input: $v, prev: $v) -> $v {
+            let shifted = $shift_in(input, prev);
+            let prev1 = $alignr::<15>(input, shifted);
+            let prev2 = $alignr::<14>(input, shifted);
+            let prev3 = $alignr::<13>(input, shifted);
+            let sc = $and(
+                $and(
+                    $shuffle(t.b1h, $and($srli::<4>(prev1), t.nib)),
+                    $shuffle(t.b1l, $and(prev1, t.nib)),
+                ),
+                $shuffle(t.b2h, $and($srli::<4>(input), t.nib)),
+            );
+            let third = $subs(prev2, $set1((0xe0u8 - 0x80) as i8));
+            let fourth = $subs(prev3, $set1((0xf0u8 - 0x80) as i8));
+            let must23_80 = $and($or(third, fourth), $set1(-128));
+            $xor(must23_80, sc)
+        }
+
+        /// Adds one block to `st`. An ASCII block only checks that the previous block did
+        /// not end inside a sequence.
+        #[target_feature(enable = $feat)]
+        #[inline]
+        fn $absorb(t: &Tables<$v>, st: &mut State<$v>, input: $v) {
+            if !$any_high(input) {
+                st.err = $or(st.err, st.incomplete);
+            } else {
+                st.err = $or(st.err, $errors(t, input, st.prev));
+                st.incomplete = $subs(input, t.max);
+            }
+            st.prev = input;
+        }
+
+        /// Whether `buf` is valid UTF-8.
+        ///
+        /// # Safety
+        /// The CPU must support the kernel's features (checked by `Isa::is_available`).
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn $valid(buf: &[u8]) -> bool {
+            let t = $tables();
+            let mut st = State {
+                prev: $zero(),
+                incomplete: $zero(),
+                err: $zero(),
+            };
+            let p = buf.as_ptr();
+            let len = buf.len();
+            let mut i = 0usize;
+            // SAFETY: `i + $w <= len` bounds every full load.
+            while i + $w <= len {
+                $absorb(&t, &mut st, $loadu(p.add(i).cast()));
+                i += $w;
+                if i & 1023 == 0 && $any_set(st.err) {
+                    return false;
+                }
+            }
+            if i < len {
+                // SAFETY: `len - i` bytes remain at `p + i`.
+                $absorb(&t, &mut st, $load_tail(p.add(i), len - i));
+                // Zero padding follows the real bytes, so a truncated sequence was already
+                // caught as too short; the padded block cannot be incomplete.
+                st.incomplete = $zero();
+            }
+            !$any_set($or(st.err, st.incomplete))
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------
 // AVX-512 (F + BW)
 // ---------------------------------------------------------------------------------------
 
-struct Tables512 {
-    b1h: __m512i,
-    b1l: __m512i,
-    b2h: __m512i,
-    nib: __m512i,
-    max: __m512i,
-    shift_idx: __m512i,
+utf8_kernels! {
+    feature "avx512f,avx512bw", __m512i, width 64,
+    fns tables512, errors512, absorb512, valid_avx512,
+    and _mm512_and_si512, or _mm512_or_si512, xor _mm512_xor_si512,
+    srli _mm512_srli_epi16, shuffle _mm512_shuffle_epi8, subs _mm512_subs_epu8,
+    set1 _mm512_set1_epi8, alignr _mm512_alignr_epi8, zero _mm512_setzero_si512,
+    loadu _mm512_loadu_si512, any_high any_high_512, any_set any_set512,
+    shift_in shift_in512, load_tail load_tail512,
 }
 
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn tables512() -> Tables512 {
-    // SAFETY: each array is exactly 64 bytes.
-    Tables512 {
-        b1h: _mm512_loadu_si512(B1H.as_ptr().cast()),
-        b1l: _mm512_loadu_si512(B1L.as_ptr().cast()),
-        b2h: _mm512_loadu_si512(B2H.as_ptr().cast()),
-        nib: _mm512_set1_epi8(0x0f),
-        max: _mm512_loadu_si512(MAX64.as_ptr().cast()),
-        // Qwords [prev.6, prev.7, in.0 .. in.5]: the input shifted up by one 128-bit lane
-        // with the previous block's last lane in front (indices >= 8 pick from `prev`).
-        shift_idx: _mm512_set_epi64(5, 4, 3, 2, 1, 0, 15, 14),
-    }
-}
-
-/// Error bits of one 64-byte block given the previous block.
 #[target_feature(enable = "avx512f,avx512bw")]
 #[inline]
-unsafe fn block_errors512(t: &Tables512, input: __m512i, prev: __m512i) -> __m512i {
-    let shifted = _mm512_permutex2var_epi64(input, t.shift_idx, prev);
-    let prev1 = _mm512_alignr_epi8::<15>(input, shifted);
-    let prev2 = _mm512_alignr_epi8::<14>(input, shifted);
-    let prev3 = _mm512_alignr_epi8::<13>(input, shifted);
-    let hi = |v: __m512i| _mm512_and_si512(_mm512_srli_epi16::<4>(v), t.nib);
-    let sc = _mm512_and_si512(
-        _mm512_and_si512(
-            _mm512_shuffle_epi8(t.b1h, hi(prev1)),
-            _mm512_shuffle_epi8(t.b1l, _mm512_and_si512(prev1, t.nib)),
-        ),
-        _mm512_shuffle_epi8(t.b2h, hi(input)),
-    );
-    let third = _mm512_subs_epu8(prev2, _mm512_set1_epi8((0xe0u8 - 0x80) as i8));
-    let fourth = _mm512_subs_epu8(prev3, _mm512_set1_epi8((0xf0u8 - 0x80) as i8));
-    let must23_80 = _mm512_and_si512(_mm512_or_si512(third, fourth), _mm512_set1_epi8(-128));
-    _mm512_xor_si512(must23_80, sc)
+fn any_set512(v: __m512i) -> bool {
+    _mm512_test_epi8_mask(v, v) != 0
 }
 
-/// Whether `buf` is valid UTF-8.
-///
-/// # Safety
-/// The CPU must support `avx512f` and `avx512bw` (checked by `Isa::is_available`).
+/// Qwords [prev.6, prev.7, in.0 .. in.5] (indices >= 8 pick from `prev`).
 #[target_feature(enable = "avx512f,avx512bw")]
-pub(crate) unsafe fn valid_avx512(buf: &[u8]) -> bool {
-    let t = tables512();
-    let p = buf.as_ptr();
-    let len = buf.len();
-    if len < 64 {
-        // Short text (the common WebSocket message): one zero-padded block, no loop.
-        // SAFETY: the mask covers exactly the `len` bytes of `buf`.
-        let input = _mm512_maskz_loadu_epi8((1u64 << len) - 1, p.cast());
-        if _mm512_movepi8_mask(input) == 0 {
-            return true;
-        }
-        let e = block_errors512(&t, input, _mm512_setzero_si512());
-        return _mm512_test_epi8_mask(e, e) == 0;
-    }
-    let mut prev = _mm512_setzero_si512();
-    let mut prev_incomplete = _mm512_setzero_si512();
-    let mut err = _mm512_setzero_si512();
-    let mut i = 0usize;
-    // SAFETY: `i + 64 <= len` bounds every full load; the tail load is masked to the
-    // `len - i` remaining bytes (masked-off lanes are not read and come back as zero).
-    while i + 64 <= len {
-        let input = _mm512_loadu_si512(p.add(i).cast());
-        if _mm512_movepi8_mask(input) == 0 {
-            err = _mm512_or_si512(err, prev_incomplete);
-        } else {
-            err = _mm512_or_si512(err, block_errors512(&t, input, prev));
-            prev_incomplete = _mm512_subs_epu8(input, t.max);
-        }
-        prev = input;
-        i += 64;
-        if i & 1023 == 0 && _mm512_test_epi8_mask(err, err) != 0 {
-            return false;
-        }
-    }
-    let rem = len - i;
-    if rem > 0 {
-        let m: __mmask64 = (1u64 << rem) - 1;
-        let input = _mm512_maskz_loadu_epi8(m, p.add(i).cast());
-        if _mm512_movepi8_mask(input) == 0 {
-            err = _mm512_or_si512(err, prev_incomplete);
-        } else {
-            err = _mm512_or_si512(err, block_errors512(&t, input, prev));
-            // Zero padding follows the real bytes, so a truncated sequence was already
-            // caught as too short; the padded block cannot be incomplete.
-            prev_incomplete = _mm512_setzero_si512();
-        }
-    }
-    err = _mm512_or_si512(err, prev_incomplete);
-    _mm512_test_epi8_mask(err, err) == 0
+#[inline]
+fn shift_in512(input: __m512i, prev: __m512i) -> __m512i {
+    _mm512_permutex2var_epi64(input, _mm512_set_epi64(5, 4, 3, 2, 1, 0, 15, 14), prev)
+}
+
+/// # Safety
+/// `n < 64` bytes readable at `p`; masked-off lanes are not read and come back as zero.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+unsafe fn load_tail512(p: *const u8, n: usize) -> __m512i {
+    _mm512_maskz_loadu_epi8((1u64 << n) - 1, p.cast())
 }
 
 // ---------------------------------------------------------------------------------------
 // AVX2
 // ---------------------------------------------------------------------------------------
 
-#[target_feature(enable = "avx2")]
-#[inline]
-unsafe fn load_table256(t: &[u8; 64]) -> __m256i {
-    // SAFETY: t holds 64 bytes; 32 are read.
-    _mm256_loadu_si256(t.as_ptr().cast())
+utf8_kernels! {
+    feature "avx2", __m256i, width 32,
+    fns tables256, errors256, absorb256, valid_avx2,
+    and _mm256_and_si256, or _mm256_or_si256, xor _mm256_xor_si256,
+    srli _mm256_srli_epi16, shuffle _mm256_shuffle_epi8, subs _mm256_subs_epu8,
+    set1 _mm256_set1_epi8, alignr _mm256_alignr_epi8, zero _mm256_setzero_si256,
+    loadu _mm256_loadu_si256, any_high any_high_256, any_set any_set256,
+    shift_in shift_in256, load_tail load_tail256,
 }
 
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn block_errors256(tb: &[__m256i; 4], input: __m256i, prev: __m256i) -> __m256i {
-    let [b1h, b1l, b2h, nib] = *tb;
-    // [prev.hi, input.lo]: the input shifted up by one 128-bit lane.
-    let shifted = _mm256_permute2x128_si256::<0x21>(prev, input);
-    let prev1 = _mm256_alignr_epi8::<15>(input, shifted);
-    let prev2 = _mm256_alignr_epi8::<14>(input, shifted);
-    let prev3 = _mm256_alignr_epi8::<13>(input, shifted);
-    let hi = |v: __m256i| _mm256_and_si256(_mm256_srli_epi16::<4>(v), nib);
-    let sc = _mm256_and_si256(
-        _mm256_and_si256(
-            _mm256_shuffle_epi8(b1h, hi(prev1)),
-            _mm256_shuffle_epi8(b1l, _mm256_and_si256(prev1, nib)),
-        ),
-        _mm256_shuffle_epi8(b2h, hi(input)),
-    );
-    let third = _mm256_subs_epu8(prev2, _mm256_set1_epi8((0xe0u8 - 0x80) as i8));
-    let fourth = _mm256_subs_epu8(prev3, _mm256_set1_epi8((0xf0u8 - 0x80) as i8));
-    let must23_80 = _mm256_and_si256(_mm256_or_si256(third, fourth), _mm256_set1_epi8(-128));
-    _mm256_xor_si256(must23_80, sc)
+fn any_set256(v: __m256i) -> bool {
+    _mm256_testz_si256(v, v) == 0
 }
 
-/// Whether `buf` is valid UTF-8.
-///
+/// [prev.hi, input.lo].
+#[target_feature(enable = "avx2")]
+#[inline]
+fn shift_in256(input: __m256i, prev: __m256i) -> __m256i {
+    _mm256_permute2x128_si256::<0x21>(prev, input)
+}
+
 /// # Safety
-/// The CPU must support `avx2` (checked by `Isa::is_available`).
+/// `n < 32` bytes readable at `p`; copied to a zeroed block.
 #[target_feature(enable = "avx2")]
-pub(crate) unsafe fn valid_avx2(buf: &[u8]) -> bool {
-    let tb = [
-        load_table256(&B1H),
-        load_table256(&B1L),
-        load_table256(&B2H),
-        _mm256_set1_epi8(0x0f),
-    ];
-    // SAFETY: MAX32 is 32 bytes.
-    let max = _mm256_loadu_si256(MAX32.as_ptr().cast());
-    let p = buf.as_ptr();
-    let len = buf.len();
-    let mut prev = _mm256_setzero_si256();
-    let mut prev_incomplete = _mm256_setzero_si256();
-    let mut err = _mm256_setzero_si256();
-    let mut i = 0usize;
-    // SAFETY: `i + 32 <= len` bounds every load; the tail is copied to a zeroed array.
-    while i + 32 <= len {
-        let input = _mm256_loadu_si256(p.add(i).cast());
-        if _mm256_movemask_epi8(input) == 0 {
-            err = _mm256_or_si256(err, prev_incomplete);
-        } else {
-            err = _mm256_or_si256(err, block_errors256(&tb, input, prev));
-            prev_incomplete = _mm256_subs_epu8(input, max);
-        }
-        prev = input;
-        i += 32;
-    }
-    if i < len {
-        let mut tail = [0u8; 32];
-        tail[..len - i].copy_from_slice(&buf[i..]);
-        let input = _mm256_loadu_si256(tail.as_ptr().cast());
-        if _mm256_movemask_epi8(input) == 0 {
-            err = _mm256_or_si256(err, prev_incomplete);
-        } else {
-            err = _mm256_or_si256(err, block_errors256(&tb, input, prev));
-            prev_incomplete = _mm256_setzero_si256();
-        }
-    }
-    err = _mm256_or_si256(err, prev_incomplete);
-    _mm256_testz_si256(err, err) == 1
+#[inline]
+unsafe fn load_tail256(p: *const u8, n: usize) -> __m256i {
+    let mut tail = [0u8; 32];
+    core::ptr::copy_nonoverlapping(p, tail.as_mut_ptr(), n);
+    _mm256_loadu_si256(tail.as_ptr().cast())
 }
 
 // ---------------------------------------------------------------------------------------
 // Fused: unmask + move down + validate, one pass (AVX-512)
 // ---------------------------------------------------------------------------------------
 
-/// Unmasks `len` bytes at `src` with the (already rotated) key `k`, stores them at
-/// `dst <= src`, and checks them as the continuation of the UTF-8 text
-/// `buf[msg_start..dst]`, which must already have been validated (except for a sequence
-/// left open at its end, which this call completes or rejects). With `last`, the text
-/// must also end on a code point boundary. Returns whether no error was found.
+/// Unmasks `span.len` bytes at `span.src` with the (already rotated) key `k`, stores
+/// them at `span.dst <= span.src`, and checks them as the continuation of the UTF-8 text
+/// `buf[span.msg_start..span.dst]`, which must already have been validated (except for a
+/// sequence left open at its end, which this call completes or rejects). With `last`,
+/// the text must also end on a code point boundary. Returns whether no error was found.
 ///
 /// Each 64-byte block is loaded once: XOR, store, and the lookup checks run on the
 /// register. The 64 message bytes before `dst` supply the context of the first block,
@@ -324,57 +327,54 @@ pub(crate) unsafe fn valid_avx2(buf: &[u8]) -> bool {
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(crate) unsafe fn unmask_move_validate_avx512(
     buf: &mut [u8],
-    src: usize,
-    dst: usize,
-    len: usize,
-    msg_start: usize,
+    span: super::Span,
     k: [u8; 4],
     last: bool,
 ) -> bool {
+    let super::Span {
+        src,
+        dst,
+        len,
+        msg_start,
+    } = span;
     let t = tables512();
     let have = dst - msg_start;
     let mut ctx = [0u8; 64];
     let take = have.min(64);
     ctx[64 - take..].copy_from_slice(&buf[dst - take..dst]);
-    let mut prev = _mm512_loadu_si512(ctx.as_ptr().cast());
-    let mut prev_incomplete = _mm512_subs_epu8(prev, t.max);
+    let prev = _mm512_loadu_si512(ctx.as_ptr().cast());
+    let mut st = State {
+        prev,
+        incomplete: _mm512_subs_epu8(prev, t.max),
+        err: _mm512_setzero_si512(),
+    };
     let kv = _mm512_set1_epi32(i32::from_ne_bytes(k));
     let base = buf.as_mut_ptr();
     let (s, d) = (base.add(src), base.add(dst));
-    let mut err = _mm512_setzero_si512();
     let mut i = 0usize;
     // SAFETY: loads stay in `src..src + len` and stores in `dst..dst + len`, both inside
     // `buf`. As `dst <= src`, a store never reaches source bytes not loaded yet.
     while i + 64 <= len {
         let input = _mm512_xor_si512(_mm512_loadu_si512(s.add(i).cast()), kv);
         _mm512_storeu_si512(d.add(i).cast(), input);
-        if _mm512_movepi8_mask(input) == 0 {
-            err = _mm512_or_si512(err, prev_incomplete);
-        } else {
-            err = _mm512_or_si512(err, block_errors512(&t, input, prev));
-            prev_incomplete = _mm512_subs_epu8(input, t.max);
-        }
-        prev = input;
+        absorb512(&t, &mut st, input);
         i += 64;
     }
     let rem = len - i;
     if rem > 0 {
         let m: __mmask64 = (1u64 << rem) - 1;
-        let input = _mm512_maskz_mov_epi8(
-            m,
-            _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s.add(i).cast()), kv),
-        );
+        let input = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(load_tail512(s.add(i), rem), kv));
         _mm512_mask_storeu_epi8(d.add(i).cast(), m, input);
-        if _mm512_movepi8_mask(input) == 0 {
-            err = _mm512_or_si512(err, prev_incomplete);
+        if !any_high_512(input) {
+            st.err = _mm512_or_si512(st.err, st.incomplete);
         } else {
-            let e = block_errors512(&t, input, prev);
+            let e = errors512(&t, input, st.prev);
             // Past the real bytes sits zero padding: in the last fragment it exposes a
             // truncated sequence, elsewhere the next fragment supplies the real bytes.
-            err = _mm512_or_si512(err, if last { e } else { _mm512_maskz_mov_epi8(m, e) });
+            st.err = _mm512_or_si512(st.err, if last { e } else { _mm512_maskz_mov_epi8(m, e) });
         }
     } else if last {
-        err = _mm512_or_si512(err, prev_incomplete);
+        st.err = _mm512_or_si512(st.err, st.incomplete);
     }
-    _mm512_test_epi8_mask(err, err) == 0
+    !any_set512(st.err)
 }
