@@ -20,8 +20,6 @@
 //! entry and match it exactly, anything else fails.
 
 mod common;
-#[path = "../fuzz/src/drive.rs"]
-mod drive;
 
 use std::io::{self, Read, Write};
 
@@ -32,6 +30,7 @@ use tungstenite::protocol::{Message as TMessage, Role as TRole, WebSocket, WebSo
 use wsspec::codec::close::is_valid_close_code;
 use wsspec::codec::frame::{HeaderRules, LengthEncoding};
 use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
+use wsspec_testkit::drive;
 
 /// A message as read by either side.
 #[derive(Debug, Clone, PartialEq, Eq)]

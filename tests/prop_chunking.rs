@@ -8,14 +8,12 @@
 //!   for generated frame streams (valid and broken) and for arbitrary bytes, in both roles.
 
 mod common;
-#[path = "../fuzz/src/drive.rs"]
-mod drive;
 
 use common::{encode_all, frame_stream};
-use drive::{decode_chunked, every_byte};
 use proptest::prelude::*;
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
 use wsspec::codec::Limits;
+use wsspec_testkit::drive::{decode_chunked, every_byte};
 
 fn rules() -> impl Strategy<Value = HeaderRules> {
     prop::sample::select(vec![
