@@ -1,7 +1,7 @@
 //! Header-level differential between our `parse_header` and tungstenite's `FrameHeader::parse`.
 //!
 //! This file is the single allow-list of legitimate differences. The `differential` fuzz
-//! target, `tests/prop_differential.rs` and `tests/fuzz_corpus_replay.rs` all use it, so
+//! target, `tests/prop/differential.rs` and `tests/fuzz_corpus_replay.rs` all use it, so
 //! the property test and the fuzz target judge a mismatch by the same rules.
 //!
 //! How an input is judged:
