@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent permessage-deflate reference for tests/prop_deflate_python.rs.
+"""Independent permessage-deflate reference for tests/prop/deflate_python.rs.
 
 Python's zlib (the C zlib the interpreter links, not wsspec's zlib-rs) compresses and
 inflates message streams the way RFC 7692 section 7.2 describes. One JSON request per line on

@@ -1,23 +1,14 @@
 //! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) and crash regressions
 //! (`fuzz/regressions/<target>/`) through the fuzz target bodies on stable `cargo test`.
 //!
-//! The bodies are the same source the libFuzzer binaries run (`fuzz/src/targets.rs` and
-//! `fuzz/src/deflate.rs`, included here with `#[path]`), so a fixed crash stays fixed without nightly.
-
-#[path = "../fuzz/src/deflate.rs"]
-mod deflate;
-#[path = "../fuzz/src/differential.rs"]
-mod differential;
-#[path = "../fuzz/src/drive.rs"]
-mod drive;
-#[path = "../fuzz/src/fast.rs"]
-mod fast;
-#[path = "../fuzz/src/targets.rs"]
-mod targets;
+//! The bodies are the ones the libFuzzer binaries run (`wsspec_testkit::targets` and
+//! `wsspec_testkit::deflate`, in `testkit/`), so a fixed crash stays fixed without nightly.
 
 use std::fs;
 use std::panic;
 use std::path::{Path, PathBuf};
+
+use wsspec_testkit::{deflate, targets};
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = fs::read_dir(dir) else {

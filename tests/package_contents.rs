@@ -1,6 +1,6 @@
 //! The crate `cargo package` builds (what `cargo install wsspec` gets): the code, the
 //! docs, the profiles and example scenarios with the helper scripts they use; no tests,
-//! fuzz corpus or benchmarks; nothing large.
+//! test kit (testkit/), fuzz corpus or benchmarks; nothing large.
 
 use std::path::Path;
 use std::process::Command;
@@ -101,7 +101,9 @@ fn package_holds_what_install_needs_and_nothing_large() {
         }
     }
     for f in &files {
-        for prefix in ["tests/", "fuzz/", "benches/", "target/", "scripts/", ".ci/"] {
+        for prefix in [
+            "tests/", "fuzz/", "testkit/", "benches/", "target/", "scripts/", ".ci/",
+        ] {
             assert!(!f.starts_with(prefix), "{f} should stay in the repository");
         }
         assert!(!f.contains("node_modules"), "{f}");

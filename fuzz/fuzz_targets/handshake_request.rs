@@ -1,8 +1,8 @@
 #![no_main]
-//! Fuzz target `handshake_request`: see `wsspec_fuzz::targets::handshake_request` for the invariants.
+//! Fuzz target `handshake_request`: see `wsspec_testkit::targets::handshake_request` for the invariants.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    wsspec_fuzz::targets::handshake_request(data);
+    wsspec_testkit::targets::handshake_request(data);
 });

@@ -19,7 +19,7 @@ const CLIENT_MWB: &str = "client_max_window_bits";
 /// zlib cannot deflate with a 256-byte window (8): it refuses raw deflate with 8. wsspec
 /// compresses with 9 in that case, which is still honest: zlib's matcher never reaches back
 /// further than the window minus its 262-byte lookahead (`MAX_DIST`), 250 bytes for a 512-byte
-/// window, so every distance it emits fits a 256-byte window. `tests/prop_deflate_python.rs`
+/// window, so every distance it emits fits a 256-byte window. `tests/prop/deflate_python.rs`
 /// checks this with an independent inflater that enforces the 256-byte window byte by byte.
 /// Inflating with 9 accepts every stream made for 8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,12 +1,8 @@
 //! Bodies of the fuzz targets. Each takes the raw fuzz input and panics on a broken
 //! invariant. `fuzz/fuzz_targets/*.rs` call them under libFuzzer; the stable test
-//! `tests/fuzz_corpus_replay.rs` includes this file with `#[path]` and replays the committed
-//! corpus and regressions through the same functions.
-//!
-//! Needs `crate::differential`, `crate::drive` and `crate::fast` (the including crate
-//! declares all three).
+//! `tests/fuzz_corpus_replay.rs` replays the committed corpus and regressions through the
+//! same functions.
 
-#![allow(dead_code)]
 
 use wsspec::codec::close::is_valid_close_code;
 use wsspec::codec::frame::{

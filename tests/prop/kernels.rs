@@ -22,6 +22,8 @@ use wsspec::codec::{
     parse_header, Event, FrameError, FrameHeader, HeaderRules, Limits, Message, OpCode, Status,
     StreamDecoder,
 };
+// The fail-fast UTF-8 answer derived from std, the one the `utf8_pieces` fuzz target uses.
+use wsspec_testkit::fast::utf8_oracle as oracle;
 
 /// Small deterministic generator for the exhaustive loops.
 struct Rng(u64);
@@ -172,33 +174,6 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 // UTF-8
 // ---------------------------------------------------------------------------------------
-
-/// The fail-fast answer derived from std: the offset of the first byte after which the
-/// input is no longer a prefix of valid UTF-8.
-fn oracle(bytes: &[u8]) -> Result<(), Utf8Error> {
-    match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let at = e.valid_up_to();
-            match e.error_len() {
-                None => Err(Utf8Error {
-                    offset: bytes.len() as u64,
-                    truncated: true,
-                }),
-                Some(n) => {
-                    // A valid lead byte fails at its first bad continuation; anything else
-                    // fails on itself.
-                    let lead_ok = matches!(bytes[at], 0xc2..=0xf4);
-                    let offset = if lead_ok { at + n } else { at };
-                    Err(Utf8Error {
-                        offset: offset as u64,
-                        truncated: false,
-                    })
-                }
-            }
-        }
-    }
-}
 
 /// Every UTF-8 kernel, every length 0..=300: valid text of all widths, the same text cut
 /// at the end (truncated sequences), and single-byte corruptions at every kind of spot.

@@ -3,8 +3,6 @@
 //! sent, refusal = HTTP 400 "Bad Request"), Content-Length and close-delimited bodies,
 //! header captures, the body size limit, and a server that never answers.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -14,7 +12,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::Message;
 
-use common::scenario::*;
+use crate::common::scenario::*;
 use wsspec::report::Verdict::{Failed, Ok as Pass};
 
 const TOKEN: &str = "T0k-4xY_9";

@@ -1,10 +1,8 @@
 //! Drives our `StreamDecoder` over a byte stream cut at given points, the way a socket
 //! reader would, and records everything it reports.
 //!
-//! Shared by the fuzz crate (`fuzz/src/lib.rs`) and, through `#[path]`, by the property
-//! tests, so "decode this stream in these chunks" means one thing everywhere.
-
-#![allow(dead_code)]
+//! Used by the fuzz targets and the property tests alike, so "decode this stream in these
+//! chunks" means one thing everywhere.
 
 use wsspec::codec::{DecodedFrame, FrameError, HeaderRules, Limits, StreamDecoder};
 

@@ -1,8 +1,7 @@
 //! The HTML site's reading aids: the failing cases first on the index, and for scenario
 //! reports one timeline per scenario that merges every step's transcript in time order.
 
-mod common;
-use common::reports as fixtures;
+use crate::common::reports as fixtures;
 
 use fixtures::{case, mixed, report, temp_dir};
 use wsspec::report::{write_html, CaseReport, Direction, RunReport, TranscriptEntry, Verdict};

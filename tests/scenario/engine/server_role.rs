@@ -4,9 +4,7 @@
 //! under test in these files is wsspec itself, running a scenario of
 //! `tests/scenarios/server_role/peers/` as a client, so both roles check each other.
 
-mod common;
-
-use common::scenario::scenario_tests;
+use crate::common::scenario::scenario_tests;
 
 scenario_tests!("server_role":
     accept_checks_the_handshake,

@@ -8,9 +8,7 @@
 //! verdicts at the top (see `tests/common/scenario.rs`); the tests written out below add
 //! what a table cannot say: files restored, processes gone.
 
-mod common;
-
-use common::scenario::{all_gone, check_scenario, run, scenario_tests, started_pids, vs};
+use crate::common::scenario::{all_gone, check_scenario, run, scenario_tests, started_pids, vs};
 use wsspec::report::Verdict::Ok as Pass;
 use wsspec::scenario::{EngineOptions, Scenario};
 
@@ -94,7 +92,7 @@ async fn project_dir_option() {
     // Without the option (the table): the missing cwd is a setup failure naming it.
     let (_, dir) = check_scenario("lifecycle/project_dir_option").await;
     let s = Scenario::from_file(&dir.join("project_dir_option.toml")).unwrap();
-    let elsewhere = common::scenario::scratch("projdir");
+    let elsewhere = crate::common::scenario::scratch("projdir");
     std::fs::write(elsewhere.join("app.js"), "v1").unwrap();
     let o = EngineOptions {
         project_dir: Some(elsewhere.clone()),
@@ -105,7 +103,7 @@ async fn project_dir_option() {
         vs(&r),
         vec![Pass, Pass, Pass],
         "{}",
-        common::scenario::dump(&r)
+        crate::common::scenario::dump(&r)
     );
     let canon = std::fs::canonicalize(&elsewhere).unwrap();
     assert!(
@@ -113,7 +111,7 @@ async fn project_dir_option() {
             .observed
             .contains(&canon.join("app.js").display().to_string()),
         "{}",
-        common::scenario::dump(&r)
+        crate::common::scenario::dump(&r)
     );
     assert_eq!(
         std::fs::read_to_string(elsewhere.join("app.js")).unwrap(),

@@ -4,18 +4,15 @@
 //! (with `HeaderRules::any_role()`) and tungstenite's `FrameHeader::parse`. They must agree
 //! on accept / need-more / reject and, where both accept, on FIN, RSV, opcode, mask, length
 //! and consumed header length, except for the documented differences of the single
-//! allow-list in `fuzz/src/differential.rs` (shared with the `differential` fuzz target).
+//! allow-list in `testkit/src/differential.rs` (shared with the `differential` fuzz target).
 //! Each mismatch is classified by a predicate over the raw bytes into exactly one entry,
 //! and must then match that entry's documented outcome pair exactly.
-
-#[path = "../fuzz/src/differential.rs"]
-mod differential;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use differential::{classify, witnesses, Allowed, Outcome, Verdict, Wire};
 use proptest::prelude::*;
+use wsspec_testkit::differential::{classify, witnesses, Allowed, Outcome, Verdict, Wire};
 
 fn judge(bytes: &[u8]) -> Result<(), TestCaseError> {
     // Every prefix too: the parsers must also agree on when they have seen enough.

@@ -1,7 +1,6 @@
 //! JSON round trip, JUnit structure and HTML site, on hand-built reports.
 
-mod common;
-use common::reports as fixtures;
+use crate::common::reports as fixtures;
 
 use fixtures::{case, mixed, report, temp_dir};
 use quick_junit::TestCaseStatus;

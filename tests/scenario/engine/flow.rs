@@ -3,12 +3,10 @@
 //! flood pings, send endless fragments or a frame of absurd length. Every run must end
 //! in bounded time with a report.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::scenario::scenario_tests;
-use common::scenario::*;
+use crate::common::scenario::scenario_tests;
+use crate::common::scenario::*;
 use wsspec::report::Verdict::{self, Failed, Ok as Pass};
 use wsspec::server::{spawn_hostile_with, Hostile, HostileLimits};
 

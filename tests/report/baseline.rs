@@ -1,7 +1,6 @@
 //! Baseline file format, the pass/fail rule, regressions, NOT RUN handling, id ordering.
 
-mod common;
-use common::reports as fixtures;
+use crate::common::reports as fixtures;
 
 use fixtures::{case, mixed, report, temp_dir};
 use wsspec::report::{

@@ -6,9 +6,7 @@
 //! Those must be rejected by our parser with the matching typed error; everything else must
 //! be read with the same fields, the same header length and the same payload.
 
-mod common;
-
-use common::{filled, payload_len};
+use crate::common::{filled, payload_len};
 use proptest::prelude::*;
 use tungstenite::protocol::frame::coding::OpCode as TOpCode;
 use tungstenite::protocol::frame::{Frame, FrameHeader as TFrameHeader};

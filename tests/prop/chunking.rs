@@ -7,15 +7,11 @@
 //!   included) and leftover bytes are the same whole, in random pieces and byte by byte,
 //!   for generated frame streams (valid and broken) and for arbitrary bytes, in both roles.
 
-mod common;
-#[path = "../fuzz/src/drive.rs"]
-mod drive;
-
-use common::{encode_all, frame_stream};
-use drive::{decode_chunked, every_byte};
+use crate::common::{encode_all, frame_stream};
 use proptest::prelude::*;
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
 use wsspec::codec::Limits;
+use wsspec_testkit::drive::{decode_chunked, every_byte};
 
 fn rules() -> impl Strategy<Value = HeaderRules> {
     prop::sample::select(vec![
@@ -152,8 +148,8 @@ proptest! {
 /// reported at byte 12 however the frame is split, and before the frame is complete.
 #[test]
 fn utf8_error_offset_is_split_independent() {
-    let payload = common::hex("cebae1bdb9cf83cebcceb5f4908080656469746564");
-    let (wire, _) = encode_all(&[common::FrameSpec::new(
+    let payload = crate::common::hex("cebae1bdb9cf83cebcceb5f4908080656469746564");
+    let (wire, _) = encode_all(&[crate::common::FrameSpec::new(
         0x1,
         true,
         payload,

@@ -1,9 +1,8 @@
 //! Header-level differential between our `parse_header` and tungstenite's `FrameHeader::parse`.
 //!
-//! This file is the single allow-list of legitimate differences. It is compiled into the
-//! fuzz crate (`fuzz/src/lib.rs`) and, through `#[path]`, into `tests/prop_differential.rs`
-//! and `tests/fuzz_corpus_replay.rs`, so the property test and the fuzz target judge a
-//! mismatch by the same rules.
+//! This file is the single allow-list of legitimate differences. The `differential` fuzz
+//! target, `tests/prop/differential.rs` and `tests/fuzz_corpus_replay.rs` all use it, so
+//! the property test and the fuzz target judge a mismatch by the same rules.
 //!
 //! How an input is judged:
 //!
@@ -26,7 +25,6 @@
 //! read path (`protocol/mod.rs`) or not checked at all. Our parser enforces those rules at
 //! the header, as soon as the bytes that prove them are present.
 
-#![allow(dead_code)]
 
 use std::fmt;
 use std::io::Cursor;

@@ -10,9 +10,7 @@
 //!   window accepts everything the compressor made (8 is checked by the Python test).
 //! * A deflate bomb stops at the limit, with at most limit + 1 bytes ever allocated.
 
-mod common;
-
-use common::deflate::{message_stream, split_at, window};
+use crate::common::deflate::{message_stream, split_at, window};
 use proptest::prelude::*;
 use wsspec::codec::deflate::{Compressor, Decompressor, DeflateError, WindowBits};
 use wsspec::codec::CapacityError;

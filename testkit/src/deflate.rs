@@ -2,8 +2,6 @@
 //! Kept apart from `targets.rs` so the deflate codec's targets change independently; the
 //! corpus replay (`tests/fuzz_corpus_replay.rs`) runs [`DEFLATE_TARGETS`] too.
 
-#![allow(dead_code)]
-
 use wsspec::codec::deflate::{
     format_extensions, parse_extensions, validate_answer, AnswerCheck, Decompressor, DeflateError,
     DeflateParams, ExtensionError, ServerPolicy, Side, WindowBits, PERMESSAGE_DEFLATE,

@@ -14,8 +14,6 @@
 //! Without `python3` the tests print SKIPPED and pass, except under `CI=true`, where they fail:
 //! CI must run them.
 
-mod common;
-
 use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -23,9 +21,9 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
+use crate::common::deflate::{message_stream, window};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use common::deflate::{message_stream, window};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};

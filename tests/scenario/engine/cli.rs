@@ -2,13 +2,11 @@
 //! file:line:column, JSON reports, profile directories. The server under test is the
 //! binary's own `wsspec serve`, started by the scenario's `[server]` section.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::scenario::{echo_steps, scratch, serve_scenario};
+use crate::common::scenario::{echo_steps, scratch, serve_scenario};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wsspec");
 

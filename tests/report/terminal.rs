@@ -1,7 +1,6 @@
 //! Terminal summary table, failure lines and the progress wrapper.
 
-mod common;
-use common::reports as fixtures;
+use crate::common::reports as fixtures;
 
 use fixtures::{case, mixed, report};
 use wsspec::report::terminal::failure_lines_for;

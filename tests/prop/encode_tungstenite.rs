@@ -10,9 +10,7 @@
 
 use std::io::Cursor;
 
-mod common;
-
-use common::{filled, payload_len};
+use crate::common::{filled, payload_len};
 use proptest::prelude::*;
 use tungstenite::protocol::frame::coding::OpCode as TOpCode;
 use tungstenite::protocol::frame::{Frame, FrameHeader as TFrameHeader};

@@ -305,6 +305,6 @@ fn action_helpers() {
     assert_eq!(s.steps[1].display_name(), "req");
     assert_eq!(s.steps[5].display_name(), "reply was ${reply}");
     assert_eq!(s.steps[3].display_name(), "step 4 (action \"write_file\")");
-    assert_eq!(ACTIONS.len(), 33);
+    assert_eq!(ACTIONS.len(), 35);
     assert_eq!(s.to_string(), "resolve (6 steps, deadline 60s)");
 }

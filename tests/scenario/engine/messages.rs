@@ -7,9 +7,7 @@
 //! verdicts at the top (see `tests/common/scenario.rs`). `deflate_connect_and_compressed_echo`
 //! offers permessage-deflate and sends compressed messages.
 
-mod common;
-
-use common::scenario::{check_scenario, scenario_tests};
+use crate::common::scenario::{check_scenario, scenario_tests};
 
 scenario_tests!("messages":
     mismatch_stops_the_run,

@@ -19,19 +19,16 @@
 //! an explicit predicate over the generated frames; a mismatch must fall under exactly one
 //! entry and match it exactly, anything else fails.
 
-mod common;
-#[path = "../fuzz/src/drive.rs"]
-mod drive;
-
 use std::io::{self, Read, Write};
 
-use common::{encode_all, frame_stream, hex, FrameSpec};
+use crate::common::{encode_all, frame_stream, hex, FrameSpec};
 use proptest::prelude::*;
 use tungstenite::error::{Error as TError, ProtocolError as TProto};
 use tungstenite::protocol::{Message as TMessage, Role as TRole, WebSocket, WebSocketConfig};
 use wsspec::codec::close::is_valid_close_code;
 use wsspec::codec::frame::{HeaderRules, LengthEncoding};
 use wsspec::codec::{Event, FrameError, Limits, Message, ProtocolError};
+use wsspec_testkit::drive;
 
 /// A message as read by either side.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,7 +478,7 @@ fn every_allow_list_entry_has_a_witness() {
 /// payload is a UTF-8 failure at the same frame.
 #[test]
 fn autobahn_utf8_payloads_agree() {
-    for (h, valid) in common::AUTOBAHN_6X {
+    for (h, valid) in crate::common::AUTOBAHN_6X {
         let p = hex(h);
         let whole = vec![FrameSpec::new(0x1, true, p.clone(), k())];
         let mut bytewise: Vec<FrameSpec> = p

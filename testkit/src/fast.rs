@@ -8,11 +8,7 @@
 //! * `utf8_pieces`: `validate`, [`Utf8Validator`] fed in seeded pieces and byte by byte,
 //!   every `utf8_valid_with` kernel and the fused unmask-move-validate kernel, against the
 //!   fail-fast answer derived from `std::str::from_utf8`.
-//!
-//! Included with `#[path]` by `tests/fuzz_corpus_replay.rs` (which also declares `drive`
-//! and `targets`).
 
-#![allow(dead_code)]
 
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
