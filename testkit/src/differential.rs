@@ -25,7 +25,6 @@
 //! read path (`protocol/mod.rs`) or not checked at all. Our parser enforces those rules at
 //! the header, as soon as the bytes that prove them are present.
 
-
 use std::fmt;
 use std::io::Cursor;
 

@@ -9,7 +9,6 @@
 //!   every `utf8_valid_with` kernel and the fused unmask-move-validate kernel, against the
 //!   fail-fast answer derived from `std::str::from_utf8`.
 
-
 use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
 use wsspec::codec::frame::{parse_header, HeaderRules, Role, Status};
 use wsspec::codec::mask::apply_mask_scalar;

@@ -3,7 +3,6 @@
 //! `tests/fuzz_corpus_replay.rs` replays the committed corpus and regressions through the
 //! same functions.
 
-
 use wsspec::codec::close::is_valid_close_code;
 use wsspec::codec::frame::{
     parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role, Status, MAX_HEADER_LEN,
