@@ -34,17 +34,7 @@ use wsspec::codec::{FrameSpec, HeaderRules, Masking, OpCode};
 
 mod common;
 
-/// Deterministic xorshift64*, so every run encodes the same bytes.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-}
+use common::Rng;
 
 /// Payloads and keys of one workload. Payloads are leaked to `'static` so tungstenite can
 /// take them as `Bytes::from_static` without a copy of ours.

@@ -451,3 +451,21 @@ unsafe fn xor_reduce_avx2(buf: &[u8]) -> u64 {
     let tail = buf[i..].iter().fold(0u64, |a, &b| a ^ b as u64);
     lanes.iter().fold(tail, |a, &b| a ^ b)
 }
+
+/// Deterministic xorshift64*, so every run benchmarks (and encodes) the same bytes.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    pub fn key(&mut self) -> [u8; 4] {
+        (self.next() as u32 | 1).to_ne_bytes()
+    }
+}
