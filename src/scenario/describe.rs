@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::actions::{LengthEncoding, MaskSpec, SendPayload};
+use super::actions::{LengthForm, MaskSpec, SendPayload};
 use super::matcher::{MessageMatcher, MessageType};
 
 /// Longest JSON pattern rendering in a one-liner.
@@ -92,7 +92,7 @@ pub fn send_payload(p: &SendPayload) -> String {
             if let Some(d) = r.declared_length {
                 s += &format!(", declared length {d}");
             }
-            if r.length_encoding != LengthEncoding::Minimal {
+            if r.length_encoding != LengthForm::Minimal {
                 s += &format!(", {:?} length", r.length_encoding);
             }
             if let Some(c) = r.chop {

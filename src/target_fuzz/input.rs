@@ -40,7 +40,7 @@ pub enum What {
     /// Hand-built frames, written back to back (each possibly in `chop`-byte writes).
     Frames {
         /// The frames.
-        frames: Vec<RawFrame>,
+        frames: Vec<FuzzFrame>,
         /// Write each frame in pieces of this many bytes.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         chop: Option<usize>,
@@ -58,9 +58,9 @@ impl What {
     }
 }
 
-/// A frame in serialisable form; [`RawFrame::spec`] makes the codec's [`FrameSpec`].
+/// A frame in serialisable form; [`FuzzFrame::spec`] makes the codec's [`FrameSpec`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RawFrame {
+pub struct FuzzFrame {
     /// Opcode 0..=15.
     pub opcode: u8,
     /// FIN bit.
@@ -80,10 +80,10 @@ pub struct RawFrame {
     pub long_form: bool,
 }
 
-impl RawFrame {
+impl FuzzFrame {
     /// A conforming masked frame.
     pub fn new(opcode: u8, fin: bool, payload: Vec<u8>) -> Self {
-        RawFrame {
+        FuzzFrame {
             opcode,
             fin,
             rsv: 0,
@@ -218,7 +218,7 @@ mod tests {
                 Send {
                     conn: 1,
                     what: What::Frames {
-                        frames: vec![RawFrame::new(1, true, vec![0xff, 0])],
+                        frames: vec![FuzzFrame::new(1, true, vec![0xff, 0])],
                         chop: Some(1),
                     },
                 },

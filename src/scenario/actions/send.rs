@@ -68,7 +68,7 @@ pub struct RawFrame {
     /// `payload_hex` or `payload_text` (default empty).
     pub payload: Bytes,
     /// `length_encoding`: force a (non-minimal) length form.
-    pub length_encoding: LengthEncoding,
+    pub length_encoding: LengthForm,
     /// `declared_length`: a length field that lies about the payload size.
     pub declared_length: Option<u64>,
     /// `chop`: write the frame bytes in pieces of this size.
@@ -88,9 +88,10 @@ pub enum MaskSpec {
     Key([u8; 4]),
 }
 
-/// Payload length encoding of a raw frame.
+/// The length form a raw frame asks for (`length_encoding`): the minimal one, or a forced
+/// one for non-minimal-length tests; the engine turns it into the codec's [`crate::codec::frame::LengthEncoding`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LengthEncoding {
+pub enum LengthForm {
     /// The shortest form (RFC 6455 requires it).
     Minimal,
     /// `"7bit"`: the length in the 7-bit field (payload <= 125).
@@ -293,19 +294,19 @@ fn raw(r: &mut Reader<'_>, t: &Fields<'_, '_>) -> Option<RawFrame> {
         None => Bytes::Hex(Vec::new()),
     };
     let length_encoding = match r.string(t, "length_encoding") {
-        None => LengthEncoding::Minimal,
+        None => LengthForm::Minimal,
         Some((s, span)) => match s.as_str() {
-            "minimal" => LengthEncoding::Minimal,
-            "7bit" => LengthEncoding::Bits7,
-            "16bit" => LengthEncoding::Bits16,
-            "64bit" => LengthEncoding::Bits64,
+            "minimal" => LengthForm::Minimal,
+            "7bit" => LengthForm::Bits7,
+            "16bit" => LengthForm::Bits16,
+            "64bit" => LengthForm::Bits64,
             _ => {
                 r.err(
                     Semantic,
                     &span,
                     format!("field \"length_encoding\": unknown value {s:?}; expected one of minimal, 7bit, 16bit, 64bit"),
                 );
-                LengthEncoding::Minimal
+                LengthForm::Minimal
             }
         },
     };
@@ -314,8 +315,8 @@ fn raw(r: &mut Reader<'_>, t: &Fields<'_, '_>) -> Option<RawFrame> {
         .map(|i| i as u64);
     let len = declared_length.unwrap_or(payload.as_slice().len() as u64);
     let limit = match length_encoding {
-        LengthEncoding::Bits7 => 125,
-        LengthEncoding::Bits16 => 65535,
+        LengthForm::Bits7 => 125,
+        LengthForm::Bits16 => 65535,
         _ => u64::MAX,
     };
     if len > limit && (declared_length.is_some() || matches!(payload, Bytes::Hex(_))) {

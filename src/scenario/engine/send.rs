@@ -7,8 +7,8 @@ use std::time::Instant;
 use super::conn::frame_bytes;
 use super::expect::closed_text;
 use super::runner::{Outcome, RunStep, Runner, StepCx};
-use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding as WireLen, OpCode};
-use crate::scenario::actions::{LengthEncoding, MaskSpec, RawFrame, SendMessage, SendPayload};
+use crate::codec::frame::{encode_frame, FrameHeader, LengthEncoding, OpCode};
+use crate::scenario::actions::{LengthForm, MaskSpec, RawFrame, SendMessage, SendPayload};
 use crate::scenario::describe::send_payload;
 
 impl RunStep for SendMessage {
@@ -113,12 +113,12 @@ fn raw_frame(r: &RawFrame, server: bool) -> Vec<u8> {
         },
         payload_len: r.declared_length.unwrap_or(payload.len() as u64),
         length_encoding: match r.length_encoding {
-            LengthEncoding::Minimal => {
-                WireLen::minimal_for(r.declared_length.unwrap_or(payload.len() as u64))
+            LengthForm::Minimal => {
+                LengthEncoding::minimal_for(r.declared_length.unwrap_or(payload.len() as u64))
             }
-            LengthEncoding::Bits7 => WireLen::Short,
-            LengthEncoding::Bits16 => WireLen::U16,
-            LengthEncoding::Bits64 => WireLen::U64,
+            LengthForm::Bits7 => LengthEncoding::Short,
+            LengthForm::Bits16 => LengthEncoding::U16,
+            LengthForm::Bits64 => LengthEncoding::U64,
         },
     };
     let mut out = Vec::with_capacity(header.encoded_len() + payload.len());

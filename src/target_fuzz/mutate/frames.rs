@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::Rng;
 
-use crate::target_fuzz::input::{RawFrame, What};
+use crate::target_fuzz::input::{FuzzFrame, What};
 
 fn payload_of(what: &What) -> (u8, Vec<u8>) {
     match what {
@@ -24,7 +24,7 @@ pub(super) fn mutate_frames(what: &mut What, rng: &mut StdRng) {
     let (op, payload) = payload_of(what);
     let (mut frames, mut chop) = match what {
         What::Frames { frames, chop } => (frames.clone(), *chop),
-        _ => (vec![RawFrame::new(op, true, payload.clone())], None),
+        _ => (vec![FuzzFrame::new(op, true, payload.clone())], None),
     };
     let i = rng.random_range(0..frames.len());
     match rng.random_range(0..12u8) {
@@ -55,21 +55,21 @@ pub(super) fn mutate_frames(what: &mut What, rng: &mut StdRng) {
             let mut out = Vec::new();
             for (k, piece) in payload.chunks(size).enumerate() {
                 let last = (k + 1) * size >= payload.len();
-                out.push(RawFrame::new(
+                out.push(FuzzFrame::new(
                     if k == 0 { op } else { 0 },
                     last,
                     piece.to_vec(),
                 ));
             }
             if out.is_empty() {
-                out.push(RawFrame::new(op, true, Vec::new()));
+                out.push(FuzzFrame::new(op, true, Vec::new()));
             }
             // a control frame (or a stray data frame) between fragments
             if out.len() > 1 && rng.random_bool(0.6) {
                 let ctl = match rng.random_range(0..3u8) {
-                    0 => RawFrame::new(9, true, b"interleaved".to_vec()),
-                    1 => RawFrame::new(10, true, Vec::new()),
-                    _ => RawFrame::new(op, true, b"x".to_vec()),
+                    0 => FuzzFrame::new(9, true, b"interleaved".to_vec()),
+                    1 => FuzzFrame::new(10, true, Vec::new()),
+                    _ => FuzzFrame::new(op, true, b"x".to_vec()),
                 };
                 out.insert(1, ctl);
             }
@@ -78,10 +78,10 @@ pub(super) fn mutate_frames(what: &mut What, rng: &mut StdRng) {
         // control frames out of the rules
         8 => {
             let ctl = match rng.random_range(0..4u8) {
-                0 => RawFrame::new(9, true, vec![b'p'; 126]),
-                1 => RawFrame::new(9, false, b"frag".to_vec()),
-                2 => RawFrame::new(8, true, vec![0x03]),
-                _ => RawFrame::new(
+                0 => FuzzFrame::new(9, true, vec![b'p'; 126]),
+                1 => FuzzFrame::new(9, false, b"frag".to_vec()),
+                2 => FuzzFrame::new(8, true, vec![0x03]),
+                _ => FuzzFrame::new(
                     8,
                     true,
                     [
@@ -97,7 +97,7 @@ pub(super) fn mutate_frames(what: &mut What, rng: &mut StdRng) {
             frames.insert(rng.random_range(0..=frames.len()), ctl);
         }
         // a continuation with no message, or a new message inside an open one
-        9 => frames.insert(0, RawFrame::new(0, rng.random(), b"cont".to_vec())),
+        9 => frames.insert(0, FuzzFrame::new(0, rng.random(), b"cont".to_vec())),
         10 => chop = Some(*[1usize, 2, 3, 7].choose(rng).unwrap_or(&1)),
         _ => {
             let f = frames[i].clone();

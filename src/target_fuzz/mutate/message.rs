@@ -9,7 +9,7 @@ use rand::Rng;
 use serde_json::{Map, Value};
 
 use super::Dictionary;
-use crate::target_fuzz::input::{RawFrame, What};
+use crate::target_fuzz::input::{FuzzFrame, What};
 
 pub(super) fn mutate_message(what: &mut What, dict: &Dictionary, rng: &mut StdRng) {
     match what {
@@ -25,7 +25,7 @@ pub(super) fn mutate_message(what: &mut What, dict: &Dictionary, rng: &mut StdRn
                     // Invalid UTF-8 in a text message can only travel as a raw frame.
                     Err(e) => {
                         *what = What::Frames {
-                            frames: vec![RawFrame::new(1, true, e.into_bytes())],
+                            frames: vec![FuzzFrame::new(1, true, e.into_bytes())],
                             chop: None,
                         }
                     }
