@@ -281,6 +281,13 @@ type Outcome = (Comparison, Duration, Duration);
 /// Starts the server, runs Autobahn, then wsspec, stops the server, compares.
 fn run_job(wstest: &std::path::Path, allow: &AllowList, job: Job) -> Outcome {
     let dir = work_dir().join("runs").join(&job.name);
+    // Two runs of the differential at once (the ignored 216-case comparison beside
+    // `cargo test`) would clobber each other's reports in one server's directory: whoever
+    // comes second waits for the first to finish with it.
+    std::fs::create_dir_all(work_dir().join("runs")).expect("runs directory");
+    let guard = std::fs::File::create(work_dir().join("runs").join(format!("{}.lock", job.name)))
+        .expect("run directory lock file");
+    guard.lock().expect("run directory lock");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("run directory");
     let fail = |e: String| {
