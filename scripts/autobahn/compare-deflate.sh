@@ -12,12 +12,16 @@
 #   scripts/autobahn/compare-deflate.sh [cargo test arguments...]
 #
 # Env: WSSPEC_DIFF_JOBS (servers compared at once, default 4), WSSPEC_DIFF_ONLY
-# (comma-separated server names, e.g. node-ws+deflate). Raw output of every run stays in
+# (comma-separated server names, e.g. node-ws+deflate), WSSPEC_DIFF_LIMIT (seconds per tool
+# and server, default 3600 here). Raw output of every run stays in
 # target/autobahn/runs/<server>/.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 cargo build --release --locked --bin wsspec
-WSSPEC_DIFF_BIN="$repo/target/release/wsspec" exec cargo test --release --locked \
+# A copy of the binary, so that rebuilding during the run does not change what is compared.
+bin="$(mktemp -d)/wsspec"
+cp "${CARGO_TARGET_DIR:-$repo/target}/release/wsspec" "$bin"
+WSSPEC_DIFF_LIMIT="${WSSPEC_DIFF_LIMIT:-3600}" WSSPEC_DIFF_BIN="$bin" exec cargo test --release --locked \
     --test autobahn_differential -- --ignored permessage_deflate_all_216 --nocapture "$@"

@@ -74,6 +74,12 @@ pub fn catalog() -> Catalog {
     let mut cases: Vec<CaseDef> = crate::suite::autobahn::defs();
     for d in &mut cases {
         d.info.title = wording::for_client(&d.info.title);
+        // A client under test is started once per case (`--exec`) or paced by its driver,
+        // and most clients offer permessage-deflate: the 216 deflate cases would turn a
+        // run of seconds into many minutes, so in this role they join with `--all` or by id.
+        if d.info.category == "12" || d.info.category == "13" {
+            d.info.slow = true;
+        }
     }
     cases.extend(checks::defs());
     Catalog { cases }

@@ -44,7 +44,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::codec::deflate::{sent_rsv, Compressor, DeflateConfig};
+use crate::codec::deflate::{sent_rsv, Compressor, DeflateConfig, WindowBits};
 use crate::codec::error::FrameError;
 use crate::codec::frame::{parse_header, FrameSpec, HeaderRules, Masking, OpCode, Status};
 use crate::codec::mask::apply_mask;
@@ -252,32 +252,13 @@ impl Peer {
         fragment: Option<usize>,
         compress: bool,
     ) -> Vec<FrameSpec> {
-        let compressed;
-        let (data, rsv) = match self.compressor.as_mut().filter(|_| compress) {
+        match self.compressor.as_mut().filter(|_| compress) {
             Some(c) => {
-                compressed = c.compress(payload);
-                (&compressed[..], sent_rsv(opcode, true))
+                let compressed = c.compress(payload);
+                cut_message(opcode, &compressed, sent_rsv(opcode, true), fragment)
             }
-            None => (payload, 0),
-        };
-        let mut frames = Vec::new();
-        let f = fragment.filter(|&f| f > 0 && data.len() > f);
-        match f {
-            None => frames.push(FrameSpec::new(opcode, true, data)),
-            Some(f) => {
-                for (i, piece) in data.chunks(f).enumerate() {
-                    let op = if i == 0 { opcode } else { OpCode::Continuation };
-                    frames.push(FrameSpec::new(op, false, piece));
-                }
-                if data.len().is_multiple_of(f) {
-                    frames.push(FrameSpec::new(OpCode::Continuation, true, Vec::new()));
-                } else if let Some(last) = frames.last_mut() {
-                    last.fin = true;
-                }
-            }
+            None => cut_message(opcode, payload, 0, fragment),
         }
-        frames[0].rsv = rsv;
-        frames
     }
 
     /// Sends one data message ([`Peer::message_frames`]), all frames in one write.
@@ -288,27 +269,53 @@ impl Peer {
         fragment: Option<usize>,
         compress: bool,
     ) {
-        let mut bytes = Vec::with_capacity(payload.len() / 2 + 64);
         let frames = self.message_frames(opcode, payload, fragment, compress);
-        let (n, wire) = (
-            frames.len(),
-            frames.iter().map(|f| f.payload.len()).sum::<usize>(),
-        );
-        let first = frames.first().map(|f| (f.rsv, f.payload.len()));
-        for f in &frames {
+        self.send_message_frames(opcode, payload.len(), &frames);
+    }
+
+    /// (window, context reset after each message) of the messages this peer compresses,
+    /// when permessage-deflate was agreed. With a reset, a message compresses to the same
+    /// bytes whenever it is sent, which lets [`Peer::send_precompressed`] take bytes
+    /// compressed once for many connections.
+    pub fn compression(&self) -> Option<(WindowBits, bool)> {
+        self.compressor
+            .as_ref()
+            .map(|c| (c.window(), c.no_context_takeover()))
+    }
+
+    /// Sends a message of `len` bytes whose compressed payload (RFC 7692 §7.2.1, trailing
+    /// `00 00 ff ff` removed) is `compressed`: framed as [`Peer::send_message`] frames a
+    /// message it compresses itself. Only meaningful when [`Peer::compression`] says the
+    /// context is reset per message: the bytes must be what this peer's compressor would
+    /// produce, or the receiver's window would disagree with ours.
+    pub fn send_precompressed(
+        &mut self,
+        opcode: OpCode,
+        len: usize,
+        compressed: &[u8],
+        fragment: Option<usize>,
+    ) {
+        let frames = cut_message(opcode, compressed, sent_rsv(opcode, true), fragment);
+        self.send_message_frames(opcode, len, &frames);
+    }
+
+    fn send_message_frames(&mut self, opcode: OpCode, len: usize, frames: &[FrameSpec]) {
+        let wire = frames.iter().map(|f| f.payload.len()).sum::<usize>();
+        let mut bytes = Vec::with_capacity(wire + 14 * frames.len());
+        for f in frames {
             self.encode_frame_to(f, &f.payload, &mut bytes);
         }
         // One entry per message, not per frame: a 1000-message case with 256-byte fragments
         // would otherwise format hundreds of megabytes of transcript it then throws away.
-        let rsv1 = first.is_some_and(|(rsv, _)| rsv != 0);
+        let rsv1 = frames.first().is_some_and(|f| f.rsv != 0);
         self.transcript.push(
             Direction::Sent,
             "message",
             format!(
-                "{} message of {} bytes{}, {n} frame(s) with {wire} payload bytes",
+                "{} message of {len} bytes{}, {} frame(s) with {wire} payload bytes",
                 opcode.name(),
-                payload.len(),
                 if rsv1 { ", compressed (RSV1)" } else { "" },
+                frames.len(),
             ),
             Some(&bytes[..bytes.len().min(64)]),
         );
@@ -738,4 +745,27 @@ impl Peer {
         }
         PeerEvent::Frame { t_ms, frame }
     }
+}
+
+/// A message's (possibly compressed) payload `data` as frames: one frame, or frames of
+/// `fragment` payload bytes with Autobahn's rule (a payload that is an exact multiple gets a
+/// final empty frame); `rsv` goes on the first frame only (RFC 7692 §6).
+fn cut_message(opcode: OpCode, data: &[u8], rsv: u8, fragment: Option<usize>) -> Vec<FrameSpec> {
+    let mut frames = Vec::new();
+    match fragment.filter(|&f| f > 0 && data.len() > f) {
+        None => frames.push(FrameSpec::new(opcode, true, data)),
+        Some(f) => {
+            for (i, piece) in data.chunks(f).enumerate() {
+                let op = if i == 0 { opcode } else { OpCode::Continuation };
+                frames.push(FrameSpec::new(op, false, piece));
+            }
+            if data.len().is_multiple_of(f) {
+                frames.push(FrameSpec::new(OpCode::Continuation, true, Vec::new()));
+            } else if let Some(last) = frames.last_mut() {
+                last.fin = true;
+            }
+        }
+    }
+    frames[0].rsv = rsv;
+    frames
 }

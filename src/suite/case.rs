@@ -20,7 +20,8 @@ pub struct CaseInfo {
     /// Category: `1`..`13` for Autobahn, `h` (opening handshake) or `x` (framing) for the
     /// checks Autobahn lacks.
     pub category: String,
-    /// Long-running (limits/performance, permessage-deflate); left out of the default set.
+    /// Long-running (limits/performance; permessage-deflate in the client role); left out of
+    /// the default set, run with `--all` or by id.
     pub slow: bool,
     /// Never runs beside another case with this flag: the runners (the server suite and
     /// `wsspec clients`) run them one at a time in a lane of their own (see
@@ -105,6 +106,10 @@ pub(crate) struct CaseDef {
     /// A must-run-alone case light enough (messages of 1 MiB at most) to run beside the
     /// others in the server suite; only the big ones take the one-at-a-time lane.
     pub light: bool,
+    /// Cases with the same key send the same compressed messages (12.x/13.x: message length
+    /// and data set, [`super::autobahn::deflate_cache`]); the server suite starts them side
+    /// by side, after the other cases, largest messages first.
+    pub shares: Option<(usize, u8)>,
 }
 
 impl CaseDef {
@@ -116,6 +121,7 @@ impl CaseDef {
             run_level: None,
             timed: false,
             light: false,
+            shares: None,
         }
     }
 

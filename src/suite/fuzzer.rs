@@ -985,8 +985,17 @@ impl Machine<'_> {
         } else {
             OpCode::Binary
         };
-        let payload = d.set.message(k, d.len);
-        self.peer.send_message(opcode, &payload, d.fragment, true);
+        match self.peer.compression() {
+            Some((window, true)) => {
+                let c = super::autobahn::deflate_cache::compressed(d.set, d.len, k, window);
+                self.peer
+                    .send_precompressed(opcode, c.len, &c.bytes, d.fragment);
+            }
+            _ => {
+                let payload = d.set.message(k, d.len);
+                self.peer.send_message(opcode, &payload, d.fragment, true);
+            }
+        }
     }
 
     /// Autobahn's 12.x/13.x `onMessage`: the echo must have the type and content of the

@@ -149,6 +149,14 @@ pub async fn run(
             }
         }
     }
+    // Cases that send the same compressed messages go side by side, after the rest and
+    // largest first (the deflate cache keeps a bounded window of what they share).
+    rest_q
+        .make_contiguous()
+        .sort_by_key(|&i| match selection.cases[i].shares {
+            None => (false, std::cmp::Reverse(0), 0),
+            Some((len, set)) => (true, std::cmp::Reverse(len), set),
+        });
     // (timed, lane): which queue a case came from, so its slot is given back to the right one.
     let spawn = |set: &mut JoinSet<Done>, i: usize, kind: (bool, bool)| {
         spawn_case(set, i, &selection.cases[i], &target, &opts, hard, kind)

@@ -26,9 +26,46 @@ pub async fn run_with(
     deadline: Option<Duration>,
     opts: &ConnectOptions,
 ) -> RunReport {
+    run_selected(url, patterns, &[], jobs, deadline, opts).await
+}
+
+/// The default selection but the large permessage-deflate rows (.5-.18 of every 12.j and
+/// 13.j: 1000 messages of 4 KiB-128 KiB each, minutes for all of them), for tests that
+/// run the default selection against a server with deflate on; rows .1-.4 stay in.
+pub async fn run_default_small_deflate(
+    url: &str,
+    jobs: usize,
+    deadline: Option<Duration>,
+) -> RunReport {
+    let mut large = Vec::new();
+    for (group, sets) in [("12", 5), ("13", 7)] {
+        for j in 1..=sets {
+            for i in 5..=18 {
+                large.push(format!("{group}.{j}.{i}"));
+            }
+        }
+    }
+    let large: Vec<&str> = large.iter().map(String::as_str).collect();
+    run_selected(url, &[], &large, jobs, deadline, &ConnectOptions::default()).await
+}
+
+async fn run_selected(
+    url: &str,
+    patterns: &[&str],
+    exclude: &[&str],
+    jobs: usize,
+    deadline: Option<Duration>,
+    opts: &ConnectOptions,
+) -> RunReport {
     let target = Target::parse(url).unwrap();
-    let patterns: Vec<String> = patterns.iter().map(|s| s.to_string()).collect();
-    let sel = suite::select(&suite::catalog_for(&target), &patterns, &[], false).unwrap();
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let sel = suite::select(
+        &suite::catalog_for(&target),
+        &owned(patterns),
+        &owned(exclude),
+        false,
+    )
+    .unwrap();
     let cfg = RunConfig {
         jobs,
         deadline,

@@ -121,22 +121,25 @@ fn config(snct: bool, cnct: bool, s: u8, c: u8) -> DeflateConfig {
 fn default_server_answers_the_13_offers() {
     let policy = ServerPolicy::default();
     let cases = [
-        (autobahn_offer(false, None), "permessage-deflate"),
+        (
+            autobahn_offer(false, None),
+            "permessage-deflate; client_no_context_takeover",
+        ),
         (
             autobahn_offer(true, None),
-            "permessage-deflate; server_no_context_takeover",
+            "permessage-deflate; client_no_context_takeover; server_no_context_takeover",
         ),
         (
             autobahn_offer(false, Some(9)),
-            "permessage-deflate; server_max_window_bits=9",
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=9",
         ),
         (
             autobahn_offer(false, Some(15)),
-            "permessage-deflate; server_max_window_bits=15",
+            "permessage-deflate; client_no_context_takeover; server_max_window_bits=15",
         ),
         (
             autobahn_offer(true, Some(9)),
-            "permessage-deflate; server_no_context_takeover; server_max_window_bits=9",
+            "permessage-deflate; client_no_context_takeover; server_no_context_takeover; server_max_window_bits=9",
         ),
     ];
     for (offer, answer) in cases {
@@ -151,8 +154,9 @@ fn default_server_answers_the_13_offers() {
                 cfg.server_no_context_takeover,
                 server.server_no_context_takeover
             );
-            // Strict mode honours the client's own hint; Autobahn follows the answer only.
-            assert_eq!(cfg.client_no_context_takeover, mode == AnswerCheck::Strict);
+            // The offered client_no_context_takeover is taken up (as `ws` and `websockets`
+            // do), so both modes reset the client's context.
+            assert!(cfg.client_no_context_takeover);
         }
     }
 }
@@ -184,9 +188,9 @@ fn server_policy_declines_then_accepts_13_7() {
     assert_eq!(accepted.offer, 1);
     assert_eq!(
         accepted.answer.to_string(),
-        "permessage-deflate; server_no_context_takeover"
+        "permessage-deflate; client_no_context_takeover; server_no_context_takeover"
     );
-    assert_eq!(accepted.config, config(true, false, 15, 15));
+    assert_eq!(accepted.config, config(true, true, 15, 15));
 }
 
 /// A policy that asks for everything it may: it answers `client_max_window_bits` only where

@@ -214,7 +214,9 @@ pub struct ServerPolicy {
     /// Always reset the server's own compressor, announcing `server_no_context_takeover`
     /// even when not offered (§7.1.1.1 allows it).
     pub server_no_context_takeover: bool,
-    /// Ask the client to reset its compressor (`client_no_context_takeover`, §7.1.1.2).
+    /// Ask the client to reset its compressor (`client_no_context_takeover`, §7.1.1.2) even
+    /// when the offer does not say it can; an offer that has the parameter is always
+    /// answered with it, as `ws` and `websockets` do.
     pub client_no_context_takeover: bool,
     /// Compress with at most this window; announced as `server_max_window_bits` when smaller
     /// than an offered limit or than 15 (§7.1.2.1 allows it unoffered).
@@ -228,7 +230,8 @@ pub struct ServerPolicy {
 }
 
 impl Default for ServerPolicy {
-    /// Accept what is offered, add nothing: the behaviour of most servers (`ws`, `websockets`).
+    /// Accept what is offered (an offered `client_no_context_takeover` included), add
+    /// nothing: the behaviour of most servers (`ws`, `websockets`).
     fn default() -> Self {
         ServerPolicy {
             server_no_context_takeover: false,
@@ -313,7 +316,10 @@ impl ServerPolicy {
         let mut answer = DeflateParams::new();
         answer.server_no_context_takeover =
             offer.server_no_context_takeover || self.server_no_context_takeover;
-        answer.client_no_context_takeover = self.client_no_context_takeover;
+        // §7.1.1.2: the offer's parameter says the client can reset; taking it up costs the
+        // server nothing and saves it the client's window per connection.
+        answer.client_no_context_takeover =
+            offer.client_no_context_takeover || self.client_no_context_takeover;
         let own = self.server_max_window_bits;
         answer.server_max_window_bits = match offer.server_max_window_bits {
             Some(o) if o < self.lowest_server_window_bits => {

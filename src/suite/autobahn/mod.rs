@@ -21,6 +21,7 @@ pub mod cat5;
 pub mod cat6;
 pub mod cat7;
 pub mod cat9;
+pub mod deflate_cache;
 pub mod deflate_data;
 
 /// Every Autobahn case in execution order (numeric id order).
