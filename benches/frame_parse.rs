@@ -21,6 +21,7 @@
 //! | `unmask_1m`/`wsspec` | `codec::mask::apply_mask` (runtime-dispatched SIMD kernel) over 1 MiB in place |
 //! | `unmask_1m`/`tungstenite_kernel` | tungstenite's unmask kernel over the same 1 MiB in place |
 //! | `read_only_pass` (unmask_1m, medium_1k, large_1m) | XOR-reduce of the same bytes (AVX-512 when available, else 8-byte words): reads only, no parsing, the memory bound an in-place unmask cannot beat |
+//! | `inplace_pass` (medium_1k, large_1m) | the dispatched masking kernel over all the wire bytes in one call: the bound of an in-place pass (reads and writes back), without any per-frame work |
 //!
 //! tungstenite's unmask kernel (`apply_mask_fast32`) is a `pub fn` inside the private
 //! module `tungstenite::protocol::frame::mask`, so it cannot be called from outside the
@@ -631,11 +632,21 @@ fn bench_workload(
     }));
     if group == "large_1m" || group == "medium_1k" {
         // The memory bound for this workload: one read-only pass over the wire bytes.
-        let work = work.clone();
+        let read = work.clone();
         impls.push(common::imp("read_only_pass", move |iters| {
-            let work = work.borrow();
+            let work = read.borrow();
             common::time_loop(iters, || {
                 black_box(common::read_only_pass(black_box(&work[..])));
+            })
+        }));
+        // The bound of any in-place pass here: the dispatched masking kernel over all the
+        // wire bytes in one call (no headers, no frames). What separates `wsspec` from it is
+        // the per-frame cost; what separates it from `read_only_pass` is writing back.
+        let work = work.clone();
+        impls.push(common::imp("inplace_pass", move |iters| {
+            let mut work = work.borrow_mut();
+            common::time_loop(iters, || {
+                apply_mask(black_box(&mut work[..]), [0x5a, 0xa5, 0x3c, 0xc3], 0);
             })
         }));
     }

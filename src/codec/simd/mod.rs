@@ -365,7 +365,7 @@ pub(crate) fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
-        portable::xor_short::<false>(buf, k);
+        portable::xor::<false>(buf, k);
     } else {
         dispatch_best::<false>(buf, k);
     }
@@ -376,7 +376,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
-        portable::xor_short::<true>(buf, k)
+        portable::xor::<true>(buf, k)
     } else {
         dispatch_best::<true>(buf, k)
     }
@@ -437,18 +437,10 @@ fn mask_dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> boo
 }
 
 /// Whether `buf` is entirely valid UTF-8, with the best kernel: AVX-512 or AVX2 lookup
-/// kernels on x86, simdutf8 (SSE4.2, NEON or its scalar code) elsewhere, the standard
-/// library's validator up to 32 bytes. Yes/no only; see
+/// kernels on x86, simdutf8 (SSE4.2, NEON or its scalar code) elsewhere. Yes/no only; see
 /// [`crate::codec::utf8::Utf8Validator`] for exact error offsets.
 #[inline]
 pub fn utf8_valid(buf: &[u8]) -> bool {
-    if buf.len() <= INLINE_MAX {
-        // Short texts were usually just unmasked by the inline loop: a kernel's wide (masked)
-        // load of bytes stored moments ago in narrower stores cannot be forwarded from the
-        // store buffer and waits for the stores to retire, longer than validating the few
-        // bytes with word-sized loads, as the standard library's exact validator does.
-        return std::str::from_utf8(buf).is_ok();
-    }
     utf8_dispatch(utf8_isa(), buf)
 }
 
@@ -578,37 +570,5 @@ pub(crate) mod portable {
             }
         }
         !ASCII || (acc & 0x8080_8080_8080_8080 == 0 && tail_acc < 0x80)
-    }
-
-    /// [`xor`] for at most 32 bytes, without a loop: two words of the largest size that
-    /// fits (16, 8 or 4 bytes), one at the start and one at the end, overlapping when the
-    /// length is not twice the word. Both are loaded before either is stored, so the
-    /// overlapping bytes are computed from the same input by both words and both stores
-    /// write the same values there. The key of each word is the rotated key shifted to the
-    /// word's offset (little-endian numbering, so the same on every target).
-    #[inline(always)]
-    pub(crate) fn xor_short<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
-        macro_rules! two_words {
-            ($t:ty, $w:expr, $high:expr) => {{
-                let n = buf.len();
-                let tail = n - $w;
-                let key = (u32::from_le_bytes(k) as $t).wrapping_mul(<$t>::MAX / 0xffff_ffff);
-                let shift = 8 * (tail as u32 & 3);
-                let a = <$t>::from_le_bytes(buf[..$w].try_into().expect("length checked"))
-                    ^ key;
-                let b = <$t>::from_le_bytes(buf[tail..].try_into().expect("length checked"))
-                    ^ key.rotate_right(shift);
-                buf[tail..].copy_from_slice(&b.to_le_bytes());
-                buf[..$w].copy_from_slice(&a.to_le_bytes());
-                !ASCII || (a | b) & $high == 0
-            }};
-        }
-        debug_assert!(buf.len() <= 32);
-        match buf.len() {
-            16.. => two_words!(u128, 16, 0x8080_8080_8080_8080_8080_8080_8080_8080u128),
-            8.. => two_words!(u64, 8, 0x8080_8080_8080_8080u64),
-            4.. => two_words!(u32, 4, 0x8080_8080u32),
-            _ => xor::<ASCII>(buf, k),
-        }
     }
 }
