@@ -365,7 +365,7 @@ pub(crate) fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
-        portable::xor::<false>(buf, k);
+        portable::xor_short::<false>(buf, k);
     } else {
         dispatch_best::<false>(buf, k);
     }
@@ -376,7 +376,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
-        portable::xor::<true>(buf, k)
+        portable::xor_short::<true>(buf, k)
     } else {
         dispatch_best::<true>(buf, k)
     }
@@ -570,5 +570,25 @@ pub(crate) mod portable {
             }
         }
         !ASCII || (acc & 0x8080_8080_8080_8080 == 0 && tail_acc < 0x80)
+    }
+
+    /// [`xor`] for at most 32 bytes: 8 to 16 bytes as two 8-byte words, one at the start
+    /// and one at the end (overlapping below 16), both loaded before either is stored, so
+    /// overlapping bytes are computed from the same input by both and stored twice with the
+    /// same value; the second word's key is the rotated key turned to its offset.
+    #[inline(always)]
+    pub(crate) fn xor_short<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
+        let n = buf.len();
+        if !(8..=16).contains(&n) {
+            return xor::<ASCII>(buf, k);
+        }
+        let k8 = (u32::from_le_bytes(k) as u64) * 0x1_0000_0001;
+        let tail = n - 8;
+        let a = u64::from_le_bytes(buf[..8].try_into().expect("n >= 8")) ^ k8;
+        let b = u64::from_le_bytes(buf[tail..].try_into().expect("n >= 8"))
+            ^ k8.rotate_right(8 * (tail as u32 & 3));
+        buf[tail..].copy_from_slice(&b.to_le_bytes());
+        buf[..8].copy_from_slice(&a.to_le_bytes());
+        !ASCII || (a | b) & 0x8080_8080_8080_8080 == 0
     }
 }
