@@ -44,7 +44,8 @@ pub struct ClientsArgs {
     /// Cases to leave out, comma separated (`9.*`).
     #[arg(long, value_delimiter = ',')]
     pub exclude: Vec<String>,
-    /// Include the slow limits/performance cases (9.*) in the default set.
+    /// Include the slow cases in the default set: limits/performance (9.*) and
+    /// permessage-deflate (12.*, 13.*; the client must offer the extension).
     #[arg(long)]
     pub all: bool,
     /// List the selected cases with their driver numbers and exit.
