@@ -9,8 +9,8 @@
 //!
 //! Without `cases` the default set is everything except the slow cases (9.x limits and
 //! performance; in the client role also 12.x/13.x, see [`crate::clients::catalog`]); `all`
-//! makes the default set the whole catalog. Explicit `cases` select from the whole catalog, slow cases included, whatever
-//! `all` says. `exclude` applies last.
+//! makes the default set the whole catalog. Explicit `cases` select from the whole catalog,
+//! slow cases included, whatever `all` says. `exclude` applies last.
 
 use std::fmt;
 

@@ -108,8 +108,9 @@ fn lock() -> std::sync::MutexGuard<'static, Kept> {
     kept().lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Bytes kept now (tests).
-pub fn kept_bytes() -> usize {
+/// Bytes kept now.
+#[cfg(test)]
+fn kept_bytes() -> usize {
     lock().bytes
 }
 
