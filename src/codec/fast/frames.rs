@@ -6,7 +6,7 @@ use crate::codec::frame::{
     MAX_HEADER_LEN,
 };
 
-use crate::codec::simd::apply_mask;
+use crate::codec::simd::Masker;
 
 /// The common case of [`parse_header`]: at least [`MAX_HEADER_LEN`] bytes available and no
 /// rule broken. Anything else answers `None` and the caller defers to [`parse_header`],
@@ -116,6 +116,7 @@ pub struct FrameIter<'a> {
     consumed: usize,
     rules: HeaderRules,
     failed: bool,
+    masker: Masker,
 }
 
 impl<'a> FrameIter<'a> {
@@ -126,6 +127,7 @@ impl<'a> FrameIter<'a> {
             consumed: 0,
             rules,
             failed: false,
+            masker: Masker::current(),
         }
     }
 
@@ -167,7 +169,7 @@ impl<'a> Iterator for FrameIter<'a> {
         self.consumed += total;
         let payload = &mut frame[hlen..];
         if let Some(key) = header.mask {
-            apply_mask(payload, key, 0);
+            self.masker.apply(payload, key, 0);
         }
         Some(Ok(Frame { header, payload }))
     }

@@ -7,7 +7,7 @@ use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
 use super::frames::{fast_header, read_header, HeaderStep};
-use crate::codec::simd::{apply_mask, apply_mask_ascii, unmask_move_validate, utf8_valid, Span};
+use crate::codec::simd::{unmask_move_validate, utf8_valid, Masker, Span};
 
 /// What [`MessageReader::next_event`] hands out; every slice borrows the input buffer.
 #[derive(Debug, PartialEq, Eq)]
@@ -56,6 +56,7 @@ pub struct MessageReader<'a> {
     limits: Limits,
     open: Option<Open>,
     failed: bool,
+    masker: Masker,
 }
 
 impl<'a> MessageReader<'a> {
@@ -69,6 +70,7 @@ impl<'a> MessageReader<'a> {
             limits,
             open: None,
             failed: false,
+            masker: Masker::current(),
         }
     }
 
@@ -103,11 +105,11 @@ impl<'a> MessageReader<'a> {
         };
         let avail = &mut self.buf[pstart..];
         if let Some(key) = h.mask {
-            apply_mask(avail, key, 0);
+            self.masker.apply(avail, key, 0);
         }
         let r = v.feed(avail);
         if let Some(key) = h.mask {
-            apply_mask(avail, key, 0);
+            self.masker.apply(avail, key, 0);
         }
         match r {
             Ok(()) => None,
@@ -138,9 +140,9 @@ impl<'a> MessageReader<'a> {
                     let pend = pstart + h.payload_len as usize;
                     let payload = &mut self.buf[pstart..pend];
                     let ascii = match h.mask {
-                        Some(key) if text => apply_mask_ascii(payload, key, 0),
+                        Some(key) if text => self.masker.apply_ascii(payload, key, 0),
                         Some(key) => {
-                            apply_mask(payload, key, 0);
+                            self.masker.apply(payload, key, 0);
                             false
                         }
                         None => text && payload.is_ascii(),
@@ -198,7 +200,7 @@ impl<'a> MessageReader<'a> {
             if h.opcode.is_control() {
                 // Header parsing already enforced FIN and the 125-byte limit.
                 if let Some(key) = h.mask {
-                    apply_mask(&mut self.buf[pstart..pend], key, 0);
+                    self.masker.apply(&mut self.buf[pstart..pend], key, 0);
                 }
                 self.pos = pend;
                 if self.open.is_none() {
@@ -265,9 +267,11 @@ impl<'a> MessageReader<'a> {
                 }
             }
             let ascii = match h.mask {
-                Some(key) if open.text => apply_mask_ascii(&mut self.buf[pstart..pend], key, 0),
+                Some(key) if open.text => {
+                    self.masker.apply_ascii(&mut self.buf[pstart..pend], key, 0)
+                }
                 Some(key) => {
-                    apply_mask(&mut self.buf[pstart..pend], key, 0);
+                    self.masker.apply(&mut self.buf[pstart..pend], key, 0);
                     false
                 }
                 None => open.text && self.buf[pstart..pend].is_ascii(),
