@@ -45,6 +45,23 @@ mod tests {
         }
     }
 
+    /// The send path's copy-and-mask (two overlapping words from 8 to 16 bytes) appends
+    /// exactly the masked payload after what the buffer already holds.
+    #[test]
+    fn extend_masked_appends_the_masked_payload() {
+        let key = [0x9a, 0x01, 0xff, 0x40];
+        for len in 0..40 {
+            let data: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(77) ^ 0x5c).collect();
+            let mut want = b"head".to_vec();
+            let mut masked = data.clone();
+            apply_mask_scalar(&mut masked, key, 0);
+            want.extend_from_slice(&masked);
+            let mut got = b"head".to_vec();
+            crate::codec::simd::extend_masked(&mut got, &data, key);
+            assert_eq!(got, want, "len {len}");
+        }
+    }
+
     #[test]
     fn split_unmasking_equals_whole() {
         let key = [1, 2, 3, 4];

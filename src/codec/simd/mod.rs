@@ -371,6 +371,27 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// Appends `src` masked with `key` (applying from payload byte 0) to `out`: the send path's
+/// copy and mask in one. A payload of 8 to 16 bytes goes in as two masked 8-byte words
+/// (the second overlapping the first where shorter than 16 bytes: `truncate` steps back
+/// over the overlap, whose bytes both words hold alike), so no variable-length copy is
+/// called and the masking never re-reads bytes just stored; other payloads are masked in
+/// place after the copy.
+#[inline(always)]
+pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
+    let start = out.len();
+    let n = src.len();
+    if (8..=16).contains(&n) {
+        let (a, b) = portable::masked_words(src, key);
+        out.extend_from_slice(&a.to_le_bytes());
+        out.truncate(start + n - 8);
+        out.extend_from_slice(&b.to_le_bytes());
+    } else {
+        out.extend_from_slice(src);
+        apply_mask(&mut out[start..], key, 0);
+    }
+}
+
 /// [`apply_mask`] that also returns whether all unmasked bytes are ASCII (< 0x80).
 #[inline(always)]
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
@@ -653,6 +674,26 @@ pub(crate) mod portable {
         !ASCII || (acc & 0x8080_8080_8080_8080 == 0 && tail_acc < 0x80)
     }
 
+    /// The first and the last 8 bytes of `src` (8 to 16 bytes, overlapping below 16) XORed
+    /// with the key as it applies at their offsets.
+    #[inline(always)]
+    pub(crate) fn masked_words(src: &[u8], k: [u8; 4]) -> (u64, u64) {
+        let k8 = (u32::from_le_bytes(k) as u64) * 0x1_0000_0001;
+        let tail = src.len() - 8;
+        let a = u64::from_le_bytes(src[..8].try_into().expect("8 to 16 bytes")) ^ k8;
+        let b = u64::from_le_bytes(src[tail..].try_into().expect("8 to 16 bytes"))
+            ^ k8.rotate_right(8 * (tail as u32 & 3));
+        (a, b)
+    }
+
+    /// Stores the words of [`masked_words`]; where they overlap both hold the same bytes.
+    #[inline(always)]
+    fn put_words(dst: &mut [u8], a: u64, b: u64) {
+        let tail = dst.len() - 8;
+        dst[tail..].copy_from_slice(&b.to_le_bytes());
+        dst[..8].copy_from_slice(&a.to_le_bytes());
+    }
+
     /// [`xor`] for the inline entry points (at most 32 bytes): 8 to 16 bytes as two 8-byte
     /// words without a loop, one at the start and one at the end (overlapping below 16),
     /// both loaded before either is stored, so overlapping bytes are computed from the same
@@ -665,13 +706,8 @@ pub(crate) mod portable {
         if !(8..=16).contains(&n) {
             return xor::<ASCII>(buf, k);
         }
-        let k8 = (u32::from_le_bytes(k) as u64) * 0x1_0000_0001;
-        let tail = n - 8;
-        let a = u64::from_le_bytes(buf[..8].try_into().expect("n >= 8")) ^ k8;
-        let b = u64::from_le_bytes(buf[tail..].try_into().expect("n >= 8"))
-            ^ k8.rotate_right(8 * (tail as u32 & 3));
-        buf[tail..].copy_from_slice(&b.to_le_bytes());
-        buf[..8].copy_from_slice(&a.to_le_bytes());
+        let (a, b) = masked_words(buf, k);
+        put_words(buf, a, b);
         !ASCII || (a | b) & 0x8080_8080_8080_8080 == 0
     }
 }
