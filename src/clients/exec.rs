@@ -64,9 +64,8 @@ pub fn command_for(template: &str, url: &str) -> String {
 /// Scheduling follows the server suite's rules ([`Lane`]): the timed cases (6.4.x, 5.19,
 /// 5.20: they sleep on one-second pauses) all start first, outside the `jobs` limit; the
 /// big 9.x cases take one slot of their own, one at a time; the rest fill the other slots.
-/// Unlike the server suite, the 9.x cases start only once the timed cases are done: a
-/// client is often a single process on the same machine, and a slow one (an interpreter)
-/// busy with a 16 MiB echo misses the timed cases' windows.
+/// On a single CPU the 9.x cases start only once the timed cases are done (see
+/// [`super::limits_beside_timed`]).
 /// Each case has its own URL (`case=N`), so concurrent connections are told apart.
 pub async fn run(server: Arc<ClientServer>, cfg: ExecConfig) {
     let jobs = cfg.jobs.max(1);
@@ -100,12 +99,12 @@ pub async fn run(server: Arc<ClientServer>, cfg: ExecConfig) {
         spawn(&mut set, i, Lane::Timed);
     }
     let mut alone_busy = false;
-    // The limits cases (9.x) load the client most: they wait until the timed cases, whose
-    // verdicts depend on the client answering within their pauses, are done.
     let limits = |i: usize| server.selection().cases[i].info.must_run_alone;
+    let beside_timed = super::limits_beside_timed();
     while Instant::now() < hard {
         let slot_free = set.len().saturating_sub(timed_in_flight) < jobs;
-        if slot_free && !alone_busy && timed_in_flight == 0 {
+        let limits_ok = beside_timed || timed_in_flight == 0;
+        if slot_free && !alone_busy && limits_ok {
             if let Some(i) = alone.pop_front() {
                 spawn(&mut set, i, Lane::Alone);
                 alone_busy = true;
@@ -114,7 +113,7 @@ pub async fn run(server: Arc<ClientServer>, cfg: ExecConfig) {
         }
         if slot_free {
             if let Some(&i) = shared.front() {
-                if timed_in_flight == 0 || !limits(i) {
+                if limits_ok || !limits(i) {
                     shared.pop_front();
                     spawn(&mut set, i, Lane::Shared);
                     continue;
