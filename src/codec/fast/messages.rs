@@ -57,6 +57,9 @@ pub struct MessageReader<'a> {
     open: Option<Open>,
     failed: bool,
     masker: Masker,
+    /// The largest payload the fast path takes: the smaller of the frame and message
+    /// limits, so that it checks one bound instead of two.
+    fast_max: u64,
 }
 
 impl<'a> MessageReader<'a> {
@@ -71,6 +74,7 @@ impl<'a> MessageReader<'a> {
             open: None,
             failed: false,
             masker: Masker::current(),
+            fast_max: limits.max_frame_size.min(limits.max_message_size),
         }
     }
 
@@ -133,22 +137,21 @@ impl<'a> MessageReader<'a> {
                 let text = h.opcode == OpCode::Text;
                 if h.fin
                     && (text || h.opcode == OpCode::Binary)
-                    && h.payload_len <= self.limits.max_frame_size
-                    && h.payload_len <= self.limits.max_message_size
+                    && h.payload_len <= self.fast_max
                     && h.payload_len <= (self.buf.len() - pstart) as u64
                 {
                     let pend = pstart + h.payload_len as usize;
                     let payload = &mut self.buf[pstart..pend];
-                    let ascii = match h.mask {
-                        Some(key) if text => self.masker.apply_ascii(payload, key, 0),
+                    // Yes/no kernels first; the exact validator only to locate an error.
+                    let valid = match h.mask {
+                        Some(key) if text => self.masker.unmask_valid_text(payload, key),
                         Some(key) => {
                             self.masker.apply(payload, key, 0);
-                            false
+                            true
                         }
-                        None => text && payload.is_ascii(),
+                        None => !text || payload.is_ascii() || utf8_valid(payload),
                     };
-                    // Yes/no kernel first; the exact validator only to locate an error.
-                    if text && !ascii && !utf8_valid(payload) {
+                    if !valid {
                         if let Err(e) = validate(payload) {
                             self.failed = true;
                             return Some(Err(

@@ -147,7 +147,8 @@ macro_rules! utf8_kernels {
         and $and:ident, or $or:ident, xor $xor:ident, srli $srli:ident,
         shuffle $shuffle:ident, subs $subs:ident, set1 $set1:ident, alignr $alignr:ident,
         zero $zero:ident, loadu $loadu:ident, any_high $any_high:ident,
-        any_set $any_set:ident, shift_in $shift_in:ident, load_tail $load_tail:ident $(,)?
+        any_set $any_set:ident, shift_in $shift_in:ident, load_tail $load_tail:ident,
+        words $valid_words:ident, from_words $from_words:ident $(,)?
     ) => {
         #[target_feature(enable = $feat)]
         #[inline]
@@ -230,6 +231,20 @@ macro_rules! utf8_kernels {
             }
             !$any_set($or(st.err, st.incomplete))
         }
+
+        /// Whether the text of at most 16 bytes held in `lo` (bytes 0-7) and `hi` (bytes
+        /// 8-15, zero past the end) is valid UTF-8: one block built from the registers,
+        /// zero-padded like a tail. A text just unmasked into memory by two 8-byte stores
+        /// is checked without loading it back, which waited on the store forwarding.
+        ///
+        /// # Safety
+        /// The CPU must support the kernel's features (checked by `Isa::is_available`).
+        #[target_feature(enable = $feat)]
+        pub(crate) unsafe fn $valid_words(lo: u64, hi: u64) -> bool {
+            let t = $tables();
+            let input = $from_words(lo, hi);
+            !$any_set($errors(&t, input, $zero()))
+        }
     };
 }
 
@@ -245,6 +260,14 @@ utf8_kernels! {
     set1 _mm512_set1_epi8, alignr _mm512_alignr_epi8, zero _mm512_setzero_si512,
     loadu _mm512_loadu_si512, any_high any_high_512, any_set any_set512,
     shift_in shift_in512, load_tail load_tail512,
+    words valid_words_avx512, from_words from_words512,
+}
+
+/// Bytes 0-15 from two words, the rest zero.
+#[target_feature(enable = "avx512f,avx512bw")]
+#[inline]
+fn from_words512(lo: u64, hi: u64) -> __m512i {
+    _mm512_zextsi128_si512(_mm_set_epi64x(hi as i64, lo as i64))
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
@@ -280,6 +303,14 @@ utf8_kernels! {
     set1 _mm256_set1_epi8, alignr _mm256_alignr_epi8, zero _mm256_setzero_si256,
     loadu _mm256_loadu_si256, any_high any_high_256, any_set any_set256,
     shift_in shift_in256, load_tail load_tail256,
+    words valid_words_avx2, from_words from_words256,
+}
+
+/// Bytes 0-15 from two words, the rest zero.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn from_words256(lo: u64, hi: u64) -> __m256i {
+    _mm256_zextsi128_si256(_mm_set_epi64x(hi as i64, lo as i64))
 }
 
 #[target_feature(enable = "avx2")]
