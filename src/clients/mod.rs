@@ -180,6 +180,8 @@ struct Shards {
     given: HashMap<(usize, usize), usize>,
     /// Cases given out and not finished yet.
     running: HashSet<usize>,
+    /// [`limits_beside_timed`], asked once (it reads the CPU set from the OS).
+    beside_timed: bool,
 }
 
 impl Shards {
@@ -202,6 +204,7 @@ impl Shards {
         Shards {
             counts,
             queue: queue.into(),
+            beside_timed: early,
             ..Default::default()
         }
     }
@@ -234,8 +237,7 @@ impl Shards {
         let lane = |i: usize| selection.cases[i].lane();
         let limits = |i: usize| selection.cases[i].info.must_run_alone;
         let alone_busy = self.running.iter().any(|&i| lane(i) == Lane::Alone);
-        let timed_busy =
-            !limits_beside_timed() && self.running.iter().any(|&i| lane(i) == Lane::Timed);
+        let timed_busy = !self.beside_timed && self.running.iter().any(|&i| lane(i) == Lane::Timed);
         let pos = self
             .queue
             .iter()

@@ -363,12 +363,7 @@ pub(crate) fn rotate_key(key: [u8; 4], offset: usize) -> [u8; 4] {
 /// XORs `buf` with `key`, `buf[0]` being payload byte `offset`, with the best kernel.
 #[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    let k = rotate_key(key, offset);
-    if buf.len() <= INLINE_MAX {
-        portable::xor_short::<false>(buf, k);
-    } else {
-        dispatch_best::<false>(buf, k);
-    }
+    mask_short_inline::<false>(buf, key, offset, dispatch_best::<false>);
 }
 
 /// Appends `src` masked with `key` (applying from payload byte 0) to `out`: the send path's
@@ -395,11 +390,23 @@ pub fn extend_masked(out: &mut Vec<u8>, src: &[u8], key: [u8; 4]) {
 /// [`apply_mask`] that also returns whether all unmasked bytes are ASCII (< 0x80).
 #[inline(always)]
 pub fn apply_mask_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
+    mask_short_inline::<true>(buf, key, offset, dispatch_best::<true>)
+}
+
+/// The one rule of every masking entry point: the key rotated to `offset`, short buffers
+/// on the inline portable words, longer ones to `long` (a kernel of the set in use).
+#[inline(always)]
+fn mask_short_inline<const ASCII: bool>(
+    buf: &mut [u8],
+    key: [u8; 4],
+    offset: usize,
+    long: impl FnOnce(&mut [u8], [u8; 4]) -> bool,
+) -> bool {
     let k = rotate_key(key, offset);
     if buf.len() <= INLINE_MAX {
-        portable::xor_short::<true>(buf, k)
+        portable::xor_short::<ASCII>(buf, k)
     } else {
-        dispatch_best::<true>(buf, k)
+        long(buf, k)
     }
 }
 
@@ -428,6 +435,9 @@ impl Masker {
         Masker::for_isa(best_isa())
     }
 
+    /// The kernels of `isa`: the one table from kernel sets to masking kernels. Callers
+    /// have checked availability (or got `isa` from [`dispatch`], which only returns
+    /// available sets).
     fn for_isa(isa: Isa) -> Masker {
         fn pick<const ASCII: bool>(isa: Isa) -> KernelFn {
             match isa {
@@ -450,33 +460,27 @@ impl Masker {
         }
     }
 
+    /// The kernel itself over `buf` of any length, `k` already rotated.
+    #[inline(always)]
+    fn kernel<const ASCII: bool>(self, buf: &mut [u8], k: [u8; 4]) -> bool {
+        let f = if ASCII { self.ascii } else { self.plain };
+        // SAFETY: `for_isa` only hands out kernels of a set `dispatch` chose or its
+        // callers checked, i.e. one this CPU can run.
+        unsafe { f(buf, k) }
+    }
+
     /// [`apply_mask`] with these kernels.
     #[inline(always)]
     pub(crate) fn apply(self, buf: &mut [u8], key: [u8; 4], offset: usize) {
-        let k = rotate_key(key, offset);
-        if buf.len() <= INLINE_MAX {
-            portable::xor_short::<false>(buf, k);
-        } else {
-            // SAFETY: `for_isa` only hands out kernels of a set `dispatch` chose or
-            // `force_dispatch` checked, i.e. one this CPU can run.
-            unsafe { (self.plain)(buf, k) };
-        }
+        mask_short_inline::<false>(buf, key, offset, |b, k| self.kernel::<false>(b, k));
     }
 
     /// [`apply_mask_ascii`] with these kernels.
     #[inline(always)]
     pub(crate) fn apply_ascii(self, buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
-        let k = rotate_key(key, offset);
-        if buf.len() <= INLINE_MAX {
-            portable::xor_short::<true>(buf, k)
-        } else {
-            // SAFETY: as in `apply`.
-            unsafe { (self.ascii)(buf, k) }
-        }
+        mask_short_inline::<true>(buf, key, offset, |b, k| self.kernel::<true>(b, k))
     }
-}
 
-impl Masker {
     /// Unmasks a text payload in place and answers whether it is valid UTF-8 (yes/no, as
     /// [`utf8_valid`]). Texts of 8 to 16 bytes (chat messages, small JSON) are unmasked as
     /// two words and, unless ASCII, validated from those registers
@@ -531,16 +535,17 @@ unsafe fn portable_kernel<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool
 /// The out-of-line part of the entry points: long buffers go to the chosen kernel.
 #[inline(never)]
 fn dispatch_best<const ASCII: bool>(buf: &mut [u8], k: [u8; 4]) -> bool {
-    mask_dispatch::<ASCII>(best_isa(), buf, k)
+    Masker::current().kernel::<ASCII>(buf, k)
 }
 
-/// [`apply_mask`] with a chosen kernel set. Returns false, leaving `buf` untouched, when
-/// this CPU cannot run it. For property tests and benchmarks.
+/// [`apply_mask`] with a chosen kernel set, its kernel at every length (short buffers
+/// included, so tests reach each set's short path). Returns false, leaving `buf`
+/// untouched, when this CPU cannot run it. For property tests and benchmarks.
 pub fn apply_mask_with(isa: Isa, buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     if !isa.is_available() {
         return false;
     }
-    mask_dispatch::<false>(isa, buf, rotate_key(key, offset));
+    Masker::for_isa(isa).kernel::<false>(buf, rotate_key(key, offset));
     true
 }
 
@@ -554,32 +559,7 @@ pub fn apply_mask_ascii_with(
     if !isa.is_available() {
         return None;
     }
-    Some(mask_dispatch::<true>(isa, buf, rotate_key(key, offset)))
-}
-
-/// Runs the kernel for `isa`; callers have checked availability (or got it from
-/// [`dispatch`], which only returns available sets).
-#[inline]
-fn mask_dispatch<const ASCII: bool>(isa: Isa, buf: &mut [u8], k: [u8; 4]) -> bool {
-    match isa {
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: `isa` is only Avx512/Avx2/Sse2 when `Isa::is_available` confirmed the
-        // CPU features the `#[target_feature]` kernel is compiled for.
-        Isa::Avx512 => unsafe { x86::xor_avx512::<ASCII>(buf, k) },
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: as above, AVX-512 F+BW+VL was detected.
-        Isa::Avx512Vl => unsafe { x86::xor_avx512vl::<ASCII>(buf, k) },
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: as above, AVX2 was detected.
-        Isa::Avx2 => unsafe { x86::xor_avx2::<ASCII>(buf, k) },
-        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        // SAFETY: as above, SSE2 was detected.
-        Isa::Sse2 => unsafe { x86::xor_sse2::<ASCII>(buf, k) },
-        #[cfg(target_arch = "aarch64")]
-        // SAFETY: NEON was detected.
-        Isa::Neon => unsafe { neon::xor_neon::<ASCII>(buf, k) },
-        _ => portable::xor::<ASCII>(buf, k),
-    }
+    Some(Masker::for_isa(isa).kernel::<true>(buf, rotate_key(key, offset)))
 }
 
 /// Whether `buf` is entirely valid UTF-8, with the best kernel: AVX-512 or AVX2 lookup
