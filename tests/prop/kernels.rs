@@ -518,10 +518,18 @@ proptest! {
     }
 
     #[test]
-    fn message_reader_matches_stream_decoder((wire, keep) in wire_strategy()) {
+    fn message_reader_matches_stream_decoder(
+        (wire, keep) in wire_strategy(),
+        // Limits below 126 and the other roles reach the bounds of the short-form path.
+        (max_message_size, max_frame_size) in prop_oneof![
+            4 => Just((2000u64, 1000u64)), 1 => Just((20, 1000)), 1 => Just((1000, 12)), 1 => (0u64..130, 0u64..130),
+        ],
+        rules in prop_oneof![
+            4 => Just(HeaderRules::server()), 1 => Just(HeaderRules::any_role()), 1 => Just(HeaderRules::client()),
+        ],
+    ) {
         let wire = &wire[..keep];
-        let limits = Limits { max_message_size: 2000, max_frame_size: 1000 };
-        let rules = HeaderRules::server();
+        let limits = Limits { max_message_size, max_frame_size };
 
         let mut want: Vec<Result<Event, FrameError>> = Vec::new();
         let mut d = StreamDecoder::new(rules, limits);
