@@ -483,85 +483,172 @@ fn wire_strategy() -> impl Strategy<Value = (Vec<u8>, usize)> {
         })
 }
 
+/// `FrameIter` over `wire` against the reference: `parse_header` and the scalar unmask,
+/// frame by frame.
+fn check_frame_iter(wire: &[u8], rules: HeaderRules) -> Result<(), TestCaseError> {
+    let mut want: Vec<Result<(FrameHeader, Vec<u8>), _>> = Vec::new();
+    let mut pos = 0;
+    while pos < wire.len() {
+        match parse_header(&wire[pos..], rules) {
+            Err(e) => {
+                want.push(Err(e));
+                break;
+            }
+            Ok(Status::Partial(_)) => break,
+            Ok(Status::Complete(h, n)) => {
+                let end = pos + n + h.payload_len as usize;
+                if end > wire.len() {
+                    break;
+                }
+                let mut p = wire[pos + n..end].to_vec();
+                if let Some(k) = h.mask {
+                    apply_mask_scalar(&mut p, k, 0);
+                }
+                want.push(Ok((h, p)));
+                pos = end;
+            }
+        }
+    }
+    let mut buf = wire.to_vec();
+    let mut it = FrameIter::new(&mut buf, rules);
+    let got: Vec<_> = it
+        .by_ref()
+        .map(|r| r.map(|f| (f.header, f.payload.to_vec())))
+        .collect();
+    let consumed = it.consumed();
+    prop_assert_eq!(&got, &want);
+    if want.last().is_none_or(|r| r.is_ok()) {
+        prop_assert_eq!(consumed, pos);
+    }
+    Ok(())
+}
+
+/// `MessageReader` over `wire` against `StreamDecoder` with the same rules and limits.
+/// StreamDecoder reports an event only once its frame is complete; MessageReader likewise.
+/// Partial trailing frames produce nothing in either.
+fn check_message_reader(
+    wire: &[u8],
+    rules: HeaderRules,
+    limits: Limits,
+) -> Result<(), TestCaseError> {
+    let mut want: Vec<Result<Event, FrameError>> = Vec::new();
+    let mut d = StreamDecoder::new(rules, limits);
+    let mut pos = 0;
+    loop {
+        match d.decode(&wire[pos..]) {
+            Err(e) => {
+                want.push(Err(e));
+                break;
+            }
+            Ok((n, f)) => {
+                pos += n;
+                match f {
+                    Some(f) => want.extend(f.event.map(Ok)),
+                    None => break,
+                }
+            }
+        }
+    }
+    let mut buf = wire.to_vec();
+    let mut r = MessageReader::new(&mut buf, rules, limits);
+    let mut got: Vec<Result<Event, FrameError>> = Vec::new();
+    while let Some(ev) = r.next_event() {
+        got.push(ev.map(|e| match e {
+            FastEvent::Text(t) => Event::Message(Message::Text(
+                String::from_utf8(t.to_vec()).expect("reader let invalid UTF-8 through"),
+            )),
+            FastEvent::Binary(b) => Event::Message(Message::Binary(b.to_vec())),
+            FastEvent::Ping(p) => Event::Ping(p.to_vec()),
+            FastEvent::Pong(p) => Event::Pong(p.to_vec()),
+            FastEvent::Close(c) => Event::Close(c.map(|c| (c.code, c.reason.to_owned()))),
+        }));
+    }
+    prop_assert_eq!(got, want);
+    Ok(())
+}
+
+fn rules_strategy() -> impl Strategy<Value = HeaderRules> {
+    prop_oneof![
+        4 => Just(HeaderRules::server()),
+        1 => Just(HeaderRules::any_role()),
+        1 => Just(HeaderRules::client()),
+    ]
+}
+
+/// Limits below 126 reach the bound of the readers' short-form path from both sides.
+fn limits_strategy() -> impl Strategy<Value = Limits> {
+    prop_oneof![
+        4 => Just((2000u64, 1000u64)),
+        1 => Just((20, 1000)),
+        1 => Just((1000, 12)),
+        1 => (0u64..130, 0u64..130),
+    ]
+    .prop_map(|(max_message_size, max_frame_size)| Limits {
+        max_message_size,
+        max_frame_size,
+    })
+}
+
+/// One frame in the 7-bit short form with any first byte (every opcode, FIN and RSV
+/// combination) and any second byte (masked or not, every 7-bit length), payload bytes
+/// random (text or not), then a valid frame: the readers' short-form path must take
+/// exactly the frames the general rules allow.
+fn short_form_strategy() -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        prop_oneof![
+            text_strategy(),
+            proptest::collection::vec(any::<u8>(), 0..130)
+        ],
+        any::<[u8; 4]>(),
+        0usize..3,
+    )
+        .prop_map(|(b0, b1, body, key, cut)| {
+            let mut wire = vec![b0, b1];
+            if b1 & 0x80 != 0 {
+                wire.extend_from_slice(&key);
+            }
+            let len = (b1 & 0x7f) as usize;
+            let mut payload: Vec<u8> = body.into_iter().cycle().take(len).collect();
+            payload.resize(len, b'a');
+            if b1 & 0x80 != 0 {
+                apply_mask_scalar(&mut payload, key, 0);
+            }
+            wire.extend(payload);
+            wire.extend(frame(OpCode::Text, true, b"next", Some([1, 2, 3, 4])));
+            // Sometimes cut inside the first frame.
+            let keep = wire.len().saturating_sub(cut * 7);
+            wire.truncate(keep);
+            wire
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1500))]
 
     #[test]
-    fn frame_iter_matches_reference((wire, keep) in wire_strategy()) {
-        let wire = &wire[..keep];
-        let rules = HeaderRules::server();
-        // Reference: parse_header + scalar unmask, frame by frame.
-        let mut want: Vec<Result<(FrameHeader, Vec<u8>), _>> = Vec::new();
-        let mut pos = 0;
-        while pos < wire.len() {
-            match parse_header(&wire[pos..], rules) {
-                Err(e) => { want.push(Err(e)); break; }
-                Ok(Status::Partial(_)) => break,
-                Ok(Status::Complete(h, n)) => {
-                    let end = pos + n + h.payload_len as usize;
-                    if end > wire.len() { break; }
-                    let mut p = wire[pos + n..end].to_vec();
-                    if let Some(k) = h.mask { apply_mask_scalar(&mut p, k, 0); }
-                    want.push(Ok((h, p)));
-                    pos = end;
-                }
-            }
-        }
-        let mut buf = wire.to_vec();
-        let mut it = FrameIter::new(&mut buf, rules);
-        let got: Vec<_> = it.by_ref().map(|r| r.map(|f| (f.header, f.payload.to_vec()))).collect();
-        let consumed = it.consumed();
-        prop_assert_eq!(&got, &want);
-        if want.last().is_none_or(|r| r.is_ok()) {
-            prop_assert_eq!(consumed, pos);
-        }
+    fn frame_iter_matches_reference((wire, keep) in wire_strategy(), rules in rules_strategy()) {
+        check_frame_iter(&wire[..keep], rules)?;
     }
 
     #[test]
     fn message_reader_matches_stream_decoder(
         (wire, keep) in wire_strategy(),
-        // Limits below 126 and the other roles reach the bounds of the short-form path.
-        (max_message_size, max_frame_size) in prop_oneof![
-            4 => Just((2000u64, 1000u64)), 1 => Just((20, 1000)), 1 => Just((1000, 12)), 1 => (0u64..130, 0u64..130),
-        ],
-        rules in prop_oneof![
-            4 => Just(HeaderRules::server()), 1 => Just(HeaderRules::any_role()), 1 => Just(HeaderRules::client()),
-        ],
+        limits in limits_strategy(),
+        rules in rules_strategy(),
     ) {
-        let wire = &wire[..keep];
-        let limits = Limits { max_message_size, max_frame_size };
+        check_message_reader(&wire[..keep], rules, limits)?;
+    }
 
-        let mut want: Vec<Result<Event, FrameError>> = Vec::new();
-        let mut d = StreamDecoder::new(rules, limits);
-        let mut pos = 0;
-        loop {
-            match d.decode(&wire[pos..]) {
-                Err(e) => { want.push(Err(e)); break; }
-                Ok((n, f)) => {
-                    pos += n;
-                    match f {
-                        Some(f) => want.extend(f.event.map(Ok)),
-                        None => break,
-                    }
-                }
-            }
-        }
-        // StreamDecoder reports an event only once its frame is complete; MessageReader
-        // likewise. Partial trailing frames produce nothing in either.
-
-        let mut buf = wire.to_vec();
-        let mut r = MessageReader::new(&mut buf, rules, limits);
-        let mut got: Vec<Result<Event, FrameError>> = Vec::new();
-        while let Some(ev) = r.next_event() {
-            got.push(ev.map(|e| match e {
-                FastEvent::Text(t) => Event::Message(Message::Text(String::from_utf8(t.to_vec()).expect("reader let invalid UTF-8 through"))),
-                FastEvent::Binary(b) => Event::Message(Message::Binary(b.to_vec())),
-                FastEvent::Ping(p) => Event::Ping(p.to_vec()),
-                FastEvent::Pong(p) => Event::Pong(p.to_vec()),
-                FastEvent::Close(c) => Event::Close(c.map(|c| (c.code, c.reason.to_owned()))),
-            }));
-        }
-        prop_assert_eq!(got, want);
+    #[test]
+    fn short_form_frames_under_every_rule(
+        wire in short_form_strategy(),
+        limits in limits_strategy(),
+        rules in rules_strategy(),
+    ) {
+        check_frame_iter(&wire, rules)?;
+        check_message_reader(&wire, rules, limits)?;
     }
 }
 

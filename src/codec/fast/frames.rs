@@ -2,8 +2,8 @@
 
 use crate::codec::error::ProtocolError;
 use crate::codec::frame::{
-    parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Status, MAX_CONTROL_PAYLOAD,
-    MAX_HEADER_LEN,
+    parse_header, FrameHeader, HeaderRules, LengthEncoding, OpCode, Role, Status,
+    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 
 use crate::codec::simd::Masker;
@@ -64,6 +64,42 @@ pub(crate) fn fast_header(buf: &[u8], rules: HeaderRules) -> Option<(FrameHeader
     ))
 }
 
+/// The header size of [`short_masked`]'s frames: two bytes and the key.
+pub(crate) const SHORT_MASKED_HEADER: usize = 6;
+
+/// The commonest header of all, read from its first two bytes without [`fast_header`]'s
+/// general parse: the frame at `buf[pos..]` is masked, has a 7-bit length below `limit` (at
+/// most 126, where the 16-bit form begins; 0 when the rules forbid masks), and its whole
+/// payload is present, and `takes` its first byte (opcode, FIN, RSV bits: what a reader may
+/// skip the general rules for differs by reader). Answers the first byte, the key and
+/// where the payload ends (it starts [`SHORT_MASKED_HEADER`] bytes after `pos`). The end is
+/// checked against `buf` itself, so the caller's slicing needs no further bounds check.
+#[inline(always)]
+pub(crate) fn short_masked(
+    buf: &[u8],
+    pos: usize,
+    limit: usize,
+    takes: impl Fn(u8) -> bool,
+) -> Option<(u8, [u8; 4], usize)> {
+    // `pos + 6` cannot overflow: callers pass a position within `buf` (at most isize::MAX).
+    let &[b0, b1, k0, k1, k2, k3] = buf.get(pos..pos + SHORT_MASKED_HEADER)? else {
+        return None;
+    };
+    // An unmasked frame becomes a length of 128 or more here, above every limit.
+    let len = (b1 ^ 0x80) as usize;
+    let end = pos + SHORT_MASKED_HEADER + len;
+    (takes(b0) && len < limit && end <= buf.len()).then_some((b0, [k0, k1, k2, k3], end))
+}
+
+/// The bound for [`short_masked`] under `rules` and a largest payload `max`.
+pub(crate) fn short_limit(rules: HeaderRules, max: u64) -> usize {
+    if rules.role == Some(Role::Client) {
+        0
+    } else {
+        max.min(125) as usize + 1
+    }
+}
+
 /// Outcome of reading one header: complete, incomplete, or a violation.
 pub(crate) enum HeaderStep {
     Complete(FrameHeader, usize),
@@ -117,6 +153,8 @@ pub struct FrameIter<'a> {
     rules: HeaderRules,
     failed: bool,
     masker: Masker,
+    /// The bound of the short-form path ([`short_masked`]).
+    short_limit: usize,
 }
 
 impl<'a> FrameIter<'a> {
@@ -128,6 +166,7 @@ impl<'a> FrameIter<'a> {
             rules,
             failed: false,
             masker: Masker::current(),
+            short_limit: short_limit(rules, u64::MAX),
         }
     }
 
@@ -150,6 +189,21 @@ impl<'a> Iterator for FrameIter<'a> {
         if self.failed || self.rest.is_empty() {
             return None;
         }
+        // The commonest frame: a masked data frame (any FIN, no RSV bits) with a 7-bit
+        // length, decided from its first two bytes without the general header parse.
+        if let Some((b0, key, end)) =
+            short_masked(self.rest, 0, self.short_limit, |b0| b0 & 0x7f < 3)
+        {
+            let header = FrameHeader {
+                fin: b0 & 0x80 != 0,
+                rsv: 0,
+                opcode: OpCode::from_u8(b0 & 0x0f),
+                mask: Some(key),
+                payload_len: (end - SHORT_MASKED_HEADER) as u64,
+                length_encoding: LengthEncoding::Short,
+            };
+            return Some(Ok(self.take(header, SHORT_MASKED_HEADER)));
+        }
         let (header, hlen) = match read_header(self.rest, self.rules) {
             HeaderStep::Complete(h, n) => (h, n),
             HeaderStep::Partial => return None,
@@ -162,6 +216,15 @@ impl<'a> Iterator for FrameIter<'a> {
         if header.payload_len > avail {
             return None;
         }
+        Some(Ok(self.take(header, hlen)))
+    }
+}
+
+impl<'a> FrameIter<'a> {
+    /// Hands out the frame at the start of the rest, whose header (`hlen` bytes) has been
+    /// read and whose payload is known to be complete, unmasking the payload in place.
+    #[inline(always)]
+    fn take(&mut self, header: FrameHeader, hlen: usize) -> Frame<'a> {
         let total = hlen + header.payload_len as usize;
         let rest = std::mem::take(&mut self.rest);
         let (frame, tail) = rest.split_at_mut(total);
@@ -171,6 +234,6 @@ impl<'a> Iterator for FrameIter<'a> {
         if let Some(key) = header.mask {
             self.masker.apply(payload, key, 0);
         }
-        Some(Ok(Frame { header, payload }))
+        Frame { header, payload }
     }
 }

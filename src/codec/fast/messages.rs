@@ -2,11 +2,13 @@
 
 use crate::codec::close::{parse_close_payload, CloseFrame};
 use crate::codec::error::{FrameError, ProtocolError};
-use crate::codec::frame::{HeaderRules, OpCode, Role};
+use crate::codec::frame::{HeaderRules, OpCode};
 use crate::codec::message::Limits;
 use crate::codec::utf8::{validate, Utf8Validator};
 
-use super::frames::{fast_header, read_header, HeaderStep};
+use super::frames::{
+    fast_header, read_header, short_limit, short_masked, HeaderStep, SHORT_MASKED_HEADER,
+};
 use crate::codec::simd::{unmask_move_validate, utf8_valid, Masker, Span};
 
 /// Where a text the yes/no kernels rejected first breaks §8.1's UTF-8 rule, by the exact
@@ -68,9 +70,8 @@ pub struct MessageReader<'a> {
     /// The largest payload the fast path takes: the smaller of the frame and message
     /// limits, so that it checks one bound instead of two.
     fast_max: u64,
-    /// One more than the largest 7-bit length the masked short-form path takes (0 when
-    /// the rules forbid masks): a single compare then stands for the masking rule, the
-    /// size limits and the length form.
+    /// The bound of the short-form path ([`short_masked`]), the limits folded in: a single
+    /// compare then stands for the masking rule, the size limits and the length form.
     short_limit: usize,
 }
 
@@ -87,10 +88,7 @@ impl<'a> MessageReader<'a> {
             failed: false,
             masker: Masker::current(),
             fast_max: limits.max_frame_size.min(limits.max_message_size),
-            short_limit: match rules.role {
-                Some(Role::Client) => 0,
-                _ => (limits.max_frame_size.min(limits.max_message_size).min(125) + 1) as usize,
-            },
+            short_limit: short_limit(rules, limits.max_frame_size.min(limits.max_message_size)),
         }
     }
 
@@ -188,12 +186,11 @@ impl<'a> MessageReader<'a> {
             // bytes (FIN, no RSV bits, 7-bit length). Its first two bytes decide it alone,
             // without the general header parse (Zen 4, 16-byte texts: 1.3x faster).
             let pos = self.pos;
-            if let Some(&[b0, b1, k0, k1, k2, k3]) = self.buf.get(pos..pos + 6) {
-                let len = (b1 ^ 0x80) as usize;
-                let pend = pos + 6 + len;
-                if b0.wrapping_sub(0x81) < 2 && len < self.short_limit && pend <= self.buf.len() {
-                    return Some(self.whole(pos + 6, pend, b0 == 0x81, Some([k0, k1, k2, k3])));
-                }
+            // Whole text (0x81) or binary (0x82) messages only.
+            let whole = |b0: u8| b0.wrapping_sub(0x81) < 2;
+            if let Some((b0, key, pend)) = short_masked(self.buf, pos, self.short_limit, whole) {
+                let pstart = pos + SHORT_MASKED_HEADER;
+                return Some(self.whole(pstart, pend, b0 == 0x81, Some(key)));
             }
             if let Some((h, hlen)) = fast_header(&self.buf[self.pos..], self.rules) {
                 let pstart = self.pos + hlen;
