@@ -155,7 +155,10 @@ fn head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-fn split_head(buf: &[u8], limits: HeadLimits) -> Result<Status<(Vec<&[u8]>, usize)>, HttpError> {
+/// A head's lines (without their CRLF) and the length of the whole head.
+type HeadLines<'a> = (Vec<&'a [u8]>, usize);
+
+fn split_head(buf: &[u8], limits: HeadLimits) -> Result<Status<HeadLines<'_>>, HttpError> {
     let Some(end) = head_end(buf) else {
         if buf.len() > limits.max_head {
             return Err(HttpError::Capacity(CapacityError::HeadTooLarge {

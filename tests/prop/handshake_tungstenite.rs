@@ -187,6 +187,8 @@ proptest! {
         let chosen = (!c.protocols.is_empty())
             .then(|| c.protocols[c.pick.index(c.protocols.len())].clone());
         let seen = RefCell::new(Seen::default());
+        // The callback's type is tungstenite's (`Callback`), large error variant and all.
+        #[allow(clippy::result_large_err)]
         let callback = |r: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
             let h = r.headers();
             let mut s = seen.borrow_mut();

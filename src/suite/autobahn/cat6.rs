@@ -461,6 +461,21 @@ pub(crate) fn defs() -> Vec<CaseDef> {
     v
 }
 
+/// 6.4.x's verdict rule: failing after part 2 (marker A only) is OK, only after part 3
+/// (A and B) NON-STRICT, and a connection the kit had to close is FAILED however the
+/// markers fell (the server must fail it: `wrong_endpoint_fatal`).
+pub(crate) fn staged_utf8_expectation() -> Expectation {
+    Expectation::ok_or_non_strict(
+        vec![Obs::Timeout("A".into())],
+        vec![Obs::Timeout("A".into()), Obs::Timeout("B".into())],
+        ExpectedClose::peer(&[1007]),
+    )
+    .with_rules(Rules {
+        wrong_endpoint_fatal: true,
+        ..Default::default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,19 +497,4 @@ mod tests {
         assert_eq!(staged_parts(true).concat(), whole);
         assert_eq!(staged_parts(true)[0].len(), 12);
     }
-}
-
-/// 6.4.x's verdict rule: failing after part 2 (marker A only) is OK, only after part 3
-/// (A and B) NON-STRICT, and a connection the kit had to close is FAILED however the
-/// markers fell (the server must fail it: `wrong_endpoint_fatal`).
-pub(crate) fn staged_utf8_expectation() -> Expectation {
-    Expectation::ok_or_non_strict(
-        vec![Obs::Timeout("A".into())],
-        vec![Obs::Timeout("A".into()), Obs::Timeout("B".into())],
-        ExpectedClose::peer(&[1007]),
-    )
-    .with_rules(Rules {
-        wrong_endpoint_fatal: true,
-        ..Default::default()
-    })
 }
