@@ -16,7 +16,7 @@ use wsspec::codec::simd::{
     available_isas, best_isa, force_isa, unmask_move_validate_with, utf8_valid_with, Isa,
 };
 use wsspec::codec::utf8::{validate, Utf8Error, Utf8Validator};
-use wsspec::codec::{Event, FrameError, Message};
+use wsspec::codec::{Event, FrameError, Limits, Message};
 
 use crate::drive::{cuts_from_seed, decode_chunked, every_byte};
 use crate::targets::limits_for;
@@ -66,7 +66,13 @@ pub fn fast_vs_reference(data: &[u8]) {
     let limits = limits_for(cfg & 4 != 0);
     let (_restore, isa) = Restore::force(cfg >> 3);
 
-    // FrameIter: the frames parse_header finds, payloads unmasked by the scalar oracle.
+    check_frame_iter(wire, rules, isa);
+    check_message_reader(wire, rules, limits, isa);
+}
+
+/// [`FrameIter`] over `wire` against the frames `parse_header` finds, payloads unmasked by
+/// the scalar oracle; panics on the first difference (`isa` names the kernel set in force).
+pub fn check_frame_iter(wire: &[u8], rules: HeaderRules, isa: Isa) {
     let mut want = Vec::new();
     let mut pos = 0;
     while pos < wire.len() {
@@ -103,8 +109,11 @@ pub fn fast_vs_reference(data: &[u8]) {
     if want.last().is_none_or(|r| r.is_ok()) {
         assert_eq!(it.consumed(), pos, "FrameIter::consumed ({isa:?})");
     }
+}
 
-    // MessageReader: the events StreamDecoder reports for the whole input, then its error.
+/// [`MessageReader`] over `wire` against the events [`StreamDecoder`] reports for the whole
+/// input, then its error; panics on the first difference.
+pub fn check_message_reader(wire: &[u8], rules: HeaderRules, limits: Limits, isa: Isa) {
     let reference = decode_chunked(rules, limits, wire, &[]);
     let mut want: Vec<Result<Event, FrameError>> = reference
         .frames

@@ -9,7 +9,7 @@
 //! * `fast::MessageReader` against `StreamDecoder` on random frame sequences, valid and not.
 
 use proptest::prelude::*;
-use wsspec::codec::fast::{FastEvent, FrameIter, MessageReader};
+use wsspec::codec::fast::{FastEvent, MessageReader};
 use wsspec::codec::frame::{encode_frame, frame};
 use wsspec::codec::mask::{apply_mask, apply_mask_ascii, apply_mask_scalar};
 use wsspec::codec::simd::{
@@ -19,11 +19,11 @@ use wsspec::codec::simd::{
 };
 use wsspec::codec::utf8::{Utf8Error, Utf8Validator};
 use wsspec::codec::{
-    parse_header, Event, FrameError, FrameHeader, HeaderRules, Limits, Message, OpCode,
-    ProtocolError, Status, StreamDecoder,
+    FrameError, FrameHeader, HeaderRules, Limits, OpCode, ProtocolError, StreamDecoder,
 };
-// The fail-fast UTF-8 answer derived from std, the one the `utf8_pieces` fuzz target uses.
-use wsspec_testkit::fast::utf8_oracle as oracle;
+// The fail-fast UTF-8 answer derived from std, the one the `utf8_pieces` fuzz target uses,
+// and the readers' checkers of the `fast_vs_reference` fuzz target.
+use wsspec_testkit::fast::{check_frame_iter, check_message_reader, utf8_oracle as oracle};
 
 /// Small deterministic generator for the exhaustive loops.
 struct Rng(u64);
@@ -483,90 +483,6 @@ fn wire_strategy() -> impl Strategy<Value = (Vec<u8>, usize)> {
         })
 }
 
-/// `FrameIter` over `wire` against the reference: `parse_header` and the scalar unmask,
-/// frame by frame.
-fn check_frame_iter(wire: &[u8], rules: HeaderRules) -> Result<(), TestCaseError> {
-    let mut want: Vec<Result<(FrameHeader, Vec<u8>), _>> = Vec::new();
-    let mut pos = 0;
-    while pos < wire.len() {
-        match parse_header(&wire[pos..], rules) {
-            Err(e) => {
-                want.push(Err(e));
-                break;
-            }
-            Ok(Status::Partial(_)) => break,
-            Ok(Status::Complete(h, n)) => {
-                let end = pos + n + h.payload_len as usize;
-                if end > wire.len() {
-                    break;
-                }
-                let mut p = wire[pos + n..end].to_vec();
-                if let Some(k) = h.mask {
-                    apply_mask_scalar(&mut p, k, 0);
-                }
-                want.push(Ok((h, p)));
-                pos = end;
-            }
-        }
-    }
-    let mut buf = wire.to_vec();
-    let mut it = FrameIter::new(&mut buf, rules);
-    let got: Vec<_> = it
-        .by_ref()
-        .map(|r| r.map(|f| (f.header, f.payload.to_vec())))
-        .collect();
-    let consumed = it.consumed();
-    prop_assert_eq!(&got, &want);
-    if want.last().is_none_or(|r| r.is_ok()) {
-        prop_assert_eq!(consumed, pos);
-    }
-    Ok(())
-}
-
-/// `MessageReader` over `wire` against `StreamDecoder` with the same rules and limits.
-/// StreamDecoder reports an event only once its frame is complete; MessageReader likewise.
-/// Partial trailing frames produce nothing in either.
-fn check_message_reader(
-    wire: &[u8],
-    rules: HeaderRules,
-    limits: Limits,
-) -> Result<(), TestCaseError> {
-    let mut want: Vec<Result<Event, FrameError>> = Vec::new();
-    let mut d = StreamDecoder::new(rules, limits);
-    let mut pos = 0;
-    loop {
-        match d.decode(&wire[pos..]) {
-            Err(e) => {
-                want.push(Err(e));
-                break;
-            }
-            Ok((n, f)) => {
-                pos += n;
-                match f {
-                    Some(f) => want.extend(f.event.map(Ok)),
-                    None => break,
-                }
-            }
-        }
-    }
-    let mut buf = wire.to_vec();
-    let mut r = MessageReader::new(&mut buf, rules, limits);
-    let mut got: Vec<Result<Event, FrameError>> = Vec::new();
-    while let Some(ev) = r.next_event() {
-        got.push(ev.map(|e| match e {
-            FastEvent::Text(t) => Event::Message(Message::Text(
-                String::from_utf8(t.to_vec()).expect("reader let invalid UTF-8 through"),
-            )),
-            FastEvent::Binary(b) => Event::Message(Message::Binary(b.to_vec())),
-            FastEvent::Ping(p) => Event::Ping(p.to_vec()),
-            FastEvent::Pong(p) => Event::Pong(p.to_vec()),
-            FastEvent::Close(c) => Event::Close(c.map(|c| (c.code, c.reason.to_owned()))),
-        }));
-    }
-    prop_assert_eq!(got, want);
-    Ok(())
-}
-
 fn rules_strategy() -> impl Strategy<Value = HeaderRules> {
     prop_oneof![
         4 => Just(HeaderRules::server()),
@@ -629,7 +545,7 @@ proptest! {
 
     #[test]
     fn frame_iter_matches_reference((wire, keep) in wire_strategy(), rules in rules_strategy()) {
-        check_frame_iter(&wire[..keep], rules)?;
+        check_frame_iter(&wire[..keep], rules, best_isa());
     }
 
     #[test]
@@ -638,7 +554,7 @@ proptest! {
         limits in limits_strategy(),
         rules in rules_strategy(),
     ) {
-        check_message_reader(&wire[..keep], rules, limits)?;
+        check_message_reader(&wire[..keep], rules, limits, best_isa());
     }
 
     #[test]
@@ -647,8 +563,8 @@ proptest! {
         limits in limits_strategy(),
         rules in rules_strategy(),
     ) {
-        check_frame_iter(&wire, rules)?;
-        check_message_reader(&wire, rules, limits)?;
+        check_frame_iter(&wire, rules, best_isa());
+        check_message_reader(&wire, rules, limits, best_isa());
     }
 }
 

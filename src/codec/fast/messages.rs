@@ -78,6 +78,7 @@ pub struct MessageReader<'a> {
 impl<'a> MessageReader<'a> {
     /// A reader of `buf` applying `rules` to headers and `limits` to messages.
     pub fn new(buf: &'a mut [u8], rules: HeaderRules, limits: Limits) -> Self {
+        let fast_max = limits.max_frame_size.min(limits.max_message_size);
         MessageReader {
             buf,
             pos: 0,
@@ -87,8 +88,8 @@ impl<'a> MessageReader<'a> {
             open: None,
             failed: false,
             masker: Masker::current(),
-            fast_max: limits.max_frame_size.min(limits.max_message_size),
-            short_limit: short_limit(rules, limits.max_frame_size.min(limits.max_message_size)),
+            fast_max,
+            short_limit: short_limit(rules, fast_max),
         }
     }
 
